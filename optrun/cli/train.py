@@ -1,0 +1,106 @@
+"""``optrun train CONFIG [KEY=VALUE ...]``: one run into a fresh run folder."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from optrun.cli.common import (
+    EXIT_DIVERGED, JsonOption, OutOption, QuietOption, Signals, console, print_json, user_errors,
+)
+
+
+def result_table(summary: dict, run_dir: Path):
+    """The short result table shown at the end of a run."""
+    from rich.table import Table
+
+    def fmt(v):
+        if v is None:
+            return "n/a"
+        return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+    status = summary["status"]
+    colour = {"completed": "green", "converged": "green", "diverged": "red", "interrupted": "yellow"}.get(status, "red")
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("status", f"[{colour}]{status}[/] ({summary.get('stop_reason', '')})")
+    table.add_row("steps", f"{summary.get('steps')} ({fmt(summary.get('epochs'))} epochs)")
+    table.add_row("final loss", fmt(summary.get("final_loss")))
+    f_star = summary.get("f_star")
+    note = (summary.get("diagnostics") or {}).get("note")
+    table.add_row("f*", fmt(f_star) + (f"  [dim]{note}[/]" if f_star is None and note else ""))
+    table.add_row("f - f*", fmt(summary.get("suboptimality")))
+    for key in ("r2", "accuracy", "val_loss"):
+        if summary.get(key) is not None:
+            table.add_row(key, fmt(summary[key]))
+    table.add_row("wall time", f"{summary.get('wall_time_s', 0):.3f} s")
+    table.add_row("run folder", str(run_dir))
+    return table
+
+
+class _Progress:
+    """A rich progress bar on a terminal, created on the first report (when the total is known)
+    and only for runs long enough to need one."""
+
+    MIN_STEPS = 2000
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+
+    def __call__(self, step: int, total: int) -> None:
+        if not self.enabled or total < self.MIN_STEPS or (step % max(1, total // 200) and step != total):
+            return
+        if self.bar is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            self.bar = Progress("training", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                console=console(), transient=True)
+            self.task = self.bar.add_task("train", total=total)
+            self.bar.start()
+        self.bar.update(self.task, completed=step)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+@user_errors
+def train(
+    config: Annotated[Path, typer.Argument(help="Experiment YAML file.", show_default=False)],
+    overrides: Annotated[Optional[list[str]], typer.Argument(help="KEY=VALUE overrides with dotted keys, e.g. optimizer.lr=0.1", show_default=False)] = None,
+    out: OutOption = Path("runs"),
+    name: Annotated[Optional[str], typer.Option(help="Run name (slug in the folder name).")] = None,
+    no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip drawing figures.")] = False,
+    plot_format: Annotated[str, typer.Option("--format", help="Figure format: png | svg.")] = "png",
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 3 when the run diverges.")] = False,
+):
+    """Train one experiment and write its run folder (config.yaml, trace.csv, summary.json, plots/)."""
+    from optrun import api
+    from optrun.engine import StopFlag
+
+    if plot_format not in ("png", "svg"):
+        raise typer.BadParameter("expected png or svg", param_hint="--format")
+    con = console(quiet)
+    stop = StopFlag()
+    progress = _Progress(enabled=sys.stderr.isatty() and not quiet)
+    with Signals(stop) as signals:
+        try:
+            result = api.train(config, overrides=overrides, out=out, plots=not no_plots, name=name,
+                               stop=stop, progress=progress, plot_format=plot_format)
+        finally:
+            progress.close()
+    summary = result.summary
+    if json_out:
+        print_json({**summary, "run_dir": str(result.run_dir)})
+    con.print(result_table(summary, result.run_dir))
+    if summary["status"] == "interrupted":
+        raise typer.Exit(signals.exit_code)
+    if strict and summary["status"] == "diverged":
+        raise typer.Exit(EXIT_DIVERGED)

@@ -1,0 +1,86 @@
+"""Streaming trace recorder: rows go into a small preallocated buffer and are appended to
+``trace.csv`` chunk by chunk, so memory does not grow with the number of steps.
+
+Every chunk is written with complete lines and flushed, so a ``trace.csv`` cut off by a kill
+still parses up to its last complete row. Floats are written with ``repr`` (shortest
+round-trip), so the same run gives byte-identical files apart from the ``time_s`` column.
+Missing values (``batch_loss`` and ``lr`` at step 0) are empty cells (NaN in pandas).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+BASE_COLUMNS = ["step", "epoch", "samples", "time_s", "lr", "loss", "batch_loss", "grad_norm"]
+_INT_COLUMNS = {"step", "samples"}
+
+
+def trace_columns(param_names: list[str], has_val: bool) -> list[str]:
+    """The contract's column order: base columns, ``val_loss`` with a split, then parameters."""
+    return BASE_COLUMNS + (["val_loss"] if has_val else []) + list(param_names)
+
+
+def _cell(value: float, integer: bool) -> str:
+    if value != value:  # NaN -> empty cell
+        return ""
+    if integer:
+        return str(int(value))
+    return repr(value)
+
+
+class TraceWriter:
+    """Append trace rows to a CSV file in chunks of ``chunk_rows``.
+
+    ``record`` takes the row's scalars and the parameter vector; ``close`` flushes the rest.
+    The writer also keeps the last row (``last``) so the summary needs no re-read.
+    """
+
+    def __init__(self, path: Path | None, columns: list[str], chunk_rows: int = 4096):
+        self.columns = columns
+        self._n_scalar = len(columns) - 0
+        self._buf = np.empty((chunk_rows, len(columns)), dtype=np.float64)
+        self._k = 0
+        self.rows_written = 0
+        self.last: np.ndarray | None = None
+        self._integer = [c in _INT_COLUMNS for c in columns]
+        self._time_col = columns.index("time_s")
+        self._file: IO[str] | None = None
+        if path is not None:
+            self._file = open(path, "w", encoding="utf-8", newline="\n")
+            self._file.write(",".join(columns) + "\n")
+            self._file.flush()
+
+    def record(self, scalars: tuple, theta: np.ndarray) -> None:
+        row = self._buf[self._k]
+        ns = len(scalars)
+        row[:ns] = scalars
+        row[ns:] = theta
+        self.last = row
+        self._k += 1
+        if self._k == len(self._buf):
+            self.flush()
+
+    def flush(self) -> None:
+        if self._k == 0:
+            return
+        rows = self._buf[: self._k]
+        if self._file is not None:
+            integer, tcol = self._integer, self._time_col
+            lines = []
+            for values in rows.tolist():
+                values[tcol] = round(values[tcol], 6)
+                lines.append(",".join(_cell(v, integer[i]) for i, v in enumerate(values)))
+            self._file.write("\n".join(lines) + "\n")
+            self._file.flush()
+        self.last = rows[-1].copy()
+        self.rows_written += self._k
+        self._k = 0
+
+    def close(self) -> None:
+        self.flush()
+        if self._file is not None:
+            self._file.close()
+            self._file = None

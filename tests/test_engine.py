@@ -1,0 +1,162 @@
+"""The training loop end to end through the Python API: convergence to f*, equivalences,
+determinism, budgets, logging cadence, stop conditions and the run-folder contract."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import optrun
+from optrun.engine import StopFlag
+from optrun.errors import OptrunError
+from optrun.prepare import auto_log_every
+
+CONTRACT_COLUMNS = ["step", "epoch", "samples", "time_s", "lr", "loss", "batch_loss", "grad_norm"]
+
+
+def run(cfg, tmp_path, overrides=None, **kw):
+    return optrun.train(cfg, overrides=overrides, out=tmp_path / "runs", plots=False, **kw)
+
+
+def trace_bytes_without_time(run_dir):
+    df = pd.read_csv(run_dir / "trace.csv")
+    return df.drop(columns=["time_s"]).to_csv(index=False)
+
+
+def test_run_folder_contract(base_config, tmp_path):
+    r = run(base_config, tmp_path)
+    assert r.run_dir.parent == tmp_path / "runs"
+    assert {p.name for p in r.run_dir.iterdir()} >= {"config.yaml", "trace.csv", "summary.json"}
+    df = r.trace
+    assert list(df.columns) == CONTRACT_COLUMNS + ["w_x1", "w_x2", "b"]
+    assert df["step"].tolist() == list(range(51))
+    assert df.loc[0, ["w_x1", "w_x2", "b"]].tolist() == [0.0, 0.0, 0.0]
+    s = json.loads((r.run_dir / "summary.json").read_text())
+    for key in ("status", "stop_reason", "steps", "epochs", "final_loss", "f_star", "suboptimality",
+                "params", "theta_star", "r2", "wall_time_s", "seed", "config_hash", "versions", "diagnostics"):
+        assert key in s, key
+    assert s["steps"] == 50 and s["status"] == "completed"
+    assert s["final_loss"] == df["loss"].iloc[-1]
+    assert s["params"] == dict(zip(["w_x1", "w_x2", "b"], df.iloc[-1][["w_x1", "w_x2", "b"]]))
+    assert set(s["versions"]) == {"optrun", "numpy", "python"}
+    # the resolved config in the folder reruns as is, to the same trace
+    again = run(r.run_dir / "config.yaml", tmp_path)
+    assert trace_bytes_without_time(again.run_dir) == trace_bytes_without_time(r.run_dir)
+
+
+def test_first_gd_step_by_hand(base_config, tmp_path, linear_csv):
+    data = np.loadtxt(linear_csv, delimiter=",", skiprows=1)
+    X, y = data[:, :2], data[:, 2]
+    g = np.concatenate([X.T @ (0 - y) / len(y), [np.mean(0 - y)]])  # half-MSE gradient at 0
+    r = run(base_config, tmp_path, ["train.steps=1"])
+    np.testing.assert_allclose(r.trace.iloc[1][["w_x1", "w_x2", "b"]].to_numpy(float), -0.1 * g, rtol=1e-14)
+    assert r.trace["lr"].iloc[1] == 0.1
+    # the full-batch batch_loss of step 1 is the loss at the start
+    assert r.trace["batch_loss"].iloc[1] == r.trace["loss"].iloc[0] == pytest.approx(np.mean(y**2) / 2)
+
+
+def test_gd_converges_to_f_star(base_config, tmp_path):
+    r = run(base_config, tmp_path, ["train.steps=500", "optimizer.lr=0.5"])
+    s = r.summary
+    assert 0 <= s["suboptimality"] < 1e-12
+    theta = np.array(list(s["params"].values()))
+    star = np.array(list(s["theta_star"].values()))
+    np.testing.assert_allclose(theta, star, atol=1e-7)
+    # f - f* never goes below zero (up to rounding): f* is the true optimum, not the best seen
+    assert (r.trace["loss"] - s["f_star"]).min() > -1e-12
+
+
+def test_minibatch_of_size_n_without_shuffle_is_full_batch(base_config, tmp_path):
+    full = run(base_config, tmp_path)
+    mb = run(base_config, tmp_path, ["batch.mode=minibatch", "batch.size=40", "batch.shuffle=false"])
+    a, b = full.trace.drop(columns="time_s"), mb.trace.drop(columns="time_s")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_same_seed_byte_identical_and_seed_matters(base_config, tmp_path):
+    over = ["batch.mode=minibatch", "batch.size=8", "train.steps=40", "optimizer.name=adam"]
+    a = run(base_config, tmp_path, over)
+    b = run(base_config, tmp_path, over)
+    c = run(base_config, tmp_path, over + ["seed=1"])
+    assert trace_bytes_without_time(a.run_dir) == trace_bytes_without_time(b.run_dir)
+    assert trace_bytes_without_time(a.run_dir) != trace_bytes_without_time(c.run_dir)
+
+
+def test_epoch_budget_and_accounting(base_config, tmp_path):
+    r = run(base_config, tmp_path, ["train.epochs=2", "batch.mode=minibatch", "batch.size=16"])
+    # 40 rows, batches of 16 -> 3 batches per epoch (16, 16, 8), 6 steps
+    df = r.trace
+    assert r.summary["steps"] == 6 and df["step"].iloc[-1] == 6
+    assert df["samples"].tolist() == [0, 16, 32, 40, 56, 72, 80]
+    np.testing.assert_allclose(df["epoch"], df["samples"] / 40)
+    assert r.summary["epochs"] == 2.0
+
+
+def test_log_every_keeps_last_step(base_config, tmp_path):
+    r = run(base_config, tmp_path, ["train.log_every=7"])
+    assert r.trace["step"].tolist() == [0, 7, 14, 21, 28, 35, 42, 49, 50]
+
+
+def test_auto_log_every():
+    assert auto_log_every(n=15, batch_size=15, total_steps=1000, full=True) == 1
+    assert auto_log_every(n=10**6, batch_size=10**6, total_steps=10**6, full=True) == 10
+    assert auto_log_every(n=100, batch_size=10, total_steps=1000, full=False) == 1
+    # large data: one full evaluation (n rows) per ceil(n / bs) steps of bs rows
+    assert auto_log_every(n=100_000, batch_size=100, total_steps=10_000, full=False) == 1000
+
+
+def test_divergence_is_a_result(base_config, tmp_path):
+    r = run(base_config, tmp_path, ["optimizer.lr=50", "train.steps=1000"])
+    s = r.summary
+    assert s["status"] == "diverged" and "diverged at step" in s["stop_reason"]
+    assert s["steps"] < 1000 and r.trace["step"].iloc[-1] == s["steps"]
+    assert s["suboptimality"] is None or s["suboptimality"] > 1e6
+
+
+def test_tolerance_converges(base_config, tmp_path):
+    r = run(base_config, tmp_path, ["optimizer.lr=0.5", "train.steps=10000", "train.tol=1e-6"])
+    s = r.summary
+    assert s["status"] == "converged" and s["steps"] < 10000
+    assert r.trace["grad_norm"].iloc[-1] <= 1e-6 < r.trace["grad_norm"].iloc[-2]
+
+
+def test_stop_flag_interrupts_after_current_step(base_config, tmp_path):
+    stop = StopFlag()
+    calls = []
+
+    def progress(step, total):
+        calls.append(step)
+        if step == 5:
+            stop.request("interrupted (test)")
+
+    r = run(base_config, tmp_path, stop=stop, progress=progress)
+    assert r.summary["status"] == "interrupted" and r.summary["steps"] == 6
+    assert r.trace["step"].iloc[-1] == 6
+
+
+def test_validation_split_adds_val_loss(base_config, tmp_path):
+    base_config["dataset"]["validation_fraction"] = 0.25
+    r = run(base_config, tmp_path)
+    assert "val_loss" in r.trace.columns and r.trace.columns.get_loc("val_loss") == 8
+    assert r.summary["n_train"] == 30 and r.summary["n_val"] == 10
+    assert r.summary["val_loss"] == pytest.approx(r.trace["val_loss"].iloc[-1])
+
+
+def test_batch_larger_than_data_is_an_error_and_writes_nothing(base_config, tmp_path):
+    with pytest.raises(OptrunError, match="batch.size: 64 is larger than the 40 training rows"):
+        run(base_config, tmp_path, ["batch.mode=minibatch", "batch.size=64"])
+    assert not (tmp_path / "runs").exists()
+
+
+def test_init_list_wrong_length(base_config, tmp_path):
+    base_config["model"] = {"name": "linear", "init": [1.0, 2.0]}
+    with pytest.raises(OptrunError, match=r"model.init: expected 3 values \(w_x1, w_x2, b\), got 2"):
+        run(base_config, tmp_path)
+
+
+def test_load_run_matches(base_config, tmp_path):
+    r = run(base_config, tmp_path)
+    back = optrun.load_run(r.run_dir)
+    assert back.summary == r.summary
+    pd.testing.assert_frame_equal(back.trace, r.trace)
