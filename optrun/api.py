@@ -179,9 +179,9 @@ def train(
 
 def _draw_plots(run_dir: Path, fmt: str) -> list[str]:
     """Draw the run's figures; a plotting failure is reported, never loses the run."""
-    from optrun.plots import draw_run
-
     try:
+        from optrun.plots import draw_run
+
         return [p.name for p in draw_run(run_dir, fmt=fmt)]
     except OptrunError:
         raise

@@ -14,7 +14,7 @@ def linear_csv(tmp_path):
     X = rng.standard_normal((40, 2))
     y = X @ [2.0, -3.0] + 1.0 + 0.1 * rng.standard_normal(40)
     path = tmp_path / "lin.csv"
-    lines = ["x1,x2,y"] + [f"{a!r},{b!r},{c!r}" for (a, b), c in zip(X, y)]
+    lines = ["x1,x2,y"] + [f"{a!r},{b!r},{c!r}" for (a, b), c in zip(X.tolist(), y.tolist())]
     path.write_text("\n".join(lines) + "\n")
     return path
 

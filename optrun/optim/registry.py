@@ -1,0 +1,183 @@
+"""The optimizer registry: one decorated factory per optimizer.
+
+A factory's *signature* is its config schema (names, defaults, bounds) and its *docstring* is
+its documentation (the update rule as torch runs it, the defaults, the paper, and where the
+textbook and other libraries differ). Listing (``optrun optimizers``), config validation,
+colours by family and the table-driven tests all read the registry, so adding an optimizer is
+one ``@register``-decorated function and nothing else.
+
+    @register("adam", family="adam")
+    def adam(lr: PositiveFloat = 1e-3, betas: Betas = (0.9, 0.999), ...) -> Optimizer:
+        '''Adam (Kingma & Ba 2015), as torch.optim.Adam runs it. ...'''
+        return Optimizer(init=..., update=partial(_adam_update, ...))
+
+The factory receives *validated* hyperparameters and may raise :class:`OptrunError` for rules
+that involve several of them (e.g. Nesterov needs momentum > 0 and dampening = 0). The
+decorated name becomes a validating entry point: ``adam(lr=0.1)`` is ``create("adam", lr=0.1)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from optrun.errors import OptrunError
+from optrun.optim._schema import ParamSpec, did_you_mean, params_from_signature, validate_values
+
+FAMILIES = ("gd", "momentum", "adaptive", "adam", "newton")
+
+
+def _no_report(state: Any) -> dict:
+    return {}
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """A pair of pure functions over NumPy arrays, plus what the engine needs to know.
+
+    ``init(theta0) -> state`` builds the state (a NamedTuple of arrays and scalars).
+    ``update(grad, state, theta, t, lr, hessian=None) -> (new_theta, new_state)`` never mutates
+    its inputs; ``t`` is the step counter (1 for the first update) and ``lr`` the learning rate
+    of *this* step (base ``hyperparams['lr']`` times the schedule factor, applied by the engine).
+    ``report(state) -> dict`` gives extra facts for ``summary.json`` ({} for most optimizers).
+    ``name``, ``family`` and ``hyperparams`` (resolved, plain Python) are set by :func:`create`.
+    """
+
+    init: Callable[[np.ndarray], NamedTuple]
+    update: Callable[..., tuple[np.ndarray, NamedTuple]]
+    needs_hessian: bool = False
+    report: Callable[[Any], dict] = _no_report
+    name: str = ""
+    family: str = ""
+    hyperparams: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """What the registry knows about one optimizer (read by listings, docs and config)."""
+
+    name: str
+    family: str
+    aliases: tuple[str, ...]
+    summary: str  # first docstring line
+    doc: str  # the full docstring
+    params: dict[str, ParamSpec]
+    factory: Callable[..., Optimizer]  # the undecorated factory (takes validated values)
+
+
+_REGISTRY: dict[str, OptimizerSpec] = {}
+_ALIASES: dict[str, str] = {}  # every accepted spelling -> canonical name
+
+
+def register(name: str, *, family: str, aliases: tuple[str, ...] = ()) -> Callable:
+    """Register an optimizer factory under ``name`` (and ``aliases``) in ``family``."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; one of {FAMILIES}")
+
+    def decorator(factory: Callable[..., Optimizer]) -> Callable[..., Optimizer]:
+        for key in (name, *aliases):
+            if key in _ALIASES:
+                raise ValueError(f"optimizer name {key!r} registered twice")
+        doc = inspect.cleandoc(factory.__doc__ or "")
+        spec = OptimizerSpec(
+            name=name,
+            family=family,
+            aliases=tuple(aliases),
+            summary=doc.splitlines()[0] if doc else "",
+            doc=doc,
+            params=params_from_signature(factory),
+            factory=factory,
+        )
+        _REGISTRY[name] = spec
+        for key in (name, *aliases):
+            _ALIASES[key] = name
+
+        @functools.wraps(factory)
+        def validated(**hyperparams: Any) -> Optimizer:
+            return create(name, **hyperparams)
+
+        return validated
+
+    return decorator
+
+
+# --------------------------------------------------------------------------------------------
+# Lookup
+
+
+def names() -> list[str]:
+    """Canonical optimizer names, in registry order."""
+    return list(_REGISTRY)
+
+
+def resolve_name(name: str) -> str:
+    """Canonical name for ``name`` or one of its aliases (``"gd"`` -> ``"sgd"``).
+
+    Raises OptrunError with a did-you-mean suggestion for an unknown name.
+    """
+    key = str(name).strip().lower()
+    if key in _ALIASES:
+        return _ALIASES[key]
+    known = ", ".join(
+        s.name + (f" (alias {', '.join(s.aliases)})" if s.aliases else "") for s in _REGISTRY.values()
+    )
+    raise OptrunError(
+        f"optimizer.name: unknown optimizer {name!r}{did_you_mean(key, _ALIASES)} (known: {known})"
+    )
+
+
+def get_spec(name: str) -> OptimizerSpec:
+    """The :class:`OptimizerSpec` of an optimizer (name or alias)."""
+    return _REGISTRY[resolve_name(name)]
+
+
+def takers(hp: str) -> list[str]:
+    """Names of the optimizers that have a hyperparameter called ``hp``."""
+    return [s.name for s in _REGISTRY.values() if hp in s.params]
+
+
+# --------------------------------------------------------------------------------------------
+# Validation and construction
+
+
+def _unknown_message(spec: OptimizerSpec, key: str) -> str:
+    msg = f"optimizer {spec.name!r} has no hyperparameter {key!r}{did_you_mean(key, spec.params)}"
+    msg += f" (it takes: {', '.join(spec.params)})"
+    others = takers(key)
+    msg += f"; {key!r} is a hyperparameter of: {', '.join(others)}" if others else ""
+    return msg
+
+
+def _resolve(name: str, hyperparams: Mapping[str, Any]) -> tuple[OptimizerSpec, dict, Optimizer]:
+    spec = get_spec(name)
+    values = validate_values(
+        spec.params,
+        dict(hyperparams),
+        prefix="optimizer.",
+        unknown=functools.partial(_unknown_message, spec),
+    )
+    # The factory sees validated values and checks the rules that involve several of them.
+    opt = spec.factory(**values)
+    return spec, values, opt
+
+
+def validate_hyperparams(name: str, hyperparams: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate ``hyperparams`` for optimizer ``name``; return ALL of them, defaults filled in.
+
+    Values come back as plain Python (floats, ints, bools, lists for ``betas``), ready to be
+    written into the resolved config. Raises OptrunError
+    ``"optimizer.<hp>: expected <what>, got <value>"`` for a bad value, and for an unknown
+    hyperparameter a message naming the optimizer, what it accepts and which optimizers take it.
+    """
+    return _resolve(name, hyperparams)[1]
+
+
+def create(name: str, **hyperparams: Any) -> Optimizer:
+    """Build the optimizer ``name`` (or alias) with validated ``hyperparams``."""
+    spec, values, opt = _resolve(name, hyperparams)
+    return replace(opt, name=spec.name, family=spec.family, hyperparams=values)

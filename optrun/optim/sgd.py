@@ -1,0 +1,160 @@
+"""Gradient descent, heavy-ball momentum and Nesterov momentum (``torch.optim.SGD``).
+
+One update rule, three registered entry points: ``sgd`` (alias ``gd``) with torch's full set of
+knobs, and the presets ``momentum`` (momentum = 0.9) and ``nag`` (momentum = 0.9, Nesterov).
+Batch, stochastic and mini-batch gradient descent are the same optimizer with different
+samplers (the batch mode belongs to the run, not to the optimizer).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import numpy as np
+
+from optrun.errors import OptrunError
+from optrun.optim._schema import NonNegFloat, PositiveFloat, UnitFloat
+from optrun.optim.registry import Optimizer, register
+
+
+class SGDState(NamedTuple):
+    """``momentum_buffer``: torch's b (a sum of raw gradients, lr outside). Unused if μ = 0."""
+
+    momentum_buffer: np.ndarray
+
+
+def _init(theta0: np.ndarray) -> SGDState:
+    return SGDState(np.zeros_like(np.asarray(theta0, dtype=np.float64)))
+
+
+def sgd_update(grad, state, theta, t, lr, hessian=None, *,
+               momentum, dampening, weight_decay, nesterov):
+    """One torch SGD step: coupled L2, momentum buffer created as g_1, lr outside the buffer."""
+    g = np.asarray(grad, dtype=np.float64)
+    theta = np.asarray(theta, dtype=np.float64)
+    if weight_decay:
+        g = g + weight_decay * theta
+    if momentum:
+        # torch creates the buffer lazily as a copy of the first gradient: b_1 = g_1, NOT
+        # dampened. With the state kept pure, "first call" is t == 1.
+        if t == 1:
+            buf = g.copy()
+        else:
+            buf = momentum * state.momentum_buffer + (1.0 - dampening) * g
+        state = SGDState(buf)
+        # Nesterov uses the buffer *after* this step's update (b_t, not b_{t-1}).
+        direction = g + momentum * buf if nesterov else buf
+    else:
+        direction = g
+    return theta - lr * direction, state
+
+
+def _build(momentum: float, dampening: float, weight_decay: float, nesterov: bool) -> Optimizer:
+    if nesterov and (momentum <= 0 or dampening != 0):
+        # torch.optim.SGD raises the same: the reformulated Nesterov step needs a buffer.
+        raise OptrunError(
+            "optimizer.nesterov: Nesterov momentum requires momentum > 0 and dampening = 0 "
+            f"(as in torch), got momentum={momentum!r}, dampening={dampening!r}"
+        )
+    update = partial(sgd_update, momentum=momentum, dampening=dampening,
+                     weight_decay=weight_decay, nesterov=nesterov)
+    return Optimizer(init=_init, update=update)
+
+
+@register("sgd", family="gd", aliases=("gd",))
+def sgd(
+    lr: PositiveFloat = 1e-3,
+    momentum: NonNegFloat = 0.0,
+    dampening: UnitFloat = 0.0,
+    weight_decay: NonNegFloat = 0.0,
+    nesterov: bool = False,
+) -> Optimizer:
+    """Gradient descent / SGD, as torch.optim.SGD runs it (optional momentum and Nesterov).
+
+    Update (torch 2.13 ``_single_tensor_sgd``), g = gradient of the batch-mean loss::
+
+        g ← g + λ θ                          (weight_decay λ: coupled L2, bias included)
+        if μ > 0:
+            b ← g                 if t = 1   (buffer created as a copy of g: not dampened)
+            b ← μ b + (1 − τ) g   otherwise  (τ = dampening)
+            d ← g + μ b  if nesterov  else  b
+        else:  d ← g
+        θ ← θ − γ d                          (γ = lr of this step)
+
+    Defaults: lr = 1e-3 (torch 2.13; older torch required lr), momentum = 0, dampening = 0,
+    weight_decay = 0, nesterov = False. nesterov requires momentum > 0 and dampening = 0.
+
+    Textbook (Ruder 2016): θ ← θ − η ∇J(θ); batch, stochastic and mini-batch GD differ only in
+    the rows the gradient is computed on. optax.sgd is identical. First step from θ0:
+    θ1 = θ0 − γ g(θ0). Gradients are batch means (a sum would tie the step to the batch size);
+    the scale of the loss matters: plain MSE doubles the gradient of ½·MSE.
+
+    Momentum differences (see ``momentum``): torch keeps lr outside the buffer and creates the
+    buffer as g_1; the textbook has v = μ v + η g with v_0 = 0. They agree for a constant lr and
+    τ = 0, and differ under an lr schedule or with dampening.
+    """
+    return _build(momentum, dampening, weight_decay, nesterov)
+
+
+@register("momentum", family="momentum")
+def momentum(
+    lr: PositiveFloat = 1e-3,
+    momentum: NonNegFloat = 0.9,
+    dampening: UnitFloat = 0.0,
+    weight_decay: NonNegFloat = 0.0,
+) -> Optimizer:
+    """Heavy-ball momentum: torch.optim.SGD with momentum = 0.9 (a preset of ``sgd``).
+
+    Update (torch)::
+
+        g ← g + λ θ
+        b ← g if t = 1 else μ b + (1 − τ) g      (b_1 = g_1, NOT dampened)
+        θ ← θ − γ b
+
+    Defaults: lr = 1e-3, momentum μ = 0.9, dampening τ = 0, weight_decay λ = 0.
+
+    Textbook (Polyak 1964; Ruder; Sutskever et al. 2013 with the opposite sign):
+    v_t = μ v_{t−1} + η ∇J(θ), θ ← θ − v_t, v_0 = 0. Differences:
+
+    1. lr placement: torch's b is a sum of raw gradients with γ outside (v = γ b). Identical for
+       a constant lr; under a schedule a new lr rescales the whole velocity in torch, while the
+       textbook scales only new gradients.
+    2. The buffer starts as g_1, not 0. With τ ≠ 0 the first gradient is not dampened (a
+       zero-initialised dampened buffer would make the first step (1 − τ) times too small).
+    3. torch's dampening is not the EMA form v = μ v + (1 − μ) g unless τ = μ.
+
+    optax.sgd(lr, momentum=μ) (``trace``: m = g + μ m, m_0 = 0) equals torch with τ = 0; optax has
+    no dampening. First step: θ1 = θ0 − γ g(θ0).
+    """
+    return _build(momentum, dampening, weight_decay, False)
+
+
+@register("nag", family="momentum")
+def nag(
+    lr: PositiveFloat = 1e-3,
+    momentum: PositiveFloat = 0.9,
+    weight_decay: NonNegFloat = 0.0,
+) -> Optimizer:
+    """Nesterov accelerated gradient: torch.optim.SGD(momentum=0.9, nesterov=True) (preset).
+
+    Update (torch; the gradient is taken at the stored parameters)::
+
+        g ← g + λ θ
+        b ← g if t = 1 else μ b + g
+        θ ← θ − γ (g + μ b)                 (uses the NEW buffer b_t)
+
+    Defaults: lr = 1e-3, momentum μ = 0.9 (must be > 0, as torch requires), weight_decay = 0;
+    dampening is always 0 (torch requires it for Nesterov).
+
+    Textbook (Nesterov 1983; Sutskever et al. 2013; Ruder): v_t = μ v_{t−1} +
+    η ∇J(θ_{t−1} − μ v_{t−1}), θ_t = θ_{t−1} − v_t (gradient at the look-ahead point).
+    Difference: the rules are equivalent but the *iterates are different variables*: torch's
+    parameter is the look-ahead point φ_t = θ_t − μ v_t (with v = γ b; the reformulation of
+    Bengio et al. 2012). A look-ahead implementation that records θ_t gives a different
+    trajectory; recording φ_t reproduces torch. The logged loss is the loss at φ_t.
+
+    optax.sgd(lr, momentum, nesterov=True) is the same as torch. First step from θ0:
+    θ1 = θ0 − γ (1 + μ) g(θ0).
+    """
+    return _build(momentum, 0.0, weight_decay, True)

@@ -1,0 +1,121 @@
+"""Colours and line styles: one fixed colour per optimizer, grouped by family.
+
+A reader who has seen one optrun figure can read the next one without the legend: greys are
+plain gradient descent, blues are momentum (heavy ball, Nesterov), greens the per-coordinate
+adaptive methods (Adagrad, RMSprop, Adadelta), oranges and reds the Adam family, black Newton.
+The colour of a name never depends on which other runs are in the figure.
+
+When every run of a figure uses the *same* optimizer (batch modes compared, learning rates
+compared), the family colour would tell the runs nothing, so :func:`assign_styles` switches to a
+colour-blind-safe qualitative palette (Okabe & Ito) for the varied setting and says so.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+# family -> its ramp (darkest first); names listed in FIXED take a fixed entry of the ramp
+FAMILY_RAMPS: dict[str, tuple[str, ...]] = {
+    "gd": ("#3a3a3a", "#7a7a7a", "#a8a8a8", "#5a5a5a"),
+    "momentum": ("#1f5fbf", "#6baed6", "#08306b", "#4292c6"),
+    "adaptive": ("#1b8a3a", "#74c476", "#00441b", "#41ab5d"),
+    "adam": ("#e6550d", "#b30000", "#fd8d3c", "#7f2704", "#f768a1"),
+    "newton": ("#000000", "#444444"),
+}
+
+FIXED: dict[str, str] = {
+    "sgd": FAMILY_RAMPS["gd"][0],
+    "momentum": FAMILY_RAMPS["momentum"][0],
+    "nag": FAMILY_RAMPS["momentum"][1],
+    "adagrad": FAMILY_RAMPS["adaptive"][0],
+    "rmsprop": FAMILY_RAMPS["adaptive"][1],
+    "adadelta": "#8c6d31",  # olive-green-brown: a third green that stays distinct on white
+    "adam": FAMILY_RAMPS["adam"][0],
+    "adamw": FAMILY_RAMPS["adam"][1],
+    "amsgrad": FAMILY_RAMPS["adam"][2],
+    "adamax": FAMILY_RAMPS["adam"][3],
+    "nadam": FAMILY_RAMPS["adam"][4],
+    "newton": FAMILY_RAMPS["newton"][0],
+}
+
+# Okabe & Ito (2008), colour-blind safe; used when all runs share one optimizer.
+QUALITATIVE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)))
+
+FAMILY_NAMES = {
+    "gd": "gradient descent",
+    "momentum": "momentum",
+    "adaptive": "adaptive (Adagrad/RMSprop/Adadelta)",
+    "adam": "Adam family",
+    "newton": "Newton",
+}
+
+
+def effective_name(optimizer: dict) -> str:
+    """The optimizer a config really runs: ``sgd`` with momentum > 0 is momentum (or nag)."""
+    name = str(optimizer.get("name", "?"))
+    if name == "sgd" and (optimizer.get("momentum") or 0) > 0:
+        return "nag" if optimizer.get("nesterov") else "momentum"
+    return name
+
+
+def family_of(name: str) -> str:
+    """Family of an optimizer name (from the registry; a guess if the registry cannot say)."""
+    try:
+        from optrun import optim
+
+        return optim.get_spec(name).family
+    except Exception:  # unknown or registry unavailable: guess from the name
+        n = name.lower()
+        if n in ("sgd", "gd"):
+            return "gd"
+        if n in ("momentum", "nag"):
+            return "momentum"
+        if "adam" in n or n == "amsgrad":
+            return "adam"
+        if n == "newton":
+            return "newton"
+        return "adaptive"
+
+
+def optimizer_color(name: str, family: str | None = None) -> str:
+    """The fixed colour of an optimizer name: its own entry, else a stable shade of its family."""
+    if name in FIXED:
+        return FIXED[name]
+    ramp = FAMILY_RAMPS.get(family or family_of(name), FAMILY_RAMPS["gd"])
+    return ramp[zlib.crc32(name.encode()) % len(ramp)]
+
+
+def shade(color: str, amount: float) -> str:
+    """Mix ``color`` with white (amount > 0) or black (amount < 0); amount in [-1, 1]."""
+    h = color.lstrip("#")
+    rgb = [int(h[i : i + 2], 16) for i in (0, 2, 4)]
+    target = 255 if amount > 0 else 0
+    a = abs(amount)
+    mixed = [round(c + (target - c) * a) for c in rgb]
+    return "#" + "".join(f"{c:02x}" for c in mixed)
+
+
+def assign_styles(groups: list[tuple[str, str]]) -> tuple[list[dict], str]:
+    """Styles for the groups of a figure, given each group's (effective optimizer, family).
+
+    Returns one ``{"color", "linestyle"}`` per group and a note ("" or why the colours are not the
+    family colours). Groups with the same optimizer get the same colour with different line
+    styles and slightly different shades, unless *all* groups share one optimizer.
+    """
+    names = [g[0] for g in groups]
+    if len(groups) > 1 and len(set(names)) == 1:
+        styles = [
+            {"color": QUALITATIVE[i % len(QUALITATIVE)], "linestyle": LINESTYLES[(i // len(QUALITATIVE)) % len(LINESTYLES)]}
+            for i in range(len(groups))
+        ]
+        return styles, f"all runs use {names[0]}: colours mark the varied setting, not the optimizer family"
+    seen: dict[str, int] = {}
+    styles = []
+    for name, family in groups:
+        k = seen.get(name, 0)
+        seen[name] = k + 1
+        base = optimizer_color(name, family)
+        color = base if k == 0 else shade(base, (0.35 if k % 2 else -0.35) * min(1.0, 0.5 + k / 4))
+        styles.append({"color": color, "linestyle": LINESTYLES[k % len(LINESTYLES)]})
+    return styles, ""

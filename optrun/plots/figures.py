@@ -1,0 +1,345 @@
+"""Low layer: arrays (from :mod:`optrun.plots.arrays`) -> a matplotlib ``Figure``.
+
+No pyplot and no global state: every figure is a ``matplotlib.figure.Figure`` with its own Agg
+canvas, so drawing is headless and thread-safe, and nothing leaks between figures. Style is set
+per call with ``rc_context``. Nothing here reads files or computes results: what is drawn is
+exactly what the high layer handed over (which is what the tests check).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from optrun.plots.arrays import ContourData, DataSpaceData, Panel, ParamsData
+
+STYLE = {
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "legend.fontsize": 8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.25,
+    "grid.linewidth": 0.6,
+    "svg.hashsalt": "optrun",  # stable ids in SVG files
+    "svg.fonttype": "none",
+}
+STAR_COLOR = "#000000"
+
+
+@contextmanager
+def style():
+    import matplotlib
+
+    with matplotlib.rc_context(STYLE):
+        yield
+
+
+def new_figure(width: float, height: float):
+    """A Figure with an Agg canvas (headless), constrained layout."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def add_titles(fig, title: str, subtitle: str = "") -> None:
+    text = title + (f"\n{subtitle}" if subtitle else "")
+    fig.suptitle(text, fontsize=10, x=0.01, ha="left")
+
+
+def add_notes(fig, notes: list[str]) -> None:
+    """Caption lines under the figure (saved with a tight bounding box, so they are kept)."""
+    notes = [n for n in dict.fromkeys(notes) if n]
+    if not notes:
+        return
+    width = max(60, int(fig.get_figwidth() * 15))
+    lines = []
+    for n in notes:
+        lines.extend(textwrap.wrap("• " + n, width, subsequent_indent="  "))
+    fig.text(0.01, -0.01, "\n".join(lines), ha="left", va="top", fontsize=7.5, color="#444444")
+
+
+def _message(ax, text: str) -> None:
+    ax.text(0.5, 0.5, "\n".join(textwrap.wrap(text, 50)), transform=ax.transAxes, ha="center", va="center",
+            fontsize=9, color="#8a1c1c", bbox={"boxstyle": "round", "fc": "#fff4f0", "ec": "#d9a89a"})
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def draw_panel(ax, panel: Panel, legend: bool = True) -> None:
+    """Draw one curve panel (lines, seed bands, divergence marks, f* line) on ``ax``."""
+    ax.set_title(panel.title)
+    ax.set_xlabel(panel.xlabel)
+    ax.set_ylabel(panel.ylabel)
+    if panel.empty_reason:
+        _message(ax, panel.empty_reason)
+        return
+    if panel.log:
+        ax.set_yscale("log")
+    for s in panel.series:
+        ax.plot(s.x, s.y, color=s.color, linestyle=s.linestyle, alpha=s.alpha, linewidth=s.linewidth,
+                label=s.label, zorder=s.zorder)
+    for b in panel.bands:
+        ax.fill_between(b.x, b.lo, b.hi, color=b.color, alpha=0.18, linewidth=0, zorder=1)
+        ax.plot(b.x, b.median, color=b.color, linestyle=b.linestyle, linewidth=1.8, label=f"{b.label} (n={b.n})", zorder=2)
+    for y, label, color in panel.hlines:
+        ax.axhline(y, color=color, linestyle=":", linewidth=1.0, zorder=0.5)
+        ax.annotate(label, (1.0, y), xycoords=("axes fraction", "data"), xytext=(2, 0), textcoords="offset points",
+                    va="center", fontsize=8, color=color, annotation_clip=False)
+    if panel.ylim:
+        ax.set_ylim(*panel.ylim)
+    for m in panel.markers:
+        ax.plot([m.x], [m.y], marker="X" if m.clipped else "x", markersize=9, markeredgewidth=2.2, color=m.color,
+                clip_on=False, zorder=6, linestyle="none")
+        ax.annotate(m.text, (m.x, m.y), xytext=(5, -11 if m.clipped else 4), textcoords="offset points",
+                    fontsize=7.5, color=m.color, annotation_clip=False)
+    if legend and any(s.label for s in panel.series) or panel.bands:
+        ax.legend(loc="best", frameon=True, framealpha=0.85)
+
+
+def curves_figure(panels: list[Panel], title: str, subtitle: str = "", notes: list[str] | None = None):
+    """Panels side by side (loss and f - f*, or one chosen quantity)."""
+    with style():
+        n = len(panels)
+        fig = new_figure(5.2 * n if n > 1 else 6.4, 4.2)
+        axes = fig.subplots(1, n, squeeze=False)[0]
+        for ax, panel in zip(axes, panels):
+            draw_panel(ax, panel)
+        add_titles(fig, title, subtitle)
+        add_notes(fig, [*(notes or []), *[nt for p in panels for nt in p.notes]])
+    return fig
+
+
+def params_figure(data: ParamsData, title: str, subtitle: str = ""):
+    """One small panel per parameter, θ* dashed."""
+    with style():
+        n = len(data.panels)
+        ncols = min(3, n)
+        nrows = -(-n // ncols)
+        fig = new_figure(3.6 * ncols + 0.4, 2.6 * nrows + 0.9)
+        axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+        handles = {}
+        for ax, pp in zip(axes, data.panels):
+            for s in pp.series:
+                (line,) = ax.plot(s.x, s.y, color=s.color, linestyle=s.linestyle, alpha=s.alpha, linewidth=s.linewidth)
+                if s.label and s.label not in handles:
+                    handles[s.label] = line
+            if pp.star is not None:
+                line = ax.axhline(pp.star, color=STAR_COLOR, linestyle="--", linewidth=1.1, zorder=0.5)
+                handles.setdefault("θ* (exact optimum)", line)
+            if pp.ylim:
+                ax.set_ylim(*pp.ylim)
+            for m in pp.markers:
+                ax.plot([m.x], [m.y], marker="x", markersize=8, markeredgewidth=2, color=m.color, clip_on=False, zorder=6)
+            ax.set_title(pp.name)
+            ax.set_xlabel(data.xlabel, fontsize=8)
+        for ax in axes[n:]:
+            ax.set_visible(False)
+        if handles:
+            fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=min(4, len(handles)), frameon=False)
+        add_titles(fig, title, subtitle)
+        add_notes(fig, data.notes)
+    return fig
+
+
+def _first_exit(a, c, frame) -> int | None:
+    a_lo, a_hi, c_lo, c_hi = frame
+    out = ~(np.isfinite(a) & np.isfinite(c) & (a >= a_lo) & (a <= a_hi) & (c >= c_lo) & (c <= c_hi))
+    k = np.flatnonzero(out)
+    return int(k[0]) if k.size else None
+
+
+def draw_contours(ax, cd: ContourData, fig=None, colorbar: bool = True):
+    """Filled log-spaced contours of f - f* on the plane, with a colour bar."""
+    from matplotlib.colors import LogNorm
+
+    Z = np.where(np.isfinite(cd.Z), cd.Z, np.nan)
+    Zc = np.clip(Z, cd.levels[0] * 1e-3, None)  # LogNorm needs positive values
+    norm = LogNorm(vmin=cd.levels[0], vmax=cd.levels[-1])
+    cs = ax.contourf(cd.A, cd.C, Zc, levels=cd.levels, norm=norm, cmap="Purples", alpha=0.45, extend="both")
+    ax.contour(cd.A, cd.C, Zc, levels=cd.levels, norm=norm, colors="#6a5d8f", linewidths=0.55, alpha=0.75)
+    if colorbar and fig is not None:
+        cb = fig.colorbar(cs, ax=ax, shrink=0.9, pad=0.02)
+        cb.set_label(cd.zlabel + " (log-spaced levels)")
+    ax.set_xlim(cd.A[0], cd.A[-1])
+    ax.set_ylim(cd.C[0], cd.C[-1])
+    if cd.equal_aspect:
+        ax.set_aspect("equal", adjustable="box")
+    ax.set_xlabel(cd.xlabel)
+    ax.set_ylabel(cd.ylabel)
+    ax.grid(False)
+    return cs
+
+
+def contour_figure(cd: ContourData):
+    """Trajectories on the exact loss contours: start, end and θ* marked."""
+    with style():
+        fig = new_figure(7.0, 5.6)
+        ax = fig.subplots()
+        draw_contours(ax, cd, fig)
+        frame = (cd.A[0], cd.A[-1], cd.C[0], cd.C[-1])
+        starts = []
+        for p in cd.paths:
+            a, c = p.a, p.c
+            lw = 1.7 if len(a) < 300 else 1.1
+            if p.diverged:
+                k = _first_exit(a, c, frame)
+                end = len(a) if k is None else k + 1  # draw one segment past the edge (clipped)
+                ax.plot(a[:end], c[:end], color=p.color, linestyle=p.linestyle, linewidth=lw, alpha=p.alpha,
+                        label=p.label, marker="o" if end <= 40 else None, markersize=2.5)
+                if k is not None and k > 0:
+                    xa, xc = _edge_point(a[k - 1], c[k - 1], a[k], c[k], frame)
+                else:
+                    xa, xc = a[end - 1], c[end - 1]
+                ax.plot([xa], [xc], marker="X", markersize=11, color=p.color, markeredgecolor="white",
+                        clip_on=False, zorder=7, linestyle="none")
+            else:
+                ax.plot(a, c, color=p.color, linestyle=p.linestyle, linewidth=lw, alpha=p.alpha, label=p.label,
+                        marker="o" if len(a) <= 40 else None, markersize=2.5, zorder=3)
+                ax.plot([a[-1]], [c[-1]], marker="o", markersize=7, color=p.color, markeredgecolor="white",
+                        zorder=5, alpha=p.alpha, linestyle="none")
+            starts.append((a[0], c[0]))
+        if starts:
+            sa = np.array(starts)
+            ax.plot(sa[:, 0], sa[:, 1], marker="o", markersize=9, markerfacecolor="white", markeredgecolor="black",
+                    markeredgewidth=1.5, linestyle="none", zorder=6, label="start")
+        ax.plot([], [], marker="o", markersize=7, color="#777777", markeredgecolor="white", linestyle="none", label="end")
+        if cd.star is not None:
+            ax.plot([cd.star[0]], [cd.star[1]], marker="*", markersize=15, color="#ffd400", markeredgecolor="black",
+                    zorder=8, linestyle="none", label="θ* (exact optimum)")
+        ax.legend(loc="best", framealpha=0.9)
+        add_titles(fig, cd.title, cd.subtitle)
+        add_notes(fig, cd.notes)
+    return fig
+
+
+def _edge_point(a0, c0, a1, c1, frame):
+    """Where the segment from an inside point to an outside one crosses the frame."""
+    a_lo, a_hi, c_lo, c_hi = frame
+    if not (np.isfinite(a1) and np.isfinite(c1)):
+        return a0, c0
+    ts = [1.0]
+    for lo, hi, p0, p1 in ((a_lo, a_hi, a0, a1), (c_lo, c_hi, c0, c1)):
+        d = p1 - p0
+        if d > 0 and p1 > hi:
+            ts.append((hi - p0) / d)
+        elif d < 0 and p1 < lo:
+            ts.append((lo - p0) / d)
+    t = max(0.0, min(ts))
+    return a0 + t * (a1 - a0), c0 + t * (c1 - c0)
+
+
+def dataspace_figure(dd: DataSpaceData):
+    """The data with the fitted line / probability curve at several steps (one panel per setting)."""
+    with style():
+        n = len(dd.panels)
+        ncols = min(3, n)
+        nrows = -(-n // ncols)
+        fig = new_figure(4.4 * ncols + 0.6, 3.6 * nrows + 0.8)
+        axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+        logistic = dd.model == "logistic"
+        for ax, panel in zip(axes, dd.panels):
+            ax.scatter(dd.x, dd.y, s=18, color="#555555", alpha=0.55 if logistic else 0.8, zorder=3,
+                       edgecolor="white", linewidth=0.4, label="data")
+            for ln in panel.lines:
+                ax.plot(ln.x, ln.y, color=ln.color, alpha=ln.alpha, linewidth=1.5, label=ln.label)
+            if panel.lines and logistic and panel.lines[-1].boundary is not None:
+                ax.axvline(panel.lines[-1].boundary, color=panel.lines[-1].color, linestyle=":", linewidth=1.2,
+                           label="decision boundary (last step)")
+            if panel.star is not None:
+                ax.plot(panel.star.x, panel.star.y, color=STAR_COLOR, linestyle="--", linewidth=1.3, label="θ* fit")
+            if logistic:
+                ax.set_ylim(-0.08, 1.08)
+            else:
+                lo, hi = float(np.min(dd.y)), float(np.max(dd.y))
+                pad = 0.25 * (hi - lo if hi > lo else 1.0)
+                ax.set_ylim(lo - pad, hi + pad)
+            ax.set_title(panel.title)
+            ax.set_xlabel(dd.xlabel)
+            ax.set_ylabel(dd.ylabel)
+            ax.legend(loc="best", fontsize=7)
+        for ax in axes[n:]:
+            ax.set_visible(False)
+        add_titles(fig, dd.title, dd.subtitle)
+        add_notes(fig, dd.notes)
+    return fig
+
+
+def message_figure(title: str, message: str, subtitle: str = ""):
+    """A figure that says why the real one cannot be drawn (never an empty file)."""
+    with style():
+        fig = new_figure(6.4, 3.2)
+        ax = fig.subplots()
+        _message(ax, message)
+        ax.set_frame_on(False)
+        add_titles(fig, title, subtitle)
+    return fig
+
+
+def contour_animation(cd: ContourData, path: Path, max_frames: int = 200, fps: int = 15) -> Path:
+    """A GIF of the paths being drawn on the contours (Pillow writer, at most ``max_frames``)."""
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    with style():
+        fig = new_figure(6.4, 5.2)
+        ax = fig.subplots()
+        draw_contours(ax, cd, fig)
+        frame = (cd.A[0], cd.A[-1], cd.C[0], cd.C[-1])
+        lines, heads, data = [], [], []
+        for p in cd.paths:
+            (ln,) = ax.plot([], [], color=p.color, linestyle=p.linestyle, linewidth=1.6, alpha=p.alpha, label=p.label)
+            (hd,) = ax.plot([], [], marker="o", markersize=6, color=p.color, markeredgecolor="white", linestyle="none")
+            xs = p.x if p.x is not None else np.arange(len(p.a), dtype=float)
+            a, c = p.a, p.c
+            if p.diverged:
+                k = _first_exit(a, c, frame)
+                if k is not None:
+                    a, c, xs = a[: k + 1], c[: k + 1], xs[: k + 1]
+            lines.append(ln)
+            heads.append(hd)
+            data.append((xs, a, c))
+        if cd.star is not None:
+            ax.plot([cd.star[0]], [cd.star[1]], marker="*", markersize=14, color="#ffd400", markeredgecolor="black",
+                    linestyle="none", label="θ*", zorder=8)
+        ax.legend(loc="best", framealpha=0.9, fontsize=7)
+        x_end = max((float(np.nanmax(d[0])) for d in data if len(d[0])), default=1.0)
+        n_frames = int(min(max_frames, max(2, max(len(d[0]) for d in data) if data else 2)))
+        grid = np.linspace(0.0, x_end, n_frames)
+        label = ax.text(0.02, 0.97, "", transform=ax.transAxes, va="top", fontsize=9,
+                        bbox={"fc": "white", "alpha": 0.8, "ec": "none"})
+        add_titles(fig, cd.title, cd.subtitle)
+
+        def update(i):
+            xk = grid[i]
+            for ln, hd, (xs, a, c) in zip(lines, heads, data):
+                m = int(np.searchsorted(xs, xk, side="right"))
+                ln.set_data(a[:m], c[:m])
+                hd.set_data(a[max(m - 1, 0) : m], c[max(m - 1, 0) : m])
+            label.set_text(f"{cd.x_kind} {xk:.3g}")
+            return [*lines, *heads, label]
+
+        anim = FuncAnimation(fig, update, frames=n_frames, blit=False)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        anim.save(str(path), writer=PillowWriter(fps=fps), dpi=80)
+    return path
+
+
+def save_figure(fig, path: Path, dpi: int = 130) -> Path:
+    """Save ``fig`` (format from the suffix: .png or .svg) and release it. The one save helper."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with style():
+            fig.savefig(path, dpi=dpi, bbox_inches="tight", pad_inches=0.12,
+                        metadata={"Software": None} if path.suffix == ".png" else {"Date": None})
+    finally:
+        fig.clear()
+    return path

@@ -1,0 +1,330 @@
+"""Generate the golden optimizer trajectories with torch.optim (run once; the tests never need torch).
+
+    pip install torch==2.13.0          # exactly this version: the golden files pin its semantics
+    python tests/golden/make_golden.py
+
+Writes, next to this file:
+
+* ``data/regression.csv`` (24 x 2 features + y) and ``data/classification.csv`` (24 x 2, binary,
+  label noise so that the logistic MLE exists): tiny deterministic datasets, rounded to 3
+  decimals so the CSV text is the data;
+* ``traces/<run id>.csv``: ``step, loss, w1, w2, b`` with row 0 = the initial parameters and row
+  t = the parameters after t optimizer steps and the FULL-data loss at them;
+* ``manifest.json``: one entry per run (optrun optimizer name + hyperparameters, the torch call,
+  model, loss, batch size, steps, init, schedule), so the replay test is table-driven.
+
+Conventions (shared/OPTIMIZERS.md §1, §4): float64 everywhere (``set_default_dtype`` as well, else
+NAdam's mu_product is float32); batch-mean losses; parameters w (2,) and b (1,) in one param
+group (so weight decay reaches the bias); mini-batches in file order, cycling: step t uses rows
+[j*bs, (j+1)*bs) with j = (t-1) mod (n/bs); LR schedulers step after the optimizer (step 1 uses
+the base lr). Newton is not in torch.optim: its golden runs use torch autograd for the gradient and
+Hessian and ``torch.linalg.solve`` for the step (an independent oracle for optrun's Cholesky).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+TRACES = HERE / "traces"
+STEPS = 40
+N = 24
+
+# --------------------------------------------------------------------------------------------
+# Datasets (numpy only, deterministic)
+
+
+def make_regression() -> np.ndarray:
+    rng = np.random.default_rng(20240601)
+    x1 = rng.normal(size=N)
+    x2 = 0.5 * x1 + rng.normal(size=N)  # mildly correlated features: a tilted valley
+    y = 1.5 * x1 - 2.0 * x2 + 0.5 + 0.3 * rng.normal(size=N)
+    return np.round(np.column_stack([x1, x2, y]), 3)
+
+
+def _separable(X: np.ndarray, y: np.ndarray) -> bool:
+    """Is there (w, b) with s_i (w·x_i + b) >= 1 for all i (s = ±1)? An LP feasibility check."""
+    from scipy.optimize import linprog
+
+    s = 2 * y - 1
+    A = -s[:, None] * np.column_stack([X, np.ones(len(y))])
+    res = linprog(np.zeros(3), A_ub=A, b_ub=-np.ones(len(y)), bounds=[(None, None)] * 3)
+    return res.status == 0
+
+
+def make_classification() -> np.ndarray:
+    for seed in range(1000, 2000):
+        rng = np.random.default_rng(seed)
+        X = np.round(rng.normal(size=(N, 2)), 3)
+        p = 1.0 / (1.0 + np.exp(-(2.0 * X[:, 0] - 1.5 * X[:, 1] + 0.25)))
+        y = (rng.uniform(size=N) < p).astype(float)
+        if 9 <= y.sum() <= 15 and not _separable(X, y):  # balanced, and the MLE exists
+            return np.column_stack([X, y])
+    raise RuntimeError("no non-separable dataset found")
+
+
+def write_data() -> None:
+    DATA.mkdir(exist_ok=True)
+    for name, arr in (("regression", make_regression()), ("classification", make_classification())):
+        np.savetxt(DATA / f"{name}.csv", arr, delimiter=",", header="x1,x2,y", comments="",
+                   fmt="%.3f")
+
+
+def load(name: str) -> tuple[np.ndarray, np.ndarray]:
+    arr = np.loadtxt(DATA / f"{name}.csv", delimiter=",", skiprows=1)
+    return arr[:, :2], arr[:, 2]
+
+
+# --------------------------------------------------------------------------------------------
+# The runs
+
+
+# optrun name -> (torch class, preset kwargs). Only the hyperparameters a run sets explicitly are
+# passed to both sides, so the golden files also check that optrun's defaults are torch's.
+TORCH = {
+    "sgd": ("SGD", {}),
+    "momentum": ("SGD", {"momentum": 0.9}),
+    "nag": ("SGD", {"momentum": 0.9, "nesterov": True}),
+    "adagrad": ("Adagrad", {}),
+    "adadelta": ("Adadelta", {}),
+    "rmsprop": ("RMSprop", {}),
+    "adam": ("Adam", {}),
+    "adamw": ("AdamW", {}),
+    "amsgrad": ("Adam", {"amsgrad": True}),
+    "adamax": ("Adamax", {}),
+    "nadam": ("NAdam", {}),
+}
+
+# Base lr per optimizer and model: large enough to move in 40 steps, small enough not to diverge
+# with bs = 1 (the stochastic runs use half of it).
+BASE_LR = {
+    "sgd": (0.1, 1.0), "momentum": (0.03, 0.3), "nag": (0.03, 0.3),
+    "adagrad": (0.3, 0.3), "adadelta": (1.0, 1.0), "rmsprop": (0.01, 0.02),
+    "adam": (0.05, 0.1), "adamw": (0.05, 0.1), "amsgrad": (0.05, 0.1),
+    "adamax": (0.05, 0.1), "nadam": (0.05, 0.1),
+}
+
+MODES = {"full": N, "minibatch": 8, "stochastic": 1}
+MODEL = {"linear": ("regression", "half_mse"), "logistic": ("classification", "bce")}
+
+
+def run(rid, optimizer, hp, model="linear", mode="full", loss=None, init=(0.0, 0.0, 0.0),
+        schedule=None, torch_scheduler=None):
+    dataset, default_loss = MODEL[model]
+    return {
+        "id": rid, "optimizer": optimizer, "hyperparams": hp, "model": model,
+        "loss": loss or default_loss, "dataset": dataset, "batch_size": MODES[mode],
+        "steps": STEPS, "init": list(init), "schedule": schedule,
+        "torch_scheduler": torch_scheduler,
+    }
+
+
+def runs() -> list[dict]:
+    out = []
+    # Every torch optimizer x both models x full / mini-batch / stochastic, mostly defaults.
+    for name in TORCH:
+        for mi, model in enumerate(MODEL):
+            for mode in MODES:
+                lr = BASE_LR[name][mi] * (0.5 if mode == "stochastic" else 1.0)
+                out.append(run(f"{name}_{model}_{mode}", name, {"lr": lr}, model, mode))
+    # Loss scale: plain MSE doubles the gradient (SGD sees it; Adam/Adagrad nearly don't).
+    for name, lr in (("sgd", 0.05), ("adam", 0.05), ("adagrad", 0.3)):
+        out.append(run(f"{name}_linear_full_mse", name, {"lr": lr}, loss="mse"))
+    V = [  # (id, optimizer, hyperparams, model, mode)
+        # SGD family: dampening (first buffer NOT dampened), Nesterov, coupled weight decay.
+        ("sgd_dampening", "sgd", {"lr": 0.05, "momentum": 0.9, "dampening": 0.5}, "linear", "minibatch"),
+        ("momentum_dampening", "momentum", {"lr": 0.3, "dampening": 0.3}, "logistic", "full"),
+        ("sgd_nesterov", "sgd", {"lr": 0.3, "momentum": 0.5, "nesterov": True}, "logistic", "minibatch"),
+        ("sgd_wd", "sgd", {"lr": 0.1, "weight_decay": 0.1}, "linear", "full"),
+        ("momentum_wd", "momentum", {"lr": 0.03, "weight_decay": 0.1}, "linear", "stochastic"),
+        ("nag_wd_mu05", "nag", {"lr": 0.05, "momentum": 0.5, "weight_decay": 0.05}, "linear", "full"),
+        # Adagrad: eps placement (large eps), lr_decay uses (t-1), initial accumulator, decay.
+        ("adagrad_eps", "adagrad", {"lr": 0.3, "eps": 0.01}, "linear", "full"),
+        ("adagrad_eps_logistic", "adagrad", {"lr": 0.3, "eps": 0.01}, "logistic", "stochastic"),
+        ("adagrad_lr_decay", "adagrad", {"lr": 0.5, "lr_decay": 0.1}, "linear", "minibatch"),
+        ("adagrad_init_acc", "adagrad", {"lr": 0.3, "initial_accumulator_value": 0.5}, "logistic", "full"),
+        ("adagrad_wd", "adagrad", {"lr": 0.3, "weight_decay": 0.1}, "linear", "full"),
+        # Adadelta: lr != 1 (accumulator stores the unscaled delta), large eps, rho, decay.
+        ("adadelta_lr10", "adadelta", {"lr": 10.0}, "linear", "full"),
+        ("adadelta_lr10_logistic", "adadelta", {"lr": 10.0}, "logistic", "minibatch"),
+        ("adadelta_eps", "adadelta", {"lr": 1.0, "eps": 0.01, "rho": 0.5}, "linear", "full"),
+        ("adadelta_wd", "adadelta", {"lr": 5.0, "weight_decay": 0.1}, "logistic", "full"),
+        # RMSprop: eps outside the sqrt, centered, momentum (normalised buffer), alpha, decay.
+        ("rmsprop_eps", "rmsprop", {"lr": 0.01, "eps": 0.01}, "linear", "full"),
+        ("rmsprop_centered", "rmsprop", {"lr": 0.01, "centered": True}, "linear", "full"),
+        ("rmsprop_centered_logistic", "rmsprop", {"lr": 0.02, "centered": True, "eps": 0.01}, "logistic", "minibatch"),
+        ("rmsprop_momentum", "rmsprop", {"lr": 0.005, "momentum": 0.5}, "linear", "minibatch"),
+        ("rmsprop_centered_momentum", "rmsprop", {"lr": 0.005, "momentum": 0.5, "centered": True}, "logistic", "full"),
+        ("rmsprop_alpha_wd", "rmsprop", {"lr": 0.01, "alpha": 0.9, "weight_decay": 0.1}, "linear", "full"),
+        # Adam family: large eps, coupled vs decoupled decay, amsgrad via the flag and presets
+        # (a small beta2 lets v shrink, so the running max actually binds within 40 steps).
+        ("adam_eps", "adam", {"lr": 0.05, "eps": 0.01}, "linear", "full"),
+        ("adam_eps_logistic", "adam", {"lr": 0.1, "eps": 0.01}, "logistic", "minibatch"),
+        ("adam_betas", "adam", {"lr": 0.05, "betas": [0.8, 0.9]}, "linear", "stochastic"),
+        ("adam_wd", "adam", {"lr": 0.05, "weight_decay": 0.1}, "linear", "full"),
+        ("adam_decoupled", "adam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True}, "logistic", "full"),
+        ("adam_amsgrad_flag", "adam", {"lr": 0.05, "amsgrad": True, "betas": [0.9, 0.8]}, "linear", "stochastic"),
+        ("amsgrad_eps", "amsgrad", {"lr": 0.05, "eps": 0.01, "betas": [0.9, 0.9]}, "linear", "minibatch"),
+        ("amsgrad_eps_logistic", "amsgrad", {"lr": 0.1, "eps": 0.01, "betas": [0.9, 0.95]}, "logistic", "stochastic"),
+        ("amsgrad_beta2_full", "amsgrad", {"lr": 0.05, "betas": [0.5, 0.9]}, "linear", "full"),
+        ("adamw_wd", "adamw", {"lr": 0.05, "weight_decay": 0.1}, "linear", "full"),
+        ("adamw_amsgrad", "adamw", {"lr": 0.05, "weight_decay": 0.1, "amsgrad": True, "betas": [0.9, 0.9]}, "linear", "stochastic"),
+        ("adamw_eps_logistic", "adamw", {"lr": 0.1, "weight_decay": 0.2, "eps": 0.01}, "logistic", "minibatch"),
+        ("adamax_eps", "adamax", {"lr": 0.05, "eps": 0.01}, "linear", "full"),
+        ("adamax_eps_logistic", "adamax", {"lr": 0.1, "eps": 0.01}, "logistic", "stochastic"),
+        ("adamax_wd", "adamax", {"lr": 0.05, "weight_decay": 0.1, "betas": [0.8, 0.95]}, "linear", "minibatch"),
+        ("nadam_eps", "nadam", {"lr": 0.05, "eps": 0.01}, "linear", "full"),
+        ("nadam_eps_logistic", "nadam", {"lr": 0.1, "eps": 0.01}, "logistic", "minibatch"),
+        ("nadam_wd", "nadam", {"lr": 0.05, "weight_decay": 0.1}, "linear", "full"),
+        ("nadam_decoupled", "nadam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True}, "linear", "stochastic"),
+        ("nadam_momentum_decay", "nadam", {"lr": 0.05, "momentum_decay": 0.05}, "logistic", "full"),
+    ]
+    out += [run(rid, o, hp, model, mode) for rid, o, hp, model, mode in V]
+    # A non-zero start.
+    out.append(run("momentum_init", "momentum", {"lr": 0.03}, "linear", "full", init=(0.5, -0.3, 0.2)))
+    out.append(run("adam_init", "adam", {"lr": 0.1}, "logistic", "minibatch", init=(1.0, -1.0, 0.5)))
+    # LR schedules: where lr sits relative to the momentum buffer only shows when lr changes.
+    out.append(run("momentum_steplr", "sgd", {"lr": 0.05, "momentum": 0.9}, "linear", "minibatch",
+                   schedule={"name": "step", "step_size": 10, "gamma": 0.5},
+                   torch_scheduler=["StepLR", {"step_size": 10, "gamma": 0.5}]))
+    out.append(run("adam_exponentiallr", "adam", {"lr": 0.1}, "logistic", "full",
+                   schedule={"name": "exponential", "gamma": 0.95},
+                   torch_scheduler=["ExponentialLR", {"gamma": 0.95}]))
+    out.append(run("nag_warmup", "nag", {"lr": 0.05}, "linear", "full",
+                   schedule={"name": "constant", "warmup_steps": 5},
+                   torch_scheduler=["LinearLR", {"start_factor": 0.2, "end_factor": 1.0, "total_iters": 4}]))
+    out.append(run("rmsprop_cosine", "rmsprop", {"lr": 0.02, "momentum": 0.5}, "logistic", "minibatch",
+                   schedule={"name": "cosine", "min_factor": 0.1},
+                   torch_scheduler=["CosineAnnealingLR", {"T_max": STEPS, "eta_min": 0.002}]))
+    # Newton (torch autograd Hessian + linalg.solve as the oracle).
+    out += [
+        run("newton_linear_full", "newton", {}, "linear", "full"),
+        run("newton_linear_full_mse", "newton", {}, "linear", "full", loss="mse"),
+        run("newton_linear_minibatch", "newton", {}, "linear", "minibatch"),
+        run("newton_logistic_full", "newton", {}, "logistic", "full"),
+        run("newton_damped_wd", "newton", {"lr": 0.5, "damping": 0.1, "weight_decay": 0.05}, "logistic", "full"),
+    ]
+    ids = [r["id"] for r in out]
+    assert len(ids) == len(set(ids)), "duplicate run ids"
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Running them in torch
+
+
+def torch_call(spec: dict) -> str:
+    if spec["optimizer"] == "newton":
+        return "Newton: torch.autograd.functional.hessian + torch.linalg.solve"
+    cls, preset = TORCH[spec["optimizer"]]
+    kw = {**preset, **spec["hyperparams"]}
+    text = f"torch.optim.{cls}(" + ", ".join(f"{k}={v!r}" for k, v in kw.items()) + ")"
+    if spec["torch_scheduler"]:
+        name, skw = spec["torch_scheduler"]
+        text += f" + torch.optim.lr_scheduler.{name}(" + ", ".join(f"{k}={v!r}" for k, v in skw.items()) + ")"
+    return text
+
+
+def train(spec: dict, torch) -> np.ndarray:
+    import torch.nn.functional as F
+
+    Xn, yn = load(spec["dataset"])
+    X, y = torch.tensor(Xn), torch.tensor(yn)
+    bs, steps = spec["batch_size"], spec["steps"]
+
+    def loss_of(theta, rows):
+        z = X[rows] @ theta[:2] + theta[2]
+        if spec["loss"] == "bce":
+            return F.binary_cross_entropy_with_logits(z, y[rows])
+        r = z - y[rows]
+        return (r * r).mean() * (0.5 if spec["loss"] == "half_mse" else 1.0)
+
+    def rows_of(t):
+        j = (t - 1) % (N // bs)
+        return slice(j * bs, (j + 1) * bs)
+
+    everything = slice(0, N)
+    rec = np.empty((steps + 1, 4))
+    if spec["optimizer"] == "newton":
+        hp = {"lr": 1.0, "damping": 0.0, "weight_decay": 0.0, **spec["hyperparams"]}
+        theta = torch.tensor(spec["init"])
+        for t in range(steps + 1):
+            with torch.no_grad():
+                rec[t] = [loss_of(theta, everything).item(), *theta.tolist()]
+            if t == steps:
+                break
+            rows = rows_of(t + 1)
+            th = theta.clone().requires_grad_(True)
+            (g,) = torch.autograd.grad(loss_of(th, rows), th)
+            H = torch.autograd.functional.hessian(lambda v: loss_of(v, rows), theta)
+            lam = hp["weight_decay"]
+            g = g + lam * theta
+            H = H + (lam + hp["damping"]) * torch.eye(3)
+            theta = theta - hp["lr"] * torch.linalg.solve(H, g)
+        return rec
+
+    w = torch.tensor(spec["init"][:2], requires_grad=True)
+    b = torch.tensor(spec["init"][2:], requires_grad=True)
+    cls, preset = TORCH[spec["optimizer"]]
+    opt = getattr(torch.optim, cls)([w, b], **{**preset, **spec["hyperparams"]})
+    sched = None
+    if spec["torch_scheduler"]:
+        name, skw = spec["torch_scheduler"]
+        sched = getattr(torch.optim.lr_scheduler, name)(opt, **skw)
+
+    def full_row():
+        with torch.no_grad():
+            theta = torch.cat([w, b])
+            return [loss_of(theta, everything).item(), *theta.tolist()]
+
+    rec[0] = full_row()
+    for t in range(1, steps + 1):
+        opt.zero_grad()
+        loss_of(torch.cat([w, b]), rows_of(t)).backward()
+        opt.step()
+        if sched is not None:
+            sched.step()  # after optimizer.step(): step t used the lr of scheduler epoch t-1
+        rec[t] = full_row()
+    return rec
+
+
+def main() -> None:
+    import torch
+
+    assert torch.__version__.split("+")[0] == "2.13.0", torch.__version__
+    torch.set_default_dtype(torch.float64)  # NAdam's mu_product and the step counters
+    write_data()
+    TRACES.mkdir(exist_ok=True)
+    for old in TRACES.glob("*.csv"):
+        old.unlink()
+    manifest = []
+    for spec in runs():
+        rec = train(spec, torch)
+        if not np.all(np.isfinite(rec)):
+            raise RuntimeError(f"{spec['id']}: non-finite trajectory")
+        path = TRACES / f"{spec['id']}.csv"
+        with path.open("w") as fh:
+            fh.write("step,loss,w1,w2,b\n")
+            for t, row in enumerate(rec):
+                fh.write(f"{t}," + ",".join(repr(float(v)) for v in row) + "\n")
+        manifest.append({**spec, "file": f"traces/{path.name}", "torch_call": torch_call(spec)})
+        print(f"{spec['id']:32s} loss {rec[0, 0]:.4g} -> {rec[-1, 0]:.4g}")
+    meta = {
+        "generator": "tests/golden/make_golden.py",
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "columns": ["step", "loss", "w1", "w2", "b"],
+        "row_t": "parameters after t optimizer steps and the full-data loss at them (row 0 = init)",
+        "batches": "file order, cycling: step t uses rows [j*bs, (j+1)*bs), j = (t-1) mod (n/bs)",
+        "runs": manifest,
+    }
+    (HERE / "manifest.json").write_text(json.dumps(meta, indent=1) + "\n")
+    print(f"{len(manifest)} runs")
+
+
+if __name__ == "__main__":
+    main()

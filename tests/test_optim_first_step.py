@@ -1,0 +1,149 @@
+"""First steps of every optimizer against the closed forms of shared/OPTIMIZERS.md.
+
+From θ0 with gradient g and no history, each rule reduces to a formula one can check by hand,
+e.g. Adam: θ1 = θ0 − γ g/(|g| + eps). The gradient has coordinates of very different sizes
+(and a zero) so that an eps in the wrong place or a missing bias correction shows.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from optrun import optim
+
+G = np.array([0.5, -2.0, 1e-3, 0.0])
+THETA0 = np.array([0.3, -0.1, 2.0, 1.0])
+ABSG = np.abs(G)
+
+
+def first_step(name, hessian=None, theta0=THETA0, lr=None, **hp):
+    opt = optim.create(name, **hp)
+    lr = opt.hyperparams["lr"] if lr is None else lr
+    theta1, _ = opt.update(G, opt.init(theta0), theta0, 1, lr, hessian=hessian)
+    return theta1
+
+
+def nadam_factor(beta1=0.9, psi=4e-3):
+    mu1 = beta1 * (1 - 0.5 * 0.96 ** (1 * psi))
+    mu2 = beta1 * (1 - 0.5 * 0.96 ** (2 * psi))
+    return 1 + mu2 * (1 - beta1) / (1 - mu1 * mu2)
+
+
+# (id, optimizer, hyperparams, expected θ1 as a function of (θ0, g, γ))
+CASES = [
+    ("sgd", "sgd", {"lr": 0.1}, lambda th, g, lr: th - lr * g),
+    ("sgd_wd", "sgd", {"lr": 0.1, "weight_decay": 0.5}, lambda th, g, lr: th - lr * (g + 0.5 * th)),
+    # torch creates the buffer as g_1: the first step is NOT dampened.
+    ("sgd_dampening", "sgd", {"lr": 0.1, "momentum": 0.9, "dampening": 0.5},
+     lambda th, g, lr: th - lr * g),
+    ("momentum", "momentum", {"lr": 0.1}, lambda th, g, lr: th - lr * g),
+    ("nag", "nag", {"lr": 0.1}, lambda th, g, lr: th - lr * (1 + 0.9) * g),
+    ("sgd_nesterov", "sgd", {"lr": 0.1, "momentum": 0.5, "nesterov": True},
+     lambda th, g, lr: th - lr * 1.5 * g),
+    ("adagrad", "adagrad", {"lr": 0.1}, lambda th, g, lr: th - lr * g / (np.abs(g) + 1e-10)),
+    ("adagrad_eps", "adagrad", {"lr": 0.1, "eps": 0.01},
+     lambda th, g, lr: th - lr * g / (np.abs(g) + 0.01)),
+    # (t − 1)·lr_decay: the first step is not decayed.
+    ("adagrad_lr_decay", "adagrad", {"lr": 0.1, "lr_decay": 0.5, "eps": 0.01},
+     lambda th, g, lr: th - lr * g / (np.abs(g) + 0.01)),
+    ("adagrad_init_acc", "adagrad", {"lr": 0.1, "initial_accumulator_value": 0.25},
+     lambda th, g, lr: th - lr * g / (np.sqrt(0.25 + g * g) + 1e-10)),
+    ("adadelta", "adadelta", {},
+     lambda th, g, lr: th - lr * math.sqrt(1e-6) / np.sqrt(0.1 * g * g + 1e-6) * g),
+    ("adadelta_lr_rho", "adadelta", {"lr": 10.0, "rho": 0.5, "eps": 0.01},
+     lambda th, g, lr: th - lr * math.sqrt(0.01) / np.sqrt(0.5 * g * g + 0.01) * g),
+    ("rmsprop", "rmsprop", {},
+     lambda th, g, lr: th - lr * g / (math.sqrt(1 - 0.99) * np.abs(g) + 1e-8)),
+    ("rmsprop_eps", "rmsprop", {"eps": 0.01, "alpha": 0.9},
+     lambda th, g, lr: th - lr * g / (math.sqrt(0.1) * np.abs(g) + 0.01)),
+    # centered: V − A² = (1 − α)g² − (1 − α)²g² = α(1 − α)g²
+    ("rmsprop_centered", "rmsprop", {"centered": True, "eps": 0.01},
+     lambda th, g, lr: th - lr * g / (math.sqrt(0.99 * 0.01) * np.abs(g) + 0.01)),
+    # momentum: B_1 = g/den, so the first step is the plain one
+    ("rmsprop_momentum", "rmsprop", {"momentum": 0.9, "eps": 0.01},
+     lambda th, g, lr: th - lr * g / (0.1 * np.abs(g) + 0.01)),
+    ("adam", "adam", {}, lambda th, g, lr: th - lr * g / (np.abs(g) + 1e-8)),
+    ("adam_eps", "adam", {"lr": 0.1, "eps": 0.01}, lambda th, g, lr: th - lr * g / (np.abs(g) + 0.01)),
+    ("adam_l2", "adam", {"lr": 0.1, "eps": 0.01, "weight_decay": 0.5},
+     lambda th, g, lr: th - lr * (g + 0.5 * th) / (np.abs(g + 0.5 * th) + 0.01)),
+    ("amsgrad", "amsgrad", {"eps": 0.01}, lambda th, g, lr: th - lr * g / (np.abs(g) + 0.01)),
+    # decoupled: θ(1 − γλ) first, then the Adam step from the raw gradient
+    ("adamw", "adamw", {"lr": 0.1, "eps": 0.01},
+     lambda th, g, lr: th * (1 - lr * 0.01) - lr * g / (np.abs(g) + 0.01)),
+    ("adam_decoupled", "adam", {"lr": 0.1, "weight_decay": 0.5, "decoupled_weight_decay": True},
+     lambda th, g, lr: th * (1 - lr * 0.5) - lr * g / (np.abs(g) + 1e-8)),
+    ("adamax", "adamax", {"eps": 0.01}, lambda th, g, lr: th - lr * g / (np.abs(g) + 0.01)),
+    ("nadam", "nadam", {}, lambda th, g, lr: th - lr * nadam_factor() * g / (np.abs(g) + 1e-8)),
+    ("nadam_eps_psi", "nadam", {"eps": 0.01, "momentum_decay": 0.1, "betas": (0.8, 0.99)},
+     lambda th, g, lr: th - lr * nadam_factor(0.8, 0.1) * g / (np.abs(g) + 0.01)),
+    ("nadam_decoupled", "nadam", {"weight_decay": 2.0, "decoupled_weight_decay": True},
+     lambda th, g, lr: th * (1 - lr * 2.0) - lr * nadam_factor() * g / (np.abs(g) + 1e-8)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_first_step_closed_form(case):
+    _, name, hp, expected = case
+    opt = optim.create(name, **hp)
+    lr = opt.hyperparams["lr"]
+    theta1, _ = opt.update(G, opt.init(THETA0), THETA0, 1, lr)
+    np.testing.assert_allclose(theta1, expected(THETA0, G, lr), rtol=1e-12, atol=1e-15)
+
+
+def test_every_optimizer_has_a_first_step_case():
+    covered = {optim.resolve_name(c[1]) for c in CASES} | {"newton"}
+    assert covered == set(optim.names())
+
+
+def test_nadam_first_step_factor_is_1_05645():
+    assert nadam_factor() == pytest.approx(1.05645, abs=5e-6)
+
+
+def test_sign_like_first_steps():
+    """Adam, AdaMax, AMSGrad, Adagrad move ≈ γ·sign(g); RMSprop ≈ 10γ; NAdam ≈ 1.056γ."""
+    g = np.array([3.0, -0.2])
+    for name, factor in (("adam", 1.0), ("adamax", 1.0), ("amsgrad", 1.0), ("adagrad", 1.0),
+                         ("rmsprop", 10.0), ("nadam", 1.05645)):
+        opt = optim.create(name, lr=0.01)
+        theta1, _ = opt.update(g, opt.init(np.zeros(2)), np.zeros(2), 1, 0.01)
+        np.testing.assert_allclose(theta1, -0.01 * factor * np.sign(g), rtol=1e-5)
+
+
+def test_newton_first_step_solves_the_system():
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(4, 4))
+    H = A @ A.T + 0.5 * np.eye(4)
+    theta1 = first_step("newton", hessian=H, lr=0.5)
+    np.testing.assert_allclose(theta1, THETA0 - 0.5 * np.linalg.solve(H, G), rtol=1e-12)
+    # damping δ and weight decay λ: (H + (λ + δ) I) d = g + λ θ
+    opt = optim.create("newton", damping=0.3, weight_decay=0.2)
+    theta1, _ = opt.update(G, opt.init(THETA0), THETA0, 1, 1.0, hessian=H)
+    d = np.linalg.solve(H + 0.5 * np.eye(4), G + 0.2 * THETA0)
+    np.testing.assert_allclose(theta1, THETA0 - d, rtol=1e-12)
+
+
+def test_second_step_adam_by_hand():
+    """Two Adam steps with constant gradient g: m̂ = g and v̂ = g², so each step is γ g/(|g|+ε)."""
+    opt = optim.create("adam", lr=0.1, eps=0.01)
+    state = opt.init(THETA0)
+    theta, state = opt.update(G, state, THETA0, 1, 0.1)
+    theta, state = opt.update(G, state, theta, 2, 0.1)
+    np.testing.assert_allclose(theta, THETA0 - 2 * 0.1 * G / (ABSG + 0.01), rtol=1e-12, atol=1e-15)
+    # the raw moments after two steps: m = (1 − β1²) g, v = (1 − β2²) g²
+    np.testing.assert_allclose(state.exp_avg, (1 - 0.9**2) * G, rtol=1e-14)
+    np.testing.assert_allclose(state.exp_avg_sq, (1 - 0.999**2) * G**2, rtol=1e-12)
+
+
+def test_second_step_momentum_dampening_by_hand():
+    """b_1 = g_1 (undampened), b_2 = μ b_1 + (1 − τ) g_2; θ_2 = θ_1 − γ b_2."""
+    opt = optim.create("sgd", lr=0.1, momentum=0.9, dampening=0.5)
+    g2 = np.array([1.0, 1.0, -1.0, 2.0])
+    state = opt.init(THETA0)
+    th1, state = opt.update(G, state, THETA0, 1, 0.1)
+    th2, state = opt.update(g2, state, th1, 2, 0.1)
+    b2 = 0.9 * G + 0.5 * g2
+    np.testing.assert_allclose(th2, THETA0 - 0.1 * G - 0.1 * b2, rtol=1e-14)
+    np.testing.assert_allclose(state.momentum_buffer, b2, rtol=1e-14)
