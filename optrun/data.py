@@ -438,9 +438,10 @@ def standardize(X: np.ndarray, X_val: np.ndarray | None = None, feature_names=No
 def split_indices(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Random train/validation row indices (each sorted, so file order is kept within a part).
 
-    ``round(fraction * n)`` rows go to validation; both parts need at least 2 rows.
+    ``round(fraction * n)`` rows (halves rounded up) go to validation; both parts need at least
+    2 rows.
     """
-    n_val = int(round(fraction * n))
+    n_val = int(math.floor(fraction * n + 0.5))
     if n_val < 2 or n - n_val < 2:
         raise OptrunError(
             f"dataset.validation_fraction: {fraction:g} of {n} rows gives {n_val} validation and "

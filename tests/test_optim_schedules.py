@@ -60,7 +60,7 @@ def test_linear_warmup_multiplies_the_schedule():
     v = values({"name": "step", "step_size": 2, "gamma": 0.5, "warmup_steps": 3}, 5)
     assert v == pytest.approx([1 / 3, 2 / 3, 0.5, 0.5, 0.25])  # t=3 is 3/3 * 0.5
     v = values({"name": "cosine", "warmup_steps": 2}, total=4)
-    assert v[0] == pytest.approx(0.5) and v[1] == pytest.approx((1 + math.cos(math.pi / 4)) / 4)
+    assert v[0] == pytest.approx(0.5) and v[1] == pytest.approx((1 + math.cos(math.pi / 4)) / 2)
 
 
 def test_step_one_uses_the_base_lr():

@@ -227,14 +227,17 @@ def make_labels(configs: list[dict | None]) -> list[str]:
 
 
 def group_runs(runs: list[RunData], labels: dict[str, str] | None = None) -> tuple[list[Group], str]:
-    """Group runs by setting (seeds together), label and style them. Returns (groups, note)."""
+    """Group runs by setting (seeds together), label and style them. Returns (groups, note).
+
+    ``labels`` maps a run folder's name to its legend label (compare passes its own).
+    """
     order: dict[str, list[RunData]] = {}
     for r in runs:
         order.setdefault(r.setting(), []).append(r)
     members = list(order.values())
     auto = make_labels([m[0].config for m in members])
     if labels:
-        auto = [labels.get(m[0].setting(), a) for m, a in zip(members, auto)]
+        auto = [labels.get(m[0].path.name, a) for m, a in zip(members, auto)]
     styles, note = colors.assign_styles([(m[0].optimizer, m[0].family) for m in members])
     groups = []
     for m, label, st in zip(members, auto, styles):

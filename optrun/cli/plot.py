@@ -1,0 +1,78 @@
+"""``optrun plot RUN_DIR [RUN_DIR ...]``: redraw figures from run folders alone (never re-train)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from optrun.cli.common import JsonOption, QuietOption, console, print_json, user_errors
+
+X_HELP = "x axis: step | epoch | samples | time (default: step; epoch when batch modes differ)."
+Y_HELP = ("Draw only this curve: loss | subopt (f - f*) | grad_norm | dist (||theta - theta*||). "
+          "Repeatable. Default: every figure.")
+
+
+@user_errors
+def plot(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run folders (or a comparison folder).", show_default=False)],
+    x: Annotated[Optional[str], typer.Option("--x", help=X_HELP, show_default=False)] = None,
+    y: Annotated[Optional[list[str]], typer.Option("--y", help=Y_HELP, show_default=False)] = None,
+    yscale: Annotated[Optional[str], typer.Option("--yscale", help="log | linear (default: log for subopt, grad_norm and dist).", show_default=False)] = None,
+    projection: Annotated[str, typer.Option("--projection", help="Plane for more than two parameters: hessian (extreme-curvature eigenvectors) | pca (of the paths).")] = "hessian",
+    animate: Annotated[bool, typer.Option("--animate", help="Also write contour.gif (the paths drawn over time).")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output root: figures go into a fresh folder there. Default: RUN_DIR/plots for one folder, runs/ for several.", show_default=False)] = None,
+    fmt: Annotated[str, typer.Option("--format", help="Figure format: png | svg.")] = "png",
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
+):
+    """Redraw figures from run folders: one folder redraws its own, several are overlaid.
+
+    Figures: loss.png (loss and f - f*), grad_norm.png, params.png (theta* dashed), contour.png
+    (paths on the exact loss contours; native axes for two parameters, else a plane through
+    theta*), data.png (one-feature problems). Seeds of one setting become a median with a
+    10-90% band.
+    """
+    from optrun.errors import OptrunError
+    from optrun.plots.draw import FORMATS, PROJECTIONS, draw_runs, expand_dirs
+    from optrun.rundir import create_run_dir
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter("expected png or svg", param_hint="--format")
+    if projection not in PROJECTIONS:
+        raise typer.BadParameter("expected hessian or pca", param_hint="--projection")
+    if x is not None and x not in ("step", "epoch", "samples", "time"):
+        raise typer.BadParameter("expected step, epoch, samples or time", param_hint="--x")
+    for v in y or []:
+        if v not in ("loss", "subopt", "grad_norm", "dist"):
+            raise typer.BadParameter(f"{v!r}: expected loss, subopt, grad_norm or dist", param_hint="--y")
+    if yscale not in (None, "log", "linear"):
+        raise typer.BadParameter("expected log or linear", param_hint="--yscale")
+    con = console(quiet)
+    runs, meta, labels = expand_dirs(run_dirs)
+    if out is not None:
+        target = create_run_dir(out, "plot")
+    elif len(run_dirs) == 1:
+        target = Path(run_dirs[0]) / "plots"
+    else:
+        target = create_run_dir(Path("runs"), "plot")
+    if x is None and meta.get("x"):
+        x = meta["x"]
+    if x is None and len(runs) == 1:
+        x = "step"
+    try:
+        written = draw_runs(runs, target, fmt=fmt, x=x, ys=list(y) if y else None,
+                            log=None if yscale is None else yscale == "log", projection=projection,
+                            animate=animate, labels=labels)
+    except OptrunError:
+        raise
+    if json_out:
+        print_json({"out": str(target), "figures": [str(p) for p in written], "runs": [str(r) for r in runs]})
+    con.print(f"{len(written)} figure(s) from {len(runs)} run(s) in [bold]{target}[/]")
+    for p in written:
+        con.print(f"  {p.name}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plot")(plot)

@@ -1,0 +1,438 @@
+"""Fair comparisons: one base config, a grid of varied values, N seeds each, one folder.
+
+    from optrun import compare
+    result = compare.compare("configs/compare_batch_modes.yaml",
+                             vary=["batch.mode=full,stochastic,minibatch"], seeds=3)
+    result.folder, result.table          # the comparison folder, one row per run
+
+``--vary`` syntax (:func:`parse_vary`), one axis per ``--vary``; several axes form a grid:
+
+* ``KEY=v1,v2,...`` with a dotted key (``optimizer.lr=0.1,0.01``, ``batch.mode=full,stochastic``);
+  values are typed like YAML, and commas inside ``[...]`` do not split
+  (``optimizer.betas=[0.9,0.999],[0.8,0.99]``).
+* ``batch.mode=full,stochastic,minibatch``: stochastic runs use size 1 (the base config's
+  ``batch.size`` is for minibatch); full batch ignores the size.
+* ``optimizer.name=sgd,momentum,adam`` or ``optimizer=adam:lr=0.01,sgd:lr=0.1``: each value names
+  an optimizer, optionally followed by ``:hp=value`` pairs. A varied optimizer starts from *its
+  own defaults* (torch's), then takes the inline values, then the command line's common
+  ``optimizer.*`` overrides; the base config's other optimizer hyperparameters are dropped (they
+  belong to the base optimizer), its ``schedule`` is kept.
+
+Order of application for each combination: base config -> varied optimizer (reset) -> common
+``KEY=VALUE`` overrides -> the other varied values. Every combination is validated before the
+first run starts, so a typo costs nothing.
+
+The folder ``<out>/<stamp>-compare-<name>-<hex>/`` holds the run folders, ``comparison.csv``
+(one row per run), ``comparison.json`` (what was varied, the seeds, the target) and ``plots/``
+(the overlay figures). Comparisons are fair by construction: same data, same init rule, same
+budget; when batch modes differ the figures use epochs (equal passes over the data), and
+"steps/epochs/samples to target" are read from the first logged row where f - f* <= target.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import itertools
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from optrun import config as config_mod
+from optrun.errors import OptrunError
+
+OPTIMIZER_KEYS = ("optimizer", "optimizer.name")
+
+
+# ============================================================================================
+# --vary parsing and expansion
+
+
+@dataclass
+class VaryAxis:
+    key: str  # dotted key, or "optimizer" (a whole optimizer: name + inline hyperparameters)
+    values: list[Any]
+    labels: list[str]
+    text: str = ""
+
+
+def split_top(text: str, sep: str = ",") -> list[str]:
+    """Split on ``sep`` outside brackets and quotes: ``"[0.9,0.99],[0.8,0.9]"`` -> two parts."""
+    parts, depth, quote, cur = [], 0, None, []
+    for ch in text:
+        if quote:
+            cur.append(ch)
+            if ch == quote:
+                quote = None
+            continue
+        if ch in "\"'":
+            quote = ch
+        elif ch in "[{(":
+            depth += 1
+        elif ch in "]})":
+            depth -= 1
+        if ch == sep and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur))
+    return [p.strip() for p in parts]
+
+
+def _value(raw: str, where: str) -> Any:
+    return config_mod.parse_yaml(raw, where) if raw.strip() else None
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, (list, tuple)):
+        return "(" + ",".join(_fmt(x) for x in v) + ")"
+    if isinstance(v, dict):
+        return " ".join([str(v.get("name", "?"))] + [f"{k}={_fmt(x)}" for k, x in v.items() if k != "name"])
+    return str(v)
+
+
+def value_label(key: str, value: Any) -> str:
+    """Legend text for one varied value: ``adam lr=0.01``, ``full batch``, ``lr=0.1``."""
+    if key in OPTIMIZER_KEYS:
+        return _fmt(value)
+    if key == "batch.mode":
+        return {"full": "full batch", "stochastic": "stochastic", "minibatch": "minibatch"}.get(str(value), str(value))
+    leaf = key.split(".")[-1]
+    return f"{leaf}={_fmt(value)}"
+
+
+def parse_vary(text: str) -> VaryAxis:
+    """Parse one ``--vary`` argument (see the module docstring)."""
+    where = f"--vary {text!r}"
+    key, sep, rest = text.partition("=")
+    key = key.strip()
+    if not sep or not key or not rest.strip():
+        raise OptrunError(f"{where}: expected KEY=v1,v2,... (e.g. optimizer.lr=0.1,0.01 or optimizer=adam:lr=0.01,sgd:lr=0.1)")
+    if key.split(".")[0] not in config_mod.SECTIONS:
+        raise OptrunError(f"{where}: unknown section {key.split('.')[0]!r}; expected one of: {', '.join(config_mod.SECTIONS)}")
+    if key == "seed":
+        raise OptrunError(f"{where}: use --seeds N to repeat runs over seeds")
+    raws = split_top(rest)
+    if any(not r for r in raws):
+        raise OptrunError(f"{where}: empty value in the list (two commas in a row?)")
+    values: list[Any] = []
+    if key in OPTIMIZER_KEYS:
+        for r in raws:
+            name, *hps = split_top(r, ":")
+            opt: dict[str, Any] = {"name": name.strip()}
+            for hp in hps:
+                k, s, v = hp.partition("=")
+                if not s or not k.strip():
+                    raise OptrunError(f"{where}: {r!r}: expected NAME:hp=value:hp=value (e.g. adam:lr=0.01)")
+                opt[k.strip()] = _value(v, where)
+            values.append(opt)
+        key = "optimizer"
+    else:
+        values = [_value(r, where) for r in raws]
+    if len({json.dumps(v, sort_keys=True, default=str) for v in values}) != len(values):
+        raise OptrunError(f"{where}: a value is listed twice")
+    return VaryAxis(key=key, values=values, labels=[value_label(key, v) for v in values], text=text)
+
+
+def expand(axes: list[VaryAxis]) -> list[list[tuple[str, Any, str]]]:
+    """The grid: one list of (key, value, label) per combination, first axis slowest."""
+    keys = [a.key for a in axes]
+    dup = {k for k in keys if keys.count(k) > 1}
+    if dup:
+        raise OptrunError(f"--vary: {sorted(dup)[0]} is varied twice; give all its values in one --vary")
+    return [list(combo) for combo in itertools.product(*[list(zip([a.key] * len(a.values), a.values, a.labels)) for a in axes])]
+
+
+def combo_config(raw: dict, overrides: list[str], combo: list[tuple[str, Any, str]]) -> tuple[dict, dict[str, str]]:
+    """The raw (unresolved) config of one combination, and the origin of each key for errors."""
+    cfg = copy.deepcopy(raw)
+    common = [config_mod.parse_override(o) for o in overrides or []]
+    varied = {k for k, _, _ in combo}
+    for k, _ in common:
+        if k in varied or (k == "optimizer.name" and "optimizer" in varied):
+            raise OptrunError(f"override {k}: this key is varied with --vary; remove the override")
+    origin: dict[str, str] = {}
+    for key, value, _ in combo:
+        if key == "optimizer":
+            base = cfg.get("optimizer")
+            schedule = base.get("schedule") if isinstance(base, dict) else None
+            opt = dict(value)
+            if schedule is not None and "schedule" not in opt:
+                opt["schedule"] = schedule
+            cfg["optimizer"] = opt
+            origin["optimizer"] = f"--vary optimizer={_fmt(value)}"
+    cfg, o1 = config_mod.apply_overrides(cfg, dict(common))
+    origin.update({k: f"override {k}" for k in o1})
+    rest = {k: v for k, v, _ in combo if k != "optimizer"}
+    if rest.get("batch.mode") == "stochastic" and "batch.size" not in rest:
+        # stochastic means size 1: a base config's minibatch size must not make it an error
+        rest["batch.size"] = None
+    cfg, o2 = config_mod.apply_overrides(cfg, rest)
+    origin.update({k: f"--vary {k}={_fmt(v)}" for k, v in rest.items()})
+    return cfg, origin
+
+
+# ============================================================================================
+# Running
+
+
+@dataclass
+class Comparison:
+    folder: Path
+    rows: list[dict]  # one per run (the rows of comparison.csv)
+    settings: list[dict]  # one per combination, ranked
+    target: float | None
+    x: str
+    vary: dict
+    failed: int = 0
+    interrupted: bool = False
+    figures: list[Path] = field(default_factory=list)
+
+
+CSV_FIXED = ["label", "seed", "status", "stop_reason", "steps_to_target", "epochs_to_target", "samples_to_target",
+             "time_to_target_s", "steps", "epochs", "samples", "final_loss", "f_star", "final_subopt", "best_subopt",
+             "wall_time_s", "run_dir"]
+
+
+def _slug(labels: list[str]) -> str:
+    from optrun.rundir import slugify
+
+    return slugify("_".join(labels).replace(" ", "-").replace("=", ""), max_len=30)
+
+
+def to_target(trace, f_star: float | None, target: float | None) -> dict:
+    """First logged row with f - f* <= target: its step, epoch, samples and time (or None)."""
+    out = {"steps_to_target": None, "epochs_to_target": None, "samples_to_target": None, "time_to_target_s": None}
+    if f_star is None or target is None:
+        return out
+    sub = trace["loss"].to_numpy(float) - f_star
+    import numpy as np
+
+    hit = np.flatnonzero(np.isfinite(sub) & (sub <= target))
+    if hit.size:
+        row = trace.iloc[int(hit[0])]
+        out.update(steps_to_target=int(row["step"]), epochs_to_target=float(row["epoch"]),
+                   samples_to_target=int(row["samples"]), time_to_target_s=float(row["time_s"]))
+    return out
+
+
+def _median(vals: list) -> float | None:
+    v = sorted(x for x in vals if x is not None and isinstance(x, (int, float)) and math.isfinite(x))
+    if not v:
+        return None
+    k = len(v)
+    return float(v[k // 2]) if k % 2 else 0.5 * (v[k // 2 - 1] + v[k // 2])
+
+
+def rank_settings(rows: list[dict], x: str) -> list[dict]:
+    """One row per combination: how many runs reached the target, medians; best first."""
+    unit = {"step": "steps_to_target", "epoch": "epochs_to_target", "samples": "samples_to_target",
+            "time": "time_to_target_s"}[x]
+    by: dict[str, list[dict]] = {}
+    for r in rows:
+        by.setdefault(r["label"], []).append(r)
+    out = []
+    for label, rs in by.items():
+        reached = [r[unit] for r in rs if r.get(unit) is not None]
+        statuses: dict[str, int] = {}
+        for r in rs:
+            statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+        out.append({
+            "label": label,
+            "runs": len(rs),
+            "statuses": statuses,
+            "reached_target": len(reached),
+            "median_to_target": _median(reached) if len(reached) * 2 > len(rs) else None,
+            "to_target_unit": unit,
+            "median_final_loss": _median([r["final_loss"] for r in rs if r["status"] != "diverged"]),
+            "median_final_subopt": _median([r["final_subopt"] for r in rs if r["status"] != "diverged"]),
+            "median_wall_time_s": _median([r["wall_time_s"] for r in rs]),
+            "values": rs[0].get("_values", {}),
+        })
+
+    def key(s):
+        bad = sum(v for k, v in s["statuses"].items() if k in ("diverged", "failed"))
+        mt = s["median_to_target"]
+        fs = s["median_final_subopt"]
+        return (bad * 2 > s["runs"], mt is None, mt if mt is not None else 0.0,
+                fs if fs is not None else math.inf)
+
+    out.sort(key=key)
+    for i, s in enumerate(out, 1):
+        s["rank"] = i
+    return out
+
+
+def compare(
+    config: str | Path,
+    vary: list[str],
+    overrides: list[str] | None = None,
+    seeds: int = 1,
+    out: str | Path = "runs",
+    target: float | None = None,
+    x: str | None = None,
+    name: str | None = None,
+    plots: bool = True,
+    run_plots: bool = False,
+    fmt: str = "png",
+    projection: str = "hessian",
+    animate: bool = False,
+    stop=None,
+    on_run: Callable[[int, int, str, dict | None], None] | None = None,
+) -> Comparison:
+    """Run the base config once per combination of ``vary`` values and seed; see the module doc.
+
+    ``on_run(i, total, label, summary_or_None)`` is called before (summary None) and after each run.
+    Raises OptrunError for a bad config or ``--vary`` before anything is written.
+    """
+    from optrun import api
+    from optrun.rundir import create_run_dir, write_json
+
+    if not vary:
+        raise OptrunError("--vary: give at least one KEY=v1,v2,... to compare")
+    if seeds < 1:
+        raise OptrunError(f"--seeds: expected an integer >= 1, got {seeds}")
+    if target is not None and not (target > 0 and math.isfinite(target)):
+        raise OptrunError(f"--target: expected a positive number (an f - f* level), got {target}")
+    axes = [parse_vary(v) for v in vary]
+    combos = expand(axes)
+    path = Path(config)
+    raw = config_mod.read_config_file(path)
+    base_dir = path.resolve().parent
+
+    # validate every combination first: a typo costs nothing
+    resolved: list[tuple[dict, list[str], dict]] = []
+    for combo in combos:
+        cfg, origin = combo_config(raw, overrides or [], combo)
+        try:
+            res = config_mod.resolve(cfg, where=str(path), origin=origin, base_dir=base_dir)
+        except OptrunError as exc:
+            labels = ", ".join(lbl for _, _, lbl in combo)
+            raise OptrunError(f"{exc} (in the combination {labels})") from None
+        resolved.append((res, [lbl for _, _, lbl in combo], {k: v for k, v, _ in combo}))
+    base_seed = int(resolved[0][0]["seed"])
+    seed_list = [base_seed + i for i in range(seeds)]
+    if x is None:
+        x = "epoch" if len({r[0]["batch"]["mode"] for r in resolved}) > 1 else "step"
+
+    title = name or raw.get("name") or path.stem
+    folder = create_run_dir(out, f"compare-{title}")
+    vary_meta = {a.key: a.values for a in axes}
+    meta = {"config": str(path), "overrides": list(overrides or []), "vary": vary_meta,
+            "vary_args": [a.text for a in axes], "seeds": seed_list, "x": x, "target": target,
+            "created": time.strftime("%Y-%m-%d %H:%M:%S")}
+    write_json(folder / "comparison.json", meta)
+
+    rows: list[dict] = []
+    total = len(resolved) * len(seed_list)
+    i = 0
+    failed = 0
+    interrupted = False
+    for res, labels, values in resolved:
+        label = ", ".join(labels)
+        for seed in seed_list:
+            i += 1
+            if stop is not None and stop.requested:
+                interrupted = True
+                break
+            cfg = copy.deepcopy(res)
+            cfg["seed"] = seed
+            run_name = f"{_slug(labels)}-s{seed}"
+            if on_run:
+                on_run(i, total, f"{label} (seed {seed})", None)
+            summary, run_dir, trace = None, None, None
+            try:
+                result = api.train(cfg, out=folder, plots=run_plots, name=run_name, stop=stop, plot_format=fmt)
+                summary, run_dir, trace = result.summary, result.run_dir, result.trace
+            except KeyboardInterrupt:
+                interrupted = True
+            except Exception as exc:  # one failing run must not lose the others
+                summary = {"status": "failed", "stop_reason": f"{type(exc).__name__}: {exc}"}
+                failed += 1
+            if summary is None:
+                break
+            if summary.get("status") == "interrupted":
+                interrupted = True
+            row = {k: v for k, v in zip(vary_meta, [values[k] for k in vary_meta])}
+            row = {k: _fmt(v) for k, v in row.items()}
+            row.update(label=label, seed=seed, status=summary.get("status"), stop_reason=summary.get("stop_reason"),
+                       steps=summary.get("steps"), epochs=summary.get("epochs"), samples=summary.get("samples"),
+                       final_loss=summary.get("final_loss"), f_star=summary.get("f_star"),
+                       final_subopt=summary.get("suboptimality"), wall_time_s=summary.get("wall_time_s"),
+                       run_dir=run_dir.name if run_dir else "", _values=values)
+            row.update(best_subopt=None, steps_to_target=None, epochs_to_target=None, samples_to_target=None,
+                       time_to_target_s=None)
+            rows.append((row, trace))
+            if on_run:
+                on_run(i, total, f"{label} (seed {seed})", summary)
+            if interrupted:
+                break
+        if interrupted:
+            break
+
+    # the target: given, or 1/1000 of the median initial suboptimality
+    f0s = [float(t["loss"].iloc[0]) - r["f_star"] for r, t in rows if t is not None and r["f_star"] is not None]
+    target_rule = "given (--target)" if target is not None else "1e-3 x the median initial f - f*"
+    if target is None and f0s:
+        med = _median(f0s)
+        target = 1e-3 * med if med and med > 0 else None
+    final_rows = []
+    for r, t in rows:
+        if t is not None:
+            r.update(to_target(t, r["f_star"], target))
+            if r["f_star"] is not None:
+                import numpy as np
+
+                sub = t["loss"].to_numpy(float) - r["f_star"]
+                sub = sub[np.isfinite(sub)]
+                r["best_subopt"] = float(sub.min()) if sub.size else None
+        final_rows.append(r)
+    meta["target"] = target
+    meta["target_rule"] = target_rule
+    write_json(folder / "comparison.json", meta)
+    write_csv(folder / "comparison.csv", final_rows, list(vary_meta))
+    settings = rank_settings(final_rows, x)
+
+    figures: list[Path] = []
+    done = [folder / r["run_dir"] for r in final_rows if r["run_dir"]]
+    if plots and done:
+        from optrun.plots import draw_runs
+
+        labels_by_dir = {r["run_dir"]: r["label"] for r in final_rows if r["run_dir"]}
+        figures = draw_runs(done, folder / "plots", fmt=fmt, x=x, projection=projection, animate=animate,
+                            labels=labels_by_dir)
+    for r in final_rows:
+        r.pop("_values", None)
+    for s in settings:
+        s["values"] = {k: _fmt(v) for k, v in s["values"].items()}
+    return Comparison(folder=folder, rows=final_rows, settings=settings, target=target, x=x, vary=vary_meta,
+                      failed=failed, interrupted=interrupted, figures=figures)
+
+
+def write_csv(path: Path, rows: list[dict], vary_keys: list[str]) -> None:
+    """``comparison.csv``: the varied values first, then the fixed columns (empty = none)."""
+    from optrun.rundir import atomic_write_text
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    cols = [*vary_keys, *CSV_FIXED]
+    w.writerow(cols)
+    for r in rows:
+        cells = []
+        for c in cols:
+            v = r.get(c)
+            if v is None or (isinstance(v, float) and not math.isfinite(v)):
+                cells.append("")
+            elif isinstance(v, float):
+                cells.append(repr(v))
+            else:
+                cells.append(str(v))
+        w.writerow(cells)
+    atomic_write_text(path, buf.getvalue())

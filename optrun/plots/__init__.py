@@ -1,0 +1,31 @@
+"""Figures from run folders only (never by training again).
+
+Two layers, as cabinetry does it: the *high* layer (:mod:`optrun.plots.arrays`) turns run folders
+into plain arrays (curves, seed bands, contour grids, projected paths); the *low* layer
+(:mod:`optrun.plots.figures`) turns arrays into a matplotlib ``Figure`` (Agg canvas, no pyplot),
+and :func:`optrun.plots.figures.save_figure` is the one save-and-close helper.
+:mod:`optrun.plots.draw` joins them; :mod:`optrun.plots.colors` holds the family palette.
+
+Importing this package imports neither matplotlib nor pandas.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["draw_run", "draw_runs"]
+
+
+def draw_run(run_dir: Path, fmt: str = "png", **kwargs) -> list[Path]:
+    """Draw one run's figures into ``run_dir/plots/``: loss, grad_norm, params, contour (+ data
+    for one-feature problems). See :func:`optrun.plots.draw.draw_run`."""
+    from optrun.plots.draw import draw_run as _draw_run
+
+    return _draw_run(Path(run_dir), fmt=fmt, **kwargs)
+
+
+def draw_runs(run_dirs, out: Path, **kwargs) -> list[Path]:
+    """Overlay several runs into ``out``. See :func:`optrun.plots.draw.draw_runs`."""
+    from optrun.plots.draw import draw_runs as _draw_runs
+
+    return _draw_runs([Path(p) for p in run_dirs], Path(out), **kwargs)

@@ -1,0 +1,314 @@
+"""Run listings: read run folders into rows (``optrun runs``).
+
+Everything comes from the files of each folder (``summary.json`` and ``config.yaml``), never
+from a database or from the sweep that made it, so a listing works after any mix of
+``train``/``compare``/``sweep`` and after copying run folders between machines.
+
+A listing shows, per run: the folder (relative to the listed root), its name, the optimizer,
+the config keys (flattened, dotted) that *vary across the listed runs*, then the status, steps,
+final loss, suboptimality and wall time. Filters and sorting work on any column, any dotted
+config key (``optimizer.lr``) and any summary key (``r2``, ``diagnostics.condition_number``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from optrun.errors import OptrunError
+
+HEAD_COLUMNS = ["run", "name", "optimizer"]
+TAIL_COLUMNS = ["status", "steps", "final_loss", "suboptimality", "wall_time_s"]
+#: Extra columns in machine-readable formats (csv, json).
+DATA_COLUMNS = ["config_hash", "run_dir"]
+
+_SUMMARY_FIELDS = ("name", "status", "stop_reason", "steps", "epochs", "final_loss", "f_star",
+                   "suboptimality", "r2", "accuracy", "val_loss", "wall_time_s", "error")
+
+
+def summary_fields(summary: dict) -> dict:
+    """The scalar results of a summary that listings and ``summary.csv`` show."""
+    return {k: summary.get(k) for k in _SUMMARY_FIELDS}
+
+
+def find_runs(root: str | Path) -> list[Path]:
+    """Every run folder (a folder with ``summary.json``) under ``root``, recursively, sorted.
+
+    Hidden folders (names starting with ``.``: staging and temporary folders) are skipped;
+    ``root`` itself counts when it is a run folder.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise OptrunError(f"{root}: folder not found")
+    if not root.is_dir():
+        raise OptrunError(f"{root}: not a folder")
+    found = []
+    for path in root.rglob("summary.json"):
+        rel = path.parent.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        found.append(path.parent)
+    return sorted(found)
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"optimizer": {"lr": 0.1}}`` -> ``{"optimizer.lr": 0.1}``; lists stay values."""
+    out: dict[str, Any] = {}
+    if isinstance(data, dict):
+        for k, v in data.items():
+            key = f"{prefix}.{k}" if prefix else str(k)
+            if isinstance(v, dict) and v:
+                out.update(flatten(v, key))
+            else:
+                out[key] = v
+    elif prefix:
+        out[prefix] = data
+    return out
+
+
+@dataclass
+class RunRecord:
+    """One run folder read back: its summary and its config, both flattened."""
+
+    run_dir: Path
+    rel: str
+    summary: dict
+    config: dict
+    flat_config: dict = field(default_factory=dict)
+    flat_summary: dict = field(default_factory=dict)
+
+    def lookup(self, key: str, row: dict | None = None) -> tuple[bool, Any]:
+        """(found, value) of a column, a dotted config key or a (dotted) summary key."""
+        if row is not None and key in row:
+            return True, row[key]
+        for source in (self.flat_config, self.flat_summary, self.summary):
+            if key in source:
+                return True, source[key]
+        return False, None
+
+
+def read_run(run_dir: Path, root: Path | None = None) -> RunRecord:
+    """Read one folder; an unreadable ``config.yaml`` or ``summary.json`` gives empty fields,
+    never an error (a listing shows what there is)."""
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+        if not isinstance(summary, dict):
+            summary = {"status": "unreadable"}
+    except (OSError, ValueError):
+        summary = {"status": "unreadable"}
+    try:
+        config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
+        if not isinstance(config, dict):
+            config = {}
+    except (OSError, yaml.YAMLError):
+        config = {}
+    rel = run_dir.relative_to(root).as_posix() if root is not None and run_dir != root else run_dir.name
+    return RunRecord(run_dir, rel, summary, config, flatten(config), flatten(summary))
+
+
+# --------------------------------------------------------------------------------------------
+# Filters
+
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "!=": operator.ne, ">=": operator.ge, "<=": operator.le, "=": operator.eq, ">": operator.gt, "<": operator.lt,
+}
+_FILTER = re.compile(r"^\s*([^=!<>\s]+)\s*(!=|>=|<=|=|>|<)(.*)$", re.S)
+
+
+@dataclass
+class Filter:
+    """``KEY=V`` (``V1,V2``: any of them), ``KEY!=V``, ``KEY<V``, ``KEY<=V``, ``KEY>V``, ``KEY>=V``."""
+
+    key: str
+    op: str
+    values: list
+    text: str
+
+    def matches(self, value: Any) -> bool:
+        if self.op in ("=", "!="):
+            hit = any(_equal(value, v) for v in self.values)
+            return hit if self.op == "=" else not hit
+        target = self.values[0]
+        if not _is_number(value) or not _is_number(target):
+            return False
+        return _OPS[self.op](value, target)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if _is_number(a) and _is_number(b):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=0.0) or a == b
+    if a is None or b is None:
+        return a is None and (b is None or str(b).lower() in ("none", "null", ""))
+    if isinstance(a, (list, dict)) or isinstance(b, (list, dict)):
+        return json.dumps(a) == json.dumps(b)
+    return str(a) == str(b)
+
+
+def parse_filter(text: str) -> Filter:
+    from optrun.config import parse_yaml
+    from optrun.sweep import split_top_level
+
+    m = _FILTER.match(text)
+    if not m:
+        raise OptrunError(f"--filter {text!r}: expected KEY=VALUE (or KEY!=, <, <=, >, >=), e.g. optimizer.name=adam")
+    key, op, raw = m.group(1), m.group(2), m.group(3).strip()
+    items = split_top_level(raw) if op in ("=", "!=") else [raw]
+    values = []
+    for item in items:
+        item = item.strip()
+        values.append(None if item == "" else parse_yaml(item, f"--filter {text!r}"))
+    if op not in ("=", "!=") and not _is_number(values[0]):
+        raise OptrunError(f"--filter {text!r}: {op} needs a number on the right")
+    return Filter(key, op, values, text)
+
+
+# --------------------------------------------------------------------------------------------
+# The listing
+
+
+@dataclass
+class Listing:
+    root: Path
+    columns: list[str]          # the table's columns
+    rows: list[dict]            # one dict per run: every column, plus DATA_COLUMNS
+    varied: list[str]           # the config keys that vary across the listed runs
+
+
+def _row(rec: RunRecord, varied: list[str]) -> dict:
+    s = rec.summary
+    row = {"run": rec.rel, "name": s.get("name") or rec.config.get("name"),
+           "optimizer": rec.flat_config.get("optimizer.name")}
+    for k in varied:
+        row[k] = rec.flat_config.get(k)
+    row.update({"status": s.get("status"), "steps": s.get("steps"), "final_loss": s.get("final_loss"),
+                "suboptimality": s.get("suboptimality"), "wall_time_s": s.get("wall_time_s"),
+                "config_hash": s.get("config_hash"), "run_dir": str(rec.run_dir)})
+    return row
+
+
+def varied_keys(records: list[RunRecord]) -> list[str]:
+    """Flattened config keys whose value differs across the records (a key missing from some
+    records counts as a different value). ``name`` and ``optimizer.name`` have their own columns."""
+    if len(records) < 2:
+        return []
+    keys: list[str] = []
+    for rec in records:
+        keys.extend(k for k in rec.flat_config if k not in keys)
+    out = []
+    for k in keys:
+        if k in ("name", "optimizer.name"):
+            continue
+        seen = {json.dumps(rec.flat_config.get(k, "<missing>"), sort_keys=True, default=str) for rec in records}
+        if len(seen) > 1:
+            out.append(k)
+    return out
+
+
+def _sort_key(value: Any):
+    # numbers first (ascending), then strings, then missing values last
+    if value is None:
+        return (2, 0, "")
+    if _is_number(value):
+        return (0, value if not (isinstance(value, float) and math.isnan(value)) else math.inf, "")
+    return (1, 0, str(value))
+
+
+def list_runs(root: str | Path = "runs", filters: list[str] | None = None, sort: str | None = None) -> Listing:
+    """Read, filter and sort the run folders under ``root``.
+
+    ``sort`` names a column or key; a leading ``-`` sorts descending. Missing values sort last.
+    """
+    root = Path(root)
+    records = [read_run(p, root) for p in find_runs(root)]
+    parsed = [parse_filter(f) for f in filters or []]
+    for flt in parsed:
+        if records and not any(rec.lookup(flt.key, _row(rec, []))[0] for rec in records):
+            raise OptrunError(f"--filter {flt.text!r}: no run has a column or key {flt.key!r}{_key_hint(flt.key, records)}")
+    kept = []
+    for rec in records:
+        base = _row(rec, [])
+        if all(flt.matches(rec.lookup(flt.key, base)[1]) for flt in parsed):
+            kept.append(rec)
+    varied = varied_keys(kept)
+    rows = [_row(rec, varied) for rec in kept]
+    columns = HEAD_COLUMNS + [k for k in varied if k not in HEAD_COLUMNS + TAIL_COLUMNS] + TAIL_COLUMNS
+    if sort:
+        desc = sort.startswith("-")
+        key = sort.lstrip("-")
+        if kept and not any(rec.lookup(key, row)[0] for rec, row in zip(kept, rows)):
+            raise OptrunError(f"--sort {sort!r}: no run has a column or key {key!r}{_key_hint(key, kept)}")
+        pairs = sorted(zip(kept, rows), key=lambda p: _sort_key(p[0].lookup(key, p[1])[1]))
+        if desc:  # descending, but missing values still last
+            present = [p for p in pairs if p[0].lookup(key, p[1])[1] is not None]
+            missing = [p for p in pairs if p[0].lookup(key, p[1])[1] is None]
+            pairs = present[::-1] + missing
+        rows = [r for _, r in pairs]
+    return Listing(root, columns, rows, varied)
+
+
+def _key_hint(key: str, records: list[RunRecord]) -> str:
+    import difflib
+
+    names = set(HEAD_COLUMNS + TAIL_COLUMNS)
+    for rec in records[:50]:
+        names.update(rec.flat_config)
+        names.update(k for k in rec.flat_summary if not k.startswith(("params.", "theta_star.")))
+    close = difflib.get_close_matches(key, sorted(names), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+
+
+def format_value(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, (list, dict)):
+        return json.dumps(v, separators=(",", ":"))
+    return str(v)
+
+
+def to_csv(listing: Listing) -> str:
+    import csv
+    import io
+
+    cols = listing.columns + DATA_COLUMNS
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for r in listing.rows:
+        w.writerow(["" if r.get(c) is None else (repr(r[c]) if isinstance(r[c], float) else
+                    json.dumps(r[c]) if isinstance(r[c], (list, dict)) else r[c]) for c in cols])
+    return buf.getvalue()
+
+
+def to_json(listing: Listing) -> list[dict]:
+    cols = listing.columns + DATA_COLUMNS
+    return [{c: r.get(c) for c in cols} for r in listing.rows]
+
+
+def to_markdown(listing: Listing) -> str:
+    def cell(v):
+        return format_value(v).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(listing.columns) + " |",
+             "|" + "|".join("---" for _ in listing.columns) + "|"]
+    lines += ["| " + " | ".join(cell(r.get(c)) for c in listing.columns) + " |" for r in listing.rows]
+    return "\n".join(lines) + "\n"
