@@ -16,6 +16,9 @@ import copy
 import difflib
 import hashlib
 import json
+import math
+import reprlib
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,9 @@ SHORTHAND_KEY = {"dataset": "name", "model": "name", "loss": "name", "optimizer"
 
 # Keys that exclude each other; an override of one clears the other (see `apply_overrides`).
 EXCLUSIVE_PAIRS = {"train.steps": "train.epochs", "train.epochs": "train.steps"}
+
+# A budget beyond this cannot finish (10^12 steps is days at the fastest); it is a typo.
+MAX_STEPS = 10**12
 
 
 # --------------------------------------------------------------------------------------------
@@ -49,6 +55,10 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         line = key_node.start_mark.line + 1
+        if not isinstance(key, Hashable) or isinstance(key, (tuple, frozenset)):
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain name or number, not a list or mapping", key_node.start_mark
+            )
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r} (first at line {seen[key]})", key_node.start_mark
@@ -74,6 +84,8 @@ def parse_yaml(text: str, where: str) -> Any:
     """Parse YAML text with the strict loader; errors name ``where`` and the line/column."""
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise OptrunError(f"{where}: invalid YAML: nested too deeply") from None
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         pos = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -84,7 +96,7 @@ def parse_yaml(text: str, where: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         pos = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
         raise OptrunError(f"{where}{pos}: invalid YAML: {problem}") from None
 
 
@@ -96,7 +108,7 @@ def read_config_file(path: str | Path) -> dict:
     if p.is_dir():
         raise OptrunError(f"{p}: is a directory, expected a YAML config file")
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise OptrunError(f"{p}: not a text file (cannot decode as UTF-8)") from None
     except OSError as exc:
@@ -140,11 +152,15 @@ def apply_overrides(cfg: dict, overrides: list[str] | dict | None) -> tuple[dict
     cfg = copy.deepcopy(cfg)
     if not overrides:
         return cfg, {}
-    items = (
-        [parse_override(o) for o in overrides]
-        if isinstance(overrides, (list, tuple))
-        else list(overrides.items())
-    )
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    if isinstance(overrides, (list, tuple)):
+        items = [parse_override(str(o)) for o in overrides]
+    else:
+        items = [(str(k).strip(), v) for k, v in overrides.items()]
+        for key, _ in items:
+            if not key or any(not part.strip() for part in key.split(".")):
+                raise OptrunError(f"override {key!r}: not a dotted key path like optimizer.lr")
     origin: dict[str, str] = {}
     for key, value in items:
         origin[key] = f"override {key}={_render(value)}"
@@ -172,7 +188,12 @@ def apply_overrides(cfg: dict, overrides: list[str] | dict | None) -> tuple[dict
 
 
 def _render(value: Any) -> str:
-    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+    try:
+        text = yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix("...").strip()
+    except yaml.YAMLError:
+        return short_repr(value)
+    text = " ".join(text.split())
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _suggest(word: str, choices) -> str:
@@ -191,45 +212,55 @@ def _schema():
     global _SCHEMA
     if _SCHEMA is not None:
         return _SCHEMA
-    from typing import Literal, Optional, Union
+    from typing import Annotated, Literal, Optional, Union
 
-    from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+    from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+    def _no_bool(value):
+        # pydantic's lax mode reads true/false as 1/0; in a config that is always a typo
+        if isinstance(value, bool):
+            raise ValueError(f"expected a number, got {str(value).lower()}")
+        return value
+
+    # numbers: never booleans; floats must be finite (allow_inf_nan=False below)
+    Int = Annotated[int, BeforeValidator(_no_bool)]
+    Float = Annotated[float, BeforeValidator(_no_bool)]
 
     class Section(BaseModel):
-        model_config = ConfigDict(extra="forbid", validate_default=True)
+        model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
 
     class DatasetConfig(BaseModel):
         # extra keys are generator parameters, checked against the generator's own defaults
-        model_config = ConfigDict(extra="allow")
+        model_config = ConfigDict(extra="allow", allow_inf_nan=False)
         name: str = Field(description="csv | synthetic_linear | synthetic_logistic | a file in datasets/ (see `optrun datasets`)")
         path: Optional[str] = Field(None, description="CSV path (name: csv); relative to the config file's folder")
         target: Optional[str] = Field(None, description="target column; default: the last column")
         features: Optional[list[str]] = Field(None, description="feature columns; default: every other column")
         standardize: bool = Field(False, description="z-score features with the training mean/std")
-        validation_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of rows held out for val_loss")
+        validation_fraction: Float = Field(0.0, ge=0.0, lt=1.0, description="fraction of rows held out for val_loss")
 
     class ModelConfig(Section):
         name: Literal["linear", "logistic"] = "linear"
         fit_intercept: bool = True
-        init: Union[Literal["zeros", "normal"], list[float]] = Field("zeros", description="zeros | normal | [w_1, ..., w_d, b]")
-        init_scale: float = Field(0.1, gt=0, description="standard deviation of init: normal")
+        init: Union[Literal["zeros", "normal"], list[Float]] = Field("zeros", description="zeros | normal | [w_1, ..., w_d, b]")
+        init_scale: Float = Field(0.1, gt=0, description="standard deviation of init: normal")
 
     class LossConfig(Section):
         name: Optional[Literal["mse", "half_mse", "bce"]] = Field(None, description="default: mse for linear, bce for logistic")
-        l2: float = Field(0.0, ge=0, description="(l2/2)*||w||^2, intercept excluded")
-        l1: float = Field(0.0, ge=0, description="l1*||w||_1, intercept excluded")
+        l2: Float = Field(0.0, ge=0, description="(l2/2)*||w||^2, intercept excluded")
+        l1: Float = Field(0.0, ge=0, description="l1*||w||_1, intercept excluded")
 
     class BatchConfig(Section):
         mode: Literal["full", "stochastic", "minibatch"] = "full"
-        size: Optional[int] = Field(None, ge=1, description="minibatch size (default 32); 1 for stochastic; n for full")
+        size: Optional[Int] = Field(None, ge=1, description="minibatch size (default 32); 1 for stochastic; n for full")
         shuffle: bool = Field(True, description="reshuffle every epoch (seeded); false: file order, cycling")
 
     class TrainConfig(Section):
-        steps: Optional[int] = Field(None, ge=1, description="optimizer steps (batches); exactly one of steps/epochs")
-        epochs: Optional[float] = Field(None, gt=0, description="passes over the training set; exactly one of steps/epochs")
-        tol: float = Field(0.0, ge=0, description="stop when the full-data gradient norm <= tol (0 = off)")
-        log_every: Union[Literal["auto"], int] = Field("auto", description="auto | k (1 = every step)")
-        divergence_factor: float = Field(1e10, gt=1, description="diverged when loss > factor * max(1, initial loss)")
+        steps: Optional[Int] = Field(None, ge=1, le=MAX_STEPS, description="optimizer steps (batches); exactly one of steps/epochs")
+        epochs: Optional[Float] = Field(None, gt=0, le=MAX_STEPS, description="passes over the training set; exactly one of steps/epochs")
+        tol: Float = Field(0.0, ge=0, description="stop when the full-data gradient norm <= tol (0 = off)")
+        log_every: Union[Literal["auto"], Int] = Field("auto", description="auto | k (1 = every step)")
+        divergence_factor: Float = Field(1e10, gt=1, description="diverged when loss > factor * max(1, initial loss)")
         dtype: Literal["float64", "float32"] = "float64"
 
         @field_validator("log_every")
@@ -248,7 +279,7 @@ def _schema():
 
     class Config(Section):
         name: Optional[str] = None
-        seed: int = Field(0, ge=0)
+        seed: Int = Field(0, ge=0)
         dataset: DatasetConfig
         model: ModelConfig = ModelConfig()
         loss: LossConfig = LossConfig()
@@ -277,6 +308,15 @@ def _expand_shorthands(cfg: dict) -> dict:
     return out
 
 
+_REPR = reprlib.Repr()
+_REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxdict, _REPR.maxlevel = 60, 60, 6, 4, 3
+
+
+def short_repr(value: Any) -> str:
+    """``repr`` cut to a readable size (a YAML value may be huge or self-referencing)."""
+    return " ".join(_REPR.repr(value).split())
+
+
 def _format_pydantic_error(err: dict, where: str, origin: dict[str, str], raw: dict) -> str:
     loc = [str(p) for p in err["loc"] if not str(p).startswith(("literal[", "list[", "function-"))]
     # pydantic appends union branch names to the location; keep the user's key path only
@@ -289,10 +329,29 @@ def _format_pydantic_error(err: dict, where: str, origin: dict[str, str], raw: d
         return f"{source}: unknown key {key!r}{_suggest(loc[-1], allowed)}"
     if err["type"] == "missing":
         return f"{source}: missing required key {key!r}"
+    if err["type"] == "literal_error":
+        choices = [c.strip().strip("'") for c in err.get("ctx", {}).get("expected", "").replace(" or ", ", ").split(",")]
+        choices = [c for c in choices if c]
+        got = err.get("input")
+        hint = _suggest(str(got), choices) if isinstance(got, str) and choices else ""
+        if hint.startswith("; did you mean"):
+            return f"{source}: {key}: unknown value {short_repr(got)}{hint} (expected {err['ctx']['expected']})"
+        return f"{source}: {key}: expected {err.get('ctx', {}).get('expected', 'one of the listed values')}, got {short_repr(got)}"
     msg = err["msg"].removeprefix("Value error, ")
     if "input" in err and err["type"] not in ("value_error", "model_type") and not isinstance(err["input"], dict):
-        msg += f", got {err['input']!r}"
+        msg += f", got {short_repr(err['input'])}"
     return f"{source}: {key or 'config'}: {msg}"
+
+
+def _best_error(errors: list[dict]) -> dict:
+    """The error to show. For a union (``init: zeros | normal | [numbers]``), the literal branch's
+    complaint is misleading when the value is not a string: show the other branch's instead."""
+    first = errors[0]
+    if first["type"] == "literal_error" and not isinstance(first.get("input"), str):
+        for err in errors[1:]:
+            if err["loc"][: len(first["loc"]) - 1] == first["loc"][:-1] and err["type"] != "literal_error":
+                return err
+    return first
 
 
 def _allowed_keys(section: str) -> list[str]:
@@ -336,7 +395,7 @@ def resolve(cfg: dict, where: str = "config", origin: dict[str, str] | None = No
     try:
         model = _schema().model_validate({**cfg, "optimizer": {}})
     except ValidationError as exc:
-        raise OptrunError(_format_pydantic_error(exc.errors()[0], where, origin, cfg)) from None
+        raise OptrunError(_format_pydantic_error(_best_error(exc.errors()), where, origin, cfg)) from None
     resolved = model.model_dump()
 
     # --- dataset: name and generator parameters
@@ -362,6 +421,8 @@ def resolve(cfg: dict, where: str = "config", origin: dict[str, str] | None = No
         if not isinstance(schedule_raw, dict):
             raise OptrunError(f"optimizer.schedule: expected a mapping like {{name: cosine}}, got {_yaml_type(schedule_raw)}")
         schedule = schedules.validate(schedule_raw)
+        _check_finite("optimizer", hps)
+        _check_finite("optimizer.schedule", schedule)
     except OptrunError as exc:
         source = next((v for k, v in origin.items() if k.startswith("optimizer")), where)
         raise OptrunError(f"{source}: {exc}") from None
@@ -378,6 +439,15 @@ def resolve(cfg: dict, where: str = "config", origin: dict[str, str] | None = No
 
     ordered = {k: resolved[k] for k in SECTIONS}
     return ordered
+
+
+def _check_finite(prefix: str, values: dict) -> None:
+    """Every number (and every number in a list) must be finite: inf/nan are typos here."""
+    for key, value in values.items():
+        items = value if isinstance(value, (list, tuple)) else [value]
+        for v in items:
+            if isinstance(v, float) and not math.isfinite(v):
+                raise OptrunError(f"{prefix}.{key}: expected a finite number, got {short_repr(value)}")
 
 
 def _resolve_dataset(ds: dict, where: str, origin: dict, base_dir: Path | None) -> dict:
@@ -420,14 +490,41 @@ def _resolve_dataset(ds: dict, where: str, origin: dict, base_dir: Path | None) 
     return ds
 
 
-def load(source: str | Path | dict, overrides: list[str] | dict | None = None) -> dict:
-    """Load, override and resolve a config from a YAML path or a dict."""
+def load_located(source: str | Path | dict, overrides: list[str] | dict | None = None) -> tuple[dict, str, dict[str, str]]:
+    """:func:`load`, also returning where the config came from and which override set each key.
+
+    ``where`` is the file path (or ``"config"`` for a dict) and ``origin`` maps a dotted key to
+    the override text that set it, so :func:`locate` can point a later (semantic) error at the
+    file or the override responsible.
+    """
     if isinstance(source, dict):
         raw, where, base_dir = source, "config", Path.cwd()
     else:
         raw, where, base_dir = read_config_file(source), str(source), Path(source).resolve().parent
     cfg, origin = apply_overrides(raw, overrides)
-    return resolve(cfg, where=where, origin=origin, base_dir=base_dir)
+    return resolve(cfg, where=where, origin=origin, base_dir=base_dir), where, origin
+
+
+def load(source: str | Path | dict, overrides: list[str] | dict | None = None) -> dict:
+    """Load, override and resolve a config from a YAML path or a dict."""
+    return load_located(source, overrides)[0]
+
+
+_KEY_PREFIX = __import__("re").compile(r"^((?:name|seed|dataset|model|loss|optimizer|batch|train)(?:\.[A-Za-z0-9_]+)*):")
+
+
+def locate(message: str, where: str, origin: dict[str, str]) -> str:
+    """Prefix a semantic error that starts with a dotted key (``batch.size: ...``) with the
+    override that set the key, or else the config file, so every message names its source."""
+    m = _KEY_PREFIX.match(message)
+    if not m:
+        return message
+    key = m.group(1)
+    parts = key.split(".")
+    for i in range(len(parts), 0, -1):
+        if ".".join(parts[:i]) in origin:
+            return f"{origin['.'.join(parts[:i])]}: {message}"
+    return f"{where}: {message}"
 
 
 def dump(resolved: dict) -> str:

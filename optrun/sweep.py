@@ -237,6 +237,11 @@ class Sweep:
     def axes(self) -> list[str]:
         return [a["key"] for a in self.spec.get("axes", [])]
 
+    @property
+    def varied_axes(self) -> list[str]:
+        """The axes with more than one value."""
+        return [a["key"] for a in self.spec.get("axes", []) if len(a.get("values", [])) > 1]
+
 
 def read_base_config(path: str | Path) -> dict:
     """Read a config file as a raw dict, with a relative CSV ``dataset.path`` made absolute
@@ -267,7 +272,13 @@ def run_name(base: str, overrides: dict, varied: list[str]) -> str:
     change it (the name is part of the config, hence of its hash)."""
     if "name" in overrides and overrides["name"] is not None:
         return str(overrides["name"])
-    parts = [f"{k.split('.')[-1]}={_fmt_value(overrides[k])}" for k in sorted(varied) if k != "name"]
+    parts = []
+    for k in sorted(varied):
+        if k == "name":
+            continue
+        path = k.split(".")
+        label = path[-2] if path[-1] == "name" and len(path) > 1 else path[-1]  # optimizer.name -> optimizer
+        parts.append(f"{label}={_fmt_value(overrides[k])}")
     return "-".join([base, *parts])
 
 
@@ -498,9 +509,25 @@ def _move_into(folder: Path, runs_dir: Path) -> Path:
 
 
 def _staging_dir(runs_dir: Path) -> Path:
+    """A private, hidden folder to train in: ``runs/.staging/<pid>-<hex>/``."""
     stage = runs_dir / STAGING / f"{os.getpid()}-{secrets.token_hex(4)}"
-    stage.mkdir(parents=True)
+    for _ in range(10):  # another process may remove the empty .staging root meanwhile
+        try:
+            stage.mkdir(parents=True)
+            return stage
+        except FileNotFoundError:
+            continue
+    stage.mkdir(parents=True)  # pragma: no cover
     return stage
+
+
+def _remove_staging(stage: Path) -> None:
+    """Remove a staging folder, and the ``.staging`` root when no other process uses it."""
+    shutil.rmtree(stage, ignore_errors=True)
+    try:
+        stage.parent.rmdir()
+    except OSError:
+        pass
 
 
 def _outcome_public(outcome: dict, run_dir: Path | None) -> dict:
@@ -518,7 +545,7 @@ def run_entry(sweep: Sweep, entry: Entry, plots: bool = False, stop=None) -> dic
         outcome = _train_into(_payload(sweep, entry, plots), stage, stop=stop)
         run_dir = _move_into(outcome["folder"], runs_dir)
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        _remove_staging(stage)
     return _outcome_public(outcome, run_dir)
 
 
@@ -527,8 +554,11 @@ def run_entry(sweep: Sweep, entry: Entry, plots: bool = False, stop=None) -> dic
 _WORKER: dict = {}
 
 
-def _worker_init(runs_dir: str) -> None:
-    """Process-pool initializer: one BLAS thread, Ctrl-C left to the parent, SIGTERM = stop."""
+def _worker_init(runs_dir: str, stop_event) -> None:
+    """Process-pool initializer: one BLAS thread, Ctrl-C left to the parent, and a thread that
+    turns the parent's stop event into a stop request for the run in progress."""
+    import threading
+
     for k in BLAS_ENV:
         os.environ[k] = "1"
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -536,12 +566,11 @@ def _worker_init(runs_dir: str) -> None:
 
     stop = StopFlag()
 
-    def on_term(signum, frame):
-        if stop.requested:
-            raise KeyboardInterrupt
+    def watch() -> None:
+        stop_event.wait()
         stop.request("interrupted (sweep stopped)")
 
-    signal.signal(signal.SIGTERM, on_term)
+    threading.Thread(target=watch, name="optrun-stop", daemon=True).start()
     try:  # NumPy may already be loaded (fork-like start methods); cap its pools at run time too
         from threadpoolctl import threadpool_limits
 
@@ -559,7 +588,7 @@ def _worker_run(payload: dict) -> dict:
         outcome = _train_into(payload, stage, stop=_WORKER["stop"])
         run_dir = _move_into(outcome["folder"], runs_dir)
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        _remove_staging(stage)
     return _outcome_public(outcome, run_dir)
 
 
@@ -568,14 +597,20 @@ def _worker_env(_=None) -> dict:
     return {k: os.environ.get(k) for k in BLAS_ENV}
 
 
-class _pinned_env:
-    """Set the BLAS variables to 1 while the pool's processes start, so a spawned worker has
-    them before anything imports NumPy; restore the parent's environment afterwards."""
+class _spawning:
+    """While the pool's processes start: BLAS variables set to 1, so a spawned worker has them
+    before anything imports NumPy, and SIGINT ignored, which the children inherit, so a Ctrl-C
+    reaches only this process (it stops the workers through their stop event). The parent's
+    environment and handler are restored afterwards."""
 
     def __enter__(self):
         self.old = {k: os.environ.get(k) for k in BLAS_ENV}
         for k in BLAS_ENV:
             os.environ[k] = "1"
+        try:
+            self.old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except ValueError:  # not the main thread
+            self.old_int = None
         return self
 
     def __exit__(self, *exc):
@@ -584,30 +619,82 @@ class _pinned_env:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+        if self.old_int is not None:
+            signal.signal(signal.SIGINT, self.old_int)
         return False
 
 
 def make_pool(jobs: int, runs_dir: Path):
-    """A ``spawn`` process pool of ``jobs`` workers set up by :func:`_worker_init`."""
+    """A ``spawn`` process pool of ``jobs`` workers set up by :func:`_worker_init`; returns
+    ``(pool, stop_event)``. Its processes start on the first submissions: make those inside
+    ``with _spawning():``."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_init, initargs=(str(runs_dir),))
+    ctx = multiprocessing.get_context("spawn")
+    stop_event = ctx.Event()
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                               initargs=(str(runs_dir), stop_event))
+    return pool, stop_event
 
 
 # --- dask workers --------------------------------------------------------------------------
 
 
-def _dask_run(payload: dict, data: bytes | None = None) -> dict:
+def _dask_stop_watch(name: str | None, stop) -> tuple[Callable[[], None], bool]:
+    """On a Dask worker: a thread that turns the client's stop ``distributed.Event`` into
+    ``stop.request()``. Returns ``(end_watch, already_set)``; without a name (or a client) the
+    run simply is not interruptible from the client."""
+    import threading
+
+    if not name:
+        return (lambda: None), False
+    try:
+        from distributed import Event, get_client
+
+        event = Event(name, client=get_client())
+        if event.is_set():
+            return (lambda: None), True
+    except Exception:  # pragma: no cover - not inside a task, or an old distributed
+        return (lambda: None), False
+    finished = threading.Event()
+
+    def watch() -> None:
+        while not finished.is_set():
+            try:
+                if event.wait(timeout=0.5):
+                    stop.request("interrupted (sweep stopped)")
+                    return
+            except Exception:  # pragma: no cover - the client went away
+                return
+
+    threading.Thread(target=watch, name="optrun-dask-stop", daemon=True).start()
+    return finished.set, False
+
+
+def _dask_run(payload: dict, data: bytes | None = None, stop_event: str | None = None) -> dict:
     """Runs on a Dask worker: train into a temporary folder and return the folder's files.
 
     With a CSV dataset the client sends the file's bytes (``data``); the worker trains on a
     private copy and writes the original path back into ``config.yaml``, so the folder is the
-    one the client would have made (same resolved config, same ``config_hash``).
+    one the client would have made (same resolved config, same ``config_hash``). The run stops
+    early (interrupted) when the client sets the ``stop_event`` (a ``distributed.Event`` name).
     """
+    from optrun.engine import StopFlag
+
+    stop = StopFlag()
+    end_watch, stopped = _dask_stop_watch(stop_event, stop)
+    if stopped:  # the sweep was stopped before this task started: do not start it
+        return {"index": payload["index"], "status": "not_run"}
+    try:
+        return _dask_train(payload, data, stop)
+    finally:
+        end_watch()
+
+
+def _dask_train(payload: dict, data: bytes | None, stop) -> dict:
     from optrun import config as config_mod
-    from optrun.rundir import write_json
+    from optrun.rundir import atomic_write_text, write_json
 
     with tempfile.TemporaryDirectory(prefix="optrun-dask-") as tmp:
         tmp = Path(tmp)
@@ -622,15 +709,13 @@ def _dask_run(payload: dict, data: bytes | None = None) -> dict:
             payload["config"]["dataset"]["path"] = str(local)
         stage = tmp / "out"
         stage.mkdir()
-        outcome = _train_into(payload, stage)
+        outcome = _train_into(payload, stage, stop=stop)
         folder = outcome.pop("folder")
         if original_path is not None:
             cfg_file = folder / "config.yaml"
             if cfg_file.is_file():
                 cfg = config_mod.read_config_file(cfg_file)
                 cfg["dataset"]["path"] = original_path
-                from optrun.rundir import atomic_write_text
-
                 atomic_write_text(cfg_file, config_mod.dump(cfg))
                 summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
                 summary["config_hash"] = outcome["config_hash"] = config_mod.config_hash(cfg)
@@ -659,7 +744,7 @@ def write_files(runs_dir: Path, folder_name: str, files: dict[str, bytes]) -> Pa
             target.write_bytes(data)
         return _move_into(folder, runs_dir)
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        _remove_staging(stage)
 
 
 # ============================================================================================
@@ -766,8 +851,7 @@ def _execute_pool(sweep, todo, jobs, plots, stop, on_start, record) -> None:
     queue = iter(todo)
     inflight: dict = {}
     signalled = False
-    with _pinned_env():
-        pool = make_pool(min(jobs, len(todo)), sweep.runs_dir)
+    pool, stop_event = make_pool(min(jobs, len(todo)), sweep.runs_dir)
     try:
         def submit_next() -> None:
             entry = next(queue, None)
@@ -776,7 +860,7 @@ def _execute_pool(sweep, todo, jobs, plots, stop, on_start, record) -> None:
                     on_start(entry)
                 inflight[pool.submit(_worker_run, _payload(sweep, entry, plots))] = entry
 
-        with _pinned_env():  # workers are spawned on the first submissions
+        with _spawning():  # workers are spawned on the first submissions
             for _ in range(jobs):
                 submit_next()
         while inflight:
@@ -790,13 +874,9 @@ def _execute_pool(sweep, todo, jobs, plots, stop, on_start, record) -> None:
                 record(outcome)
                 if not stop.requested:
                     submit_next()
-            if stop.requested and not signalled and inflight:
+            if stop.requested and not signalled:
                 signalled = True
-                for pid in list(getattr(pool, "_processes", {}) or {}):
-                    try:  # the worker's SIGTERM handler stops its run after the current step
-                        os.kill(pid, signal.SIGTERM)
-                    except OSError:
-                        pass
+                stop_event.set()  # runs in progress stop after their current step
     except BaseException:  # a second Ctrl-C: leave at once
         for proc in list((getattr(pool, "_processes", {}) or {}).values()):
             try:
@@ -808,19 +888,35 @@ def _execute_pool(sweep, todo, jobs, plots, stop, on_start, record) -> None:
     pool.shutdown(wait=True)
 
 
+def _check_reachable(address: str) -> None:
+    """Fail fast (one line, exit 2) when nothing listens at a ``tcp://host:port`` address."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp" or not parts.hostname or not parts.port:
+        return  # other protocols (tls://, ucx://, inproc://): let distributed judge
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=5).close()
+    except OSError as exc:
+        raise OptrunError(f"--address {address}: cannot connect to the dask scheduler ({exc.strerror or exc})") from None
+
+
 def _execute_dask(sweep, todo, address, plots, stop, on_start, record) -> None:
     try:
-        from distributed import Client, as_completed
+        from distributed import Client, Event, as_completed
     except ImportError:
         raise OptrunError("--executor dask needs the dask extra: pip install 'optrun[dask]'") from None
     if not todo:
         return
+    remaining: set = set()
     own_client = not isinstance(address, Client)
     if own_client:
         if not address:
             raise OptrunError("--executor dask needs --address tcp://HOST:PORT (a running dask scheduler)")
+        _check_reachable(address)
         try:
-            client = Client(address, timeout="10s")
+            client = Client(address, timeout="20s")
         except (OSError, TimeoutError) as exc:
             raise OptrunError(f"--address {address}: cannot connect to the dask scheduler ({exc})") from None
     else:
@@ -835,19 +931,27 @@ def _execute_dask(sweep, todo, address, plots, stop, on_start, record) -> None:
             except OSError as exc:
                 raise OptrunError(f"dataset.path {ds['path']}: cannot read: {exc.strerror}") from None
         token = secrets.token_hex(4)
+        prefix = f"optrun-{sweep.spec.get('sweep_id', 'sweep')}-{token}"
+        stop_name = f"{prefix}-stop"
         futures = {}
         for entry in todo:
             if on_start:
                 on_start(entry)
-            fut = client.submit(_dask_run, _payload(sweep, entry, plots), data, pure=False,
-                                key=f"optrun-{sweep.spec.get('sweep_id', 'sweep')}-{entry.index}-{token}")
+            fut = client.submit(_dask_run, _payload(sweep, entry, plots), data, stop_name, pure=False,
+                                key=f"{prefix}-{entry.index}")
             futures[fut] = entry
         ac = as_completed(list(futures))
         remaining = set(futures)
+        signalled = False
         while remaining:
-            if stop.requested:
-                client.cancel(list(remaining))
-                break
+            if stop.requested and not signalled:
+                # tasks not started return at once; runs in progress stop after their current
+                # step and come back marked interrupted
+                signalled = True
+                try:
+                    Event(stop_name, client=client).set()
+                except Exception:  # pragma: no cover - cannot reach the scheduler: abandon
+                    break
             batch = ac.next_batch(block=False) if ac.has_ready() else []
             if not batch:
                 time.sleep(0.05)
@@ -857,12 +961,19 @@ def _execute_dask(sweep, todo, address, plots, stop, on_start, record) -> None:
                 entry = futures[fut]
                 try:
                     result = fut.result()
+                    if result.get("status") == "not_run":
+                        continue
                     run_dir = write_files(sweep.runs_dir, result.pop("folder_name"), result.pop("files"))
                     outcome = _outcome_public(result, run_dir)
                 except Exception as exc:  # the worker died or the task could not run
                     outcome = {"index": entry.index, "status": "failed", "error": _error_text(exc), "run_dir": None}
                 record(outcome)
     finally:
+        if remaining:  # a second Ctrl-C (or an error): abandon what is left
+            try:
+                client.cancel(list(remaining))
+            except Exception:  # pragma: no cover
+                pass
         if own_client:
             client.close()
 

@@ -197,6 +197,51 @@ def test_logistic_newton_on_iris(l2, fit_intercept):
         assert obj.value(ref.theta_star + 1e-3 * rng.standard_normal(ref.theta_star.size), X, y) > ref.f_star
 
 
+def test_newton_with_subsampled_hessian(monkeypatch):
+    X, y, _, _ = data.read_csv(data.builtin_path("iris_virginica"))
+    obj = Objective("logistic", "bce", l2=0.01)
+    full = compute_reference(obj, X, y)
+    assert "newton_hessian_rows" not in full.to_dict()
+    sub = np.sort(np.random.default_rng(0).choice(100, size=40, replace=False))
+    monkeypatch.setattr(reference, "_hessian_subsample", lambda n, p: sub)
+    ref = compute_reference(obj, X, y)
+    assert ref.to_dict()["newton_hessian_rows"] == 40
+    assert ref.grad_norm < 1e-10
+    assert ref.iterations > full.iterations  # linear instead of quadratic convergence
+    np.testing.assert_allclose(ref.theta_star, full.theta_star, rtol=1e-9)
+
+
+def test_hessian_subsample_rule():
+    assert reference._hessian_subsample(10_000, 5) is None
+    rows = reference._hessian_subsample(1_000_000, 101)
+    assert rows.size == 20_200 and np.all(np.diff(rows) > 0)
+    np.testing.assert_array_equal(rows, reference._hessian_subsample(1_000_000, 101))  # fixed seed
+
+
+def test_ill_conditioned_logistic_spectrum_uses_qr():
+    mpmath = pytest.importorskip("mpmath")
+    X, y, _, _ = data.read_csv(data.builtin_path("iris_virginica"))
+    X = X * np.array([1e4, 1.0, 1.0, 1e-3])  # badly scaled features: kappa ~ 1e16
+    obj = Objective("logistic", "bce")
+    ref = compute_reference(obj, X, y)
+    assert ref.status == "exact" and ref.condition_number > 1e12
+    s = obj.curvature(ref.theta_star, X, y)
+    mpmath.mp.dps = 40
+    A = mpmath.matrix([[mpmath.mpf(float(v)) for v in row] for row in (with_ones(X) * np.sqrt(s / 100)[:, None]).tolist()])
+    exact = sorted(float(e) for e in mpmath.eigsy(A.T * A, eigvals_only=True))
+    np.testing.assert_allclose(ref.hessian_eigenvalues, exact, rtol=1e-9)
+
+
+def test_f_star_rounding_estimate():
+    X, y = longley()
+    Xs = (X - X.mean(0)) / X.std(0)
+    obj = Objective("linear", "half_mse")
+    ref = compute_reference(obj, Xs, y)
+    assert 0 < ref.f_star_rounding < 1e-10 * ref.f_star
+    theta = np.linalg.lstsq(with_ones(Xs), y, rcond=None)[0]
+    assert abs(obj.value(theta, Xs, y) - ref.f_star) <= ref.f_star_rounding
+
+
 def test_logistic_synthetic_with_label_noise_has_mle():
     ds = data.synthetic_logistic(n_samples=300, n_features=3, condition_number=10, label_noise=0.1, rng=2)
     obj = Objective("logistic", "bce")

@@ -376,6 +376,7 @@ class Marker:
     text: str
     kind: str = "diverged"
     clipped: bool = False
+    series: Any = None  # the series it ends (while the arrays are built)
 
 
 @dataclass
@@ -677,7 +678,9 @@ def params_data(groups: list[Group], x: str) -> ParamsData:
                 series.append(Series(xv[idx], yv[idx], g.label if i == 0 else None, g.color, g.linestyle,
                                      alpha=1.0 if i == 0 else 0.35, linewidth=1.6 if i == 0 else 0.9))
                 if r.diverged:
-                    markers.append(Marker(float(xv[-1]), float(yv[-1]), g.color, "diverged"))
+                    mk = Marker(float(xv[-1]), float(yv[-1]), g.color, f"diverged at step {int(r.trace['step'].iloc[-1])}")
+                    mk.series = series[-1]
+                    markers.append(mk)
                     lossv = r.trace["loss"].to_numpy(float)
                     ok = np.isfinite(lossv) & (lossv <= 2 * lossv[0])
                     body.append(yv[ok])
@@ -694,10 +697,19 @@ def params_data(groups: list[Group], x: str) -> ParamsData:
             lo, hi = float(vals.min()), float(vals.max())
             span = hi - lo if hi > lo else max(abs(hi), 1e-3)
             ylim = (lo - 0.08 * span, hi + 0.08 * span)
+            # a diverged run is drawn until it leaves the frame, with a cross where it leaves
             for m in markers:
-                if not np.isfinite(m.y) or m.y > ylim[1] or m.y < ylim[0]:
-                    m.y = float(np.clip(m.y, *ylim)) if np.isfinite(m.y) else ylim[1]
-                    m.clipped = True
+                s_ = m.series
+                out = ~np.isfinite(s_.y) | (s_.y > ylim[1]) | (s_.y < ylim[0])
+                k = np.flatnonzero(out)
+                if k.size:
+                    k0 = int(k[0])
+                    s_.x, s_.y = s_.x[: k0 + 1], s_.y[: k0 + 1]
+                    edge = ylim[1] if (np.isfinite(s_.y[-1]) and s_.y[-1] > ylim[1]) or not np.isfinite(s_.y[-1]) else ylim[0]
+                    m.x, m.y, m.clipped = float(s_.x[-1]), edge, True
+                    m.text = f"leaves the scale; {m.text}"
+        for m in markers:
+            m.series = None
         panels.append(ParamPanel(name, series, star, ylim, markers))
     if first.theta_star is None:
         notes.append(_why_no_reference(first, "θ*"))
@@ -942,7 +954,8 @@ def contour_data(groups: list[Group], x: str = "step", projection: str = "hessia
     if p == 2:
         native = True
         origin, basis = np.zeros(2), np.eye(2)
-        xlabel, ylabel = _param_axis_label(first.param_names[0]), _param_axis_label(first.param_names[1])
+        one_feature = sum(n.startswith("w_") for n in first.param_names) == 1
+        xlabel, ylabel = (_param_axis_label(n, one_feature) for n in first.param_names)
     else:
         native = False
         if theta_star is not None:
@@ -1025,16 +1038,16 @@ def contour_data(groups: list[Group], x: str = "step", projection: str = "hessia
                        subtitle=sub, notes=notes, equal_aspect=equal, f_ref=float(f_ref), x_kind=x)
 
 
-def _param_axis_label(name: str) -> str:
+def _param_axis_label(name: str, one_feature: bool = True) -> str:
     if name == "b":
         return "b (intercept)"
     if name.startswith("w_"):
-        return f"{name} (slope)"
+        return f"{name} ({'slope' if one_feature else 'weight'})"
     return name
 
 
-def contour_levels(Z: np.ndarray, n: int = 16) -> np.ndarray:
-    """Log-spaced levels of a non-negative field, spanning four decades below its maximum."""
+def contour_levels(Z: np.ndarray) -> np.ndarray:
+    """Log-spaced levels of a non-negative field: 1, 2, 5 per decade, four decades below its maximum."""
     pos = Z[np.isfinite(Z) & (Z > 0)]
     if not pos.size:
         return np.array([1e-16, 1e-15])
@@ -1042,7 +1055,12 @@ def contour_levels(Z: np.ndarray, n: int = 16) -> np.ndarray:
     lo = max(float(pos.min()), hi * 1e-4)
     if hi <= lo * (1 + 1e-9):
         return np.array([lo * 0.5, hi * 2])
-    return np.geomspace(lo, hi, n)
+    decades = np.arange(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+    cand = np.sort(np.concatenate([m * 10.0**decades for m in (1.0, 2.0, 5.0)]))
+    levels = cand[(cand >= lo) & (cand <= hi)]
+    if len(levels) < 4:
+        levels = np.geomspace(lo, hi, 8)
+    return levels
 
 
 # ============================================================================================

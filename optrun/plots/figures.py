@@ -51,20 +51,26 @@ def new_figure(width: float, height: float):
 
 
 def add_titles(fig, title: str, subtitle: str = "") -> None:
-    text = title + (f"\n{subtitle}" if subtitle else "")
-    fig.suptitle(text, fontsize=10, x=0.01, ha="left")
+    width = max(40, int(fig.get_figwidth() * 14))
+    lines = textwrap.wrap(title, width) + (textwrap.wrap(subtitle, width) if subtitle else [])
+    fig.suptitle("\n".join(lines), fontsize=10, x=0.01, ha="left")
 
 
 def add_notes(fig, notes: list[str]) -> None:
-    """Caption lines under the figure (saved with a tight bounding box, so they are kept)."""
+    """Caption lines in a band added under the figure (the layout keeps clear of it)."""
     notes = [n for n in dict.fromkeys(notes) if n]
     if not notes:
         return
-    width = max(60, int(fig.get_figwidth() * 15))
+    width = max(60, int(fig.get_figwidth() * 16))
     lines = []
     for n in notes:
         lines.extend(textwrap.wrap("• " + n, width, subsequent_indent="  "))
-    fig.text(0.01, -0.01, "\n".join(lines), ha="left", va="top", fontsize=7.5, color="#444444")
+    band = (len(lines) * 7.5 * 1.35 + 8) / 72  # inches
+    h = fig.get_figheight()
+    fig.set_figheight(h + band)
+    frac = band / (h + band)
+    fig.get_layout_engine().set(rect=(0, frac, 1, 1 - frac))
+    fig.text(0.01, frac - 0.004, "\n".join(lines), ha="left", va="top", fontsize=7.5, color="#444444")
 
 
 def _message(ax, text: str) -> None:
@@ -76,7 +82,7 @@ def _message(ax, text: str) -> None:
 
 def draw_panel(ax, panel: Panel, legend: bool = True) -> None:
     """Draw one curve panel (lines, seed bands, divergence marks, f* line) on ``ax``."""
-    ax.set_title(panel.title)
+    ax.set_title(panel.title, loc="left")
     ax.set_xlabel(panel.xlabel)
     ax.set_ylabel(panel.ylabel)
     if panel.empty_reason:
@@ -97,10 +103,17 @@ def draw_panel(ax, panel: Panel, legend: bool = True) -> None:
     if panel.ylim:
         ax.set_ylim(*panel.ylim)
     for m in panel.markers:
-        ax.plot([m.x], [m.y], marker="X" if m.clipped else "x", markersize=9, markeredgewidth=2.2, color=m.color,
-                clip_on=False, zorder=6, linestyle="none")
-        ax.annotate(m.text, (m.x, m.y), xytext=(5, -11 if m.clipped else 4), textcoords="offset points",
-                    fontsize=7.5, color=m.color, annotation_clip=False)
+        if m.clipped:  # off the scale: drawn just inside the top edge, at the x where it diverged
+            tr = ax.get_xaxis_transform()
+            ax.plot([m.x], [0.96], marker="X", markersize=9, color=m.color, markeredgecolor="white",
+                    transform=tr, clip_on=False, zorder=6, linestyle="none")
+            ax.annotate(m.text + " ↑", (m.x, 0.96), xycoords=tr, xytext=(7, -3), textcoords="offset points",
+                        fontsize=7.5, color=m.color, va="top", annotation_clip=False)
+        else:
+            ax.plot([m.x], [m.y], marker="x", markersize=9, markeredgewidth=2.2, color=m.color,
+                    clip_on=False, zorder=6, linestyle="none")
+            ax.annotate(m.text, (m.x, m.y), xytext=(5, 4), textcoords="offset points",
+                        fontsize=7.5, color=m.color, annotation_clip=False)
     if legend and any(s.label for s in panel.series) or panel.bands:
         ax.legend(loc="best", frameon=True, framealpha=0.85)
 
@@ -138,15 +151,19 @@ def params_figure(data: ParamsData, title: str, subtitle: str = ""):
             if pp.ylim:
                 ax.set_ylim(*pp.ylim)
             for m in pp.markers:
-                ax.plot([m.x], [m.y], marker="x", markersize=8, markeredgewidth=2, color=m.color, clip_on=False, zorder=6)
+                ax.plot([m.x], [m.y], marker="X", markersize=9, color=m.color, markeredgecolor="white", clip_on=False,
+                        zorder=6, linestyle="none")
             ax.set_title(pp.name)
             ax.set_xlabel(data.xlabel, fontsize=8)
         for ax in axes[n:]:
             ax.set_visible(False)
+        if any(pp.markers for pp in data.panels):
+            data.notes.append("× : a diverged run leaves the scale there")
         if handles:
-            fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=min(4, len(handles)), frameon=False)
-        add_titles(fig, title, subtitle)
-        add_notes(fig, data.notes)
+            fig.legend(list(handles.values()), list(handles), loc="outside lower center", frameon=False,
+                       ncols=min(4, len(handles)))
+        # notes join the subtitle: the legend holds the bottom edge
+        add_titles(fig, title, " · ".join([subtitle, *dict.fromkeys(data.notes)]) if data.notes else subtitle)
     return fig
 
 
@@ -167,8 +184,12 @@ def draw_contours(ax, cd: ContourData, fig=None, colorbar: bool = True):
     cs = ax.contourf(cd.A, cd.C, Zc, levels=cd.levels, norm=norm, cmap="Purples", alpha=0.45, extend="both")
     ax.contour(cd.A, cd.C, Zc, levels=cd.levels, norm=norm, colors="#6a5d8f", linewidths=0.55, alpha=0.75)
     if colorbar and fig is not None:
-        cb = fig.colorbar(cs, ax=ax, shrink=0.9, pad=0.02)
-        cb.set_label(cd.zlabel + " (log-spaced levels)")
+        from matplotlib.ticker import LogFormatterSciNotation, LogLocator
+
+        cb = fig.colorbar(cs, ax=ax, shrink=0.9, pad=0.02, ticks=LogLocator(base=10),
+                          format=LogFormatterSciNotation(base=10))
+        cb.minorticks_off()
+        cb.set_label(cd.zlabel + " (contours at 1, 2, 5 × 10^k)")
     ax.set_xlim(cd.A[0], cd.A[-1])
     ax.set_ylim(cd.C[0], cd.C[-1])
     if cd.equal_aspect:
@@ -182,7 +203,7 @@ def draw_contours(ax, cd: ContourData, fig=None, colorbar: bool = True):
 def contour_figure(cd: ContourData):
     """Trajectories on the exact loss contours: start, end and θ* marked."""
     with style():
-        fig = new_figure(7.0, 5.6)
+        fig = new_figure(*contour_size(cd))
         ax = fig.subplots()
         draw_contours(ax, cd, fig)
         frame = (cd.A[0], cd.A[-1], cd.C[0], cd.C[-1])
@@ -215,10 +236,35 @@ def contour_figure(cd: ContourData):
         if cd.star is not None:
             ax.plot([cd.star[0]], [cd.star[1]], marker="*", markersize=15, color="#ffd400", markeredgecolor="black",
                     zorder=8, linestyle="none", label="θ* (exact optimum)")
-        ax.legend(loc="best", framealpha=0.9)
+        legend_below(ax, fig)
         add_titles(fig, cd.title, cd.subtitle)
         add_notes(fig, cd.notes)
     return fig
+
+
+def legend_below(ax, fig, ncols: int = 4) -> None:
+    """The axes' legend centred under its x label (inside the layout, so nothing overlaps it)."""
+    from matplotlib.transforms import ScaledTranslation
+
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return
+    offset = ScaledTranslation(0, -0.42, fig.dpi_scale_trans)
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=ax.transAxes + offset,
+              ncols=min(ncols, len(labels)), frameon=False)
+
+
+def contour_size(cd: ContourData, axes_width: float = 5.4) -> tuple[float, float]:
+    """Figure size that fits the frame's shape when both axes share one scale."""
+    n_legend = len([p for p in cd.paths if p.label]) + 3
+    legend_h = 0.22 * -(-n_legend // 4) + 0.2
+    if cd.equal_aspect:
+        ratio = (cd.C[-1] - cd.C[0]) / (cd.A[-1] - cd.A[0])
+        h = min(max(axes_width * ratio, 2.8), 7.0)
+        w = axes_width if axes_width * ratio <= 7.0 else 7.0 / ratio
+    else:
+        w, h = axes_width, 0.8 * axes_width
+    return w + 1.8, h + 1.3 + legend_h
 
 
 def _edge_point(a0, c0, a1, c1, frame):
@@ -338,7 +384,7 @@ def save_figure(fig, path: Path, dpi: int = 130) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with style():
-            fig.savefig(path, dpi=dpi, bbox_inches="tight", pad_inches=0.12,
+            fig.savefig(path, dpi=dpi,
                         metadata={"Software": None} if path.suffix == ".png" else {"Date": None})
     finally:
         fig.clear()
