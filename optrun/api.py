@@ -8,9 +8,13 @@
 
 from __future__ import annotations
 
+import os
 import platform
-import sys
+import shutil
+import socket
+import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +24,9 @@ import numpy as np
 from optrun import __version__
 from optrun import config as config_mod
 from optrun.errors import OptrunError
-from optrun.rundir import atomic_write_text, create_run_dir, read_summary, write_json
+from optrun.rundir import (
+    atomic_write_text, create_run_dir, is_write_error, read_summary, read_trace, truncate_partial_line, write_json,
+)
 
 
 @dataclass
@@ -34,9 +40,7 @@ class RunResult:
     @property
     def trace(self):
         if self._trace is None:
-            import pandas as pd
-
-            self._trace = pd.read_csv(self.run_dir / "trace.csv")
+            self._trace = read_trace(self.run_dir)  # up to the last complete row
         return self._trace
 
     @property
@@ -79,6 +83,21 @@ def _slug(cfg: dict, name: str | None) -> str:
     return name or cfg.get("name") or f"{cfg['optimizer']['name']}-{cfg['dataset']['name']}"
 
 
+class Interrupted(KeyboardInterrupt):
+    """Training was stopped *at once* (a second Ctrl-C / signal, or one before training began).
+
+    A subclass of KeyboardInterrupt, so ``except KeyboardInterrupt`` still catches it.
+    ``run_dir`` is the run folder (its summary says ``interrupted``), or None when nothing was
+    written. The first interrupt never raises: the run stops after the current step and
+    :func:`train` returns normally with status ``interrupted``.
+    """
+
+    def __init__(self, message: str, run_dir: Path | None = None):
+        super().__init__(message)
+        self.message = message
+        self.run_dir = run_dir
+
+
 def build_summary(problem, result, cfg_hash: str, run_name: str, trace_rows: int) -> dict:
     ref = problem.reference
     f_star = ref.f_star
@@ -108,6 +127,7 @@ def build_summary(problem, result, cfg_hash: str, run_name: str, trace_rows: int
         "total_steps": problem.total_steps,
         "log_every": problem.log_every,
         "trace_rows": trace_rows,
+        "diverged_at_step": result.steps if result.status == "diverged" else None,
         "optimizer_report": result.optimizer_report,
         "diagnostics": ref.to_dict(),
         "versions": _versions(),
@@ -129,63 +149,196 @@ def train(
 
     ``config`` is a YAML path or a dict (relative CSV paths in a dict resolve against the
     current folder); ``overrides`` are ``KEY=VALUE`` strings or a ``{dotted key: value}`` dict.
-    Raises :class:`~optrun.errors.OptrunError` for bad input, before anything is written.
     ``quiet`` is accepted for symmetry with the CLI: the API itself never prints.
+
+    Failure modes (docs/reliability.md):
+
+    * bad config/data/output folder: :class:`~optrun.errors.OptrunError`, raised before anything
+      is written (no run folder is left behind);
+    * divergence and a first interrupt (``stop.request()``, e.g. from a signal handler) are
+      results: the summary says ``diverged`` / ``interrupted`` and the run returns normally;
+    * a second interrupt (KeyboardInterrupt while training): :class:`Interrupted`, the summary
+      says ``interrupted`` and the trace holds every recorded row;
+    * the disk fills up (or the folder becomes unwritable) mid-run: the summary says ``failed``
+      if it can still be written, the trace is cut back to its last complete row, and an
+      OptrunError names the folder and the reason;
+    * any other exception is a bug: the summary says ``failed``, ``error.txt`` holds the
+      traceback, and the exception propagates with ``run_dir`` set on it.
     """
     from optrun import engine
     from optrun.prepare import prepare
     from optrun.trace import TraceWriter, trace_columns
 
-    cfg = config_mod.load(config, overrides)
+    stop = stop or engine.StopFlag()
+    cfg, where, origin = config_mod.load_located(config, overrides)
     if name is not None:
         cfg["name"] = name
-    problem = prepare(cfg)
+    try:
+        # numpy's floating-point warnings are noise on a user's screen; the data checks and the
+        # reference computation report real problems themselves
+        with np.errstate(all="ignore"):
+            problem = prepare(cfg)
+    except OptrunError as exc:
+        raise OptrunError(config_mod.locate(str(exc), where, origin)) from None
+    except MemoryError:
+        raise OptrunError(
+            f"{where}: not enough memory to load the data and set up the problem "
+            "(use fewer rows or features)"
+        ) from None
+    if stop.requested:
+        raise Interrupted("interrupted before training started; nothing was written")
+
     run_name = _slug(cfg, name)
     cfg_hash = config_mod.config_hash(cfg)
-
+    ident = {"name": run_name, "config_hash": cfg_hash, "seed": cfg["seed"]}
     run_dir = create_run_dir(out, run_name)
-    atomic_write_text(run_dir / "config.yaml", config_mod.dump(cfg))
-    write_json(run_dir / "summary.json", {"status": "running", "name": run_name, "config_hash": cfg_hash, "seed": cfg["seed"]})
-    columns = trace_columns(problem.param_names, problem.data.X_val is not None)
-    writer = TraceWriter(run_dir / "trace.csv", columns)
-    stop = stop or engine.StopFlag()
+    trace_path = run_dir / "trace.csv"
+    writer = None
     try:
-        result = engine.run(problem, writer, stop=stop, progress=progress)
-    except KeyboardInterrupt:
-        # a second Ctrl-C: leave at once, but say so in the folder
-        writer.close()
+        atomic_write_text(run_dir / "config.yaml", config_mod.dump(cfg))
+        # "running" until the final summary replaces it; after a kill -9 it stays so, and the
+        # pid/host tell a reader whether the process is still alive
         write_json(run_dir / "summary.json", {
-            "status": "interrupted", "stop_reason": "interrupted twice: stopped at once, summary incomplete",
-            "name": run_name, "config_hash": cfg_hash, "seed": cfg["seed"], "trace_rows": writer.rows_written,
+            "status": "running", "stop_reason": None, **ident, "started_at": _now(),
+            "pid": os.getpid(), "host": socket.gethostname(), "versions": _versions(),
         })
+        columns = trace_columns(problem.param_names, problem.data.X_val is not None)
+        writer = TraceWriter(trace_path, columns)
+    except BaseException as exc:
+        # nothing has run yet: leave nothing behind
+        if writer is not None:
+            _close_quietly(writer, exc, trace_path)
+        shutil.rmtree(run_dir, ignore_errors=True)
+        if is_write_error(exc):
+            raise OptrunError(f"--out {out}: cannot write the run folder: {exc.strerror or exc}; nothing was kept") from None
+        if isinstance(exc, KeyboardInterrupt):
+            raise Interrupted("interrupted before training started; nothing was written") from None
         raise
-    except Exception as exc:
-        writer.close()
-        atomic_write_text(run_dir / "error.txt", traceback.format_exc())
-        write_json(run_dir / "summary.json", {
-            "status": "failed", "stop_reason": f"{type(exc).__name__}: {exc}", "error": f"{type(exc).__name__}: {exc}",
-            "name": run_name, "config_hash": cfg_hash, "seed": cfg["seed"], "trace_rows": writer.rows_written,
-            "versions": _versions(),
-        })
-        raise
-    writer.close()
-    summary = build_summary(problem, result, cfg_hash, run_name, writer.rows_written)
-    write_json(run_dir / "summary.json", summary)
-    if plots:  # plots read only the finished folder, so they come after the summary
-        summary["plots"] = _draw_plots(run_dir, plot_format)
+
+    try:
+        with np.errstate(all="ignore"):
+            result = engine.run(problem, writer, stop=stop, progress=progress)
+            writer.close()
+            summary = build_summary(problem, result, cfg_hash, run_name, writer.rows_written)
         write_json(run_dir / "summary.json", summary)
+    except KeyboardInterrupt as exc:
+        # a second interrupt: stop at once, but keep every recorded row and say so
+        clean = _close_quietly(writer, exc, trace_path)
+        _write_quietly(run_dir / "summary.json", {
+            "status": "interrupted",
+            "stop_reason": "stopped at once by a second interrupt (KeyboardInterrupt); summary incomplete",
+            **ident, **(_last_row(writer) if clean else {}), "versions": _versions(),
+        })
+        raise Interrupted(f"stopped at once (second interrupt); {run_dir} keeps the trace so far", run_dir) from None
+    except Exception as exc:
+        clean = _close_quietly(writer, exc, trace_path)
+        error = f"{type(exc).__name__}: {exc}"
+        _write_quietly(run_dir / "error.txt", traceback.format_exc(), text=True)
+        if is_write_error(exc):
+            reason = f"cannot write the run folder: {exc.strerror or exc}"
+            _write_quietly(run_dir / "summary.json", {
+                "status": "failed", "stop_reason": reason, "error": error,
+                **ident, **(_last_row(writer) if clean else {}), "versions": _versions(),
+            })
+            raise OptrunError(f"{run_dir}: {reason}; the run is incomplete (trace.csv keeps its complete rows)") from None
+        _write_quietly(run_dir / "summary.json", {
+            "status": "failed", "stop_reason": f"internal error: {error}", "error": error,
+            **ident, **(_last_row(writer) if clean else {}), "versions": _versions(),
+        })
+        try:
+            exc.run_dir = run_dir  # the CLI points at error.txt
+        except Exception:  # pragma: no cover - exceptions without a __dict__
+            pass
+        raise
+
+    if plots:
+        # plots read only the finished folder, so they come after the summary; a plotting
+        # failure is recorded but never loses the run
+        try:
+            drawn, err = _draw_plots(run_dir, plot_format)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"stopped at once while drawing the plots; {run_dir} holds the run (status {summary['status']}); "
+                f"`optrun plot {run_dir}` draws them", run_dir,
+            ) from None
+        summary["plots"] = drawn
+        if err:
+            summary["plots_error"] = err
+        _write_quietly(run_dir / "summary.json", summary)
     return RunResult(run_dir=run_dir, summary=read_summary(run_dir))
 
 
-def _draw_plots(run_dir: Path, fmt: str) -> list[str]:
-    """Draw the run's figures; a plotting failure is reported, never loses the run."""
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _raised_inside_trace_writer(exc: BaseException) -> bool:
+    """Did ``exc`` interrupt the trace writer while it was writing (not merely recording)?"""
+    import optrun.trace as trace_mod
+
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename == trace_mod.__file__ and code.co_name not in ("record", "__init__"):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _close_quietly(writer, exc: BaseException, trace_path: Path) -> bool:
+    """Close the trace after a failure, keeping whole rows only. Returns True if the writer was
+    flushed cleanly (its ``rows_written`` and ``last`` describe the file)."""
+    clean = False
+    try:
+        if _raised_inside_trace_writer(exc) or is_write_error(exc):
+            # flushing again could duplicate the rows of the interrupted chunk
+            fh = getattr(writer, "_file", None)
+            if fh is not None:
+                writer._file = None
+                try:
+                    fh.close()
+                except BaseException:
+                    pass
+        else:
+            writer.close()
+            clean = True
+    except BaseException:
+        pass
+    truncate_partial_line(trace_path)
+    return clean
+
+
+def _last_row(writer) -> dict:
+    """Step and loss of the last row the trace holds (for an incomplete summary)."""
+    try:
+        row = dict(zip(writer.columns, writer.last.tolist()))
+        return {"steps": int(row["step"]), "final_loss": row.get("loss"), "trace_rows": writer.rows_written}
+    except Exception:
+        return {}
+
+
+def _write_quietly(path: Path, data, text: bool = False) -> None:
+    """Best-effort write after a failure (the disk may be full): atomic or not at all."""
+    try:
+        if text:
+            atomic_write_text(path, data)
+        else:
+            write_json(path, data)
+    except Exception:
+        pass
+
+
+def _draw_plots(run_dir: Path, fmt: str) -> tuple[list[str], str | None]:
+    """Draw the run's figures; returns (file names, error). A plotting failure never loses the
+    run: the traceback goes to plots_error.txt and the error into the summary."""
     try:
         from optrun.plots import draw_run
 
-        return [p.name for p in draw_run(run_dir, fmt=fmt)]
-    except OptrunError:
-        raise
-    except Exception as exc:  # pragma: no cover - a plotting bug must not lose a finished run
-        atomic_write_text(run_dir / "plots_error.txt", traceback.format_exc())
-        print(f"warning: plots failed ({type(exc).__name__}: {exc}); see plots_error.txt", file=sys.stderr)
-        return []
+        # figures of a diverged run hold inf/huge values: matplotlib's and numpy's warnings
+        # about them are noise on the user's screen
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return [p.name for p in draw_run(run_dir, fmt=fmt)], None
+    except Exception as exc:
+        _write_quietly(run_dir / "plots_error.txt", traceback.format_exc(), text=True)
+        return [], f"{type(exc).__name__}: {' '.join(str(exc).split())}"

@@ -173,7 +173,7 @@ def combo_config(raw: dict, overrides: list[str], combo: list[tuple[str, Any, st
     if rest.get("batch.mode") == "stochastic" and "batch.size" not in rest:
         # stochastic means size 1: a base config's minibatch size must not make it an error
         rest["batch.size"] = None
-    cfg, o2 = config_mod.apply_overrides(cfg, rest)
+    cfg, _ = config_mod.apply_overrides(cfg, rest)
     origin.update({k: f"--vary {k}={_fmt(v)}" for k, v in rest.items()})
     return cfg, origin
 

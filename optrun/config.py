@@ -473,7 +473,10 @@ def _resolve_dataset(ds: dict, where: str, origin: dict, base_dir: Path | None) 
             if k not in params:
                 raise OptrunError(f"{origin.get('dataset.' + k, where)}: unknown key 'dataset.{k}' for {name}{_suggest(k, list(params) + sorted(known))}")
             params[k] = v
-        params = data.validate_generator_params(name, params)
+        try:
+            params = data.validate_generator_params(name, params)
+        except OptrunError as exc:
+            raise OptrunError(locate(str(exc), where, origin)) from None
         for k in ("path", "target", "features"):
             if ds.get(k) is not None:
                 raise OptrunError(f"{origin.get('dataset.' + k, where)}: dataset.{k} does not apply to the {name} generator")
@@ -517,7 +520,7 @@ def locate(message: str, where: str, origin: dict[str, str]) -> str:
     """Prefix a semantic error that starts with a dotted key (``batch.size: ...``) with the
     override that set the key, or else the config file, so every message names its source."""
     m = _KEY_PREFIX.match(message)
-    if not m:
+    if not m or m.group(1).endswith((".yaml", ".yml", ".csv", ".json")):
         return message
     key = m.group(1)
     parts = key.split(".")

@@ -33,6 +33,17 @@ GENERATORS: dict[str, dict] = {
     "synthetic_logistic": {"n_samples": 200, "n_features": 2, "condition_number": 1.0, "label_noise": 0.1},
 }
 
+#: Largest magnitude accepted in the data. Losses square residuals and the reference optimum
+#: forms X^T X: beyond ~1e150 they overflow to inf and LAPACK fails, so such a cell is refused
+#: with its line and column (rescale the column instead).
+MAX_ABS_VALUE = 1e100
+
+#: Generator limits: more would not fit in memory or take ages in the reference optimum.
+MAX_GENERATED_CELLS = 2 * 10**7
+MAX_GENERATED_FEATURES = 2000
+MAX_CONDITION_NUMBER = 1e16
+MAX_NOISE = 1e6
+
 #: Keys every dataset section may have besides the generator parameters.
 COMMON_KEYS = ("name", "path", "target", "features", "standardize", "validation_fraction")
 
@@ -186,12 +197,18 @@ def _read_csv_lines(path, target=None, features=None):
                 )
             if f == target:
                 raise OptrunError(f"{path}: column {f!r} is the target; it cannot also be a feature")
+    for f in features:
+        if any(ch in f for ch in ',"\r\n'):
+            raise OptrunError(
+                f"{path}: line {header_line}: feature column {f!r} has a comma, quote or line break in its name; "
+                "rename it (it becomes a trace.csv column w_<name>)"
+            )
     cols = [seen[f] for f in features] + [seen[target]]
 
     # --- numbers: a fast vectorised path, and a cell-by-cell scan to explain any failure
     try:
         arr = np.array([[row[j] for j in cols] for row in rows], dtype=np.float64)
-        ok = bool(np.all(np.isfinite(arr)))
+        ok = bool(np.all(np.abs(arr) <= MAX_ABS_VALUE))  # False for NaN and inf too
     except ValueError:
         ok = False
     if not ok:
@@ -207,6 +224,11 @@ def _read_csv_lines(path, target=None, features=None):
                     raise OptrunError(f"{where}: {text!r} is not a number") from None
                 if not math.isfinite(v):
                     raise OptrunError(f"{where}: {text!r} is not a finite number (NaN/inf are not allowed)")
+                if abs(v) > MAX_ABS_VALUE:
+                    raise OptrunError(
+                        f"{where}: {text!r} is too large; values must lie within +-{MAX_ABS_VALUE:g} "
+                        "(rescale the column)"
+                    )
         raise OptrunError(f"{path}: could not read the numbers")  # pragma: no cover
     X = np.ascontiguousarray(arr[:, :-1])
     y = np.ascontiguousarray(arr[:, -1])
@@ -311,14 +333,21 @@ def validate_generator_params(name: str, params: dict) -> dict:
         "n_samples": _as_int("n_samples", p["n_samples"], 2),
         "n_features": _as_int("n_features", p["n_features"], 1),
     }
+    if out["n_features"] > MAX_GENERATED_FEATURES:
+        raise OptrunError(f"dataset.n_features: expected at most {MAX_GENERATED_FEATURES}, got {out['n_features']}")
+    if out["n_samples"] * out["n_features"] > MAX_GENERATED_CELLS:
+        raise OptrunError(
+            f"dataset.n_samples: {out['n_samples']} rows x {out['n_features']} features is too large to generate; "
+            f"expected n_samples * n_features <= {MAX_GENERATED_CELLS:.0e}"
+        )
     if out["n_samples"] < out["n_features"] + 1:
         raise OptrunError(
             f"dataset.n_samples: {out['n_samples']} rows are too few for {out['n_features']} features; "
             f"expected at least n_features + 1 = {out['n_features'] + 1}"
         )
     if "noise" in defaults:
-        out["noise"] = _as_float("noise", p["noise"], 0.0)
-    out["condition_number"] = _as_float("condition_number", p["condition_number"], 1.0)
+        out["noise"] = _as_float("noise", p["noise"], 0.0, MAX_NOISE)
+    out["condition_number"] = _as_float("condition_number", p["condition_number"], 1.0, MAX_CONDITION_NUMBER)
     if "label_noise" in defaults:
         out["label_noise"] = _as_float("label_noise", p["label_noise"], 0.0, 0.5)
     return {k: out[k] for k in defaults}
@@ -420,15 +449,20 @@ def standardize(X: np.ndarray, X_val: np.ndarray | None = None, feature_names=No
     Returns ``(X_std, X_val_std, mean, std)``. A feature that is constant in the training rows
     cannot be standardized: OptrunError naming the column.
     """
-    mean = X.mean(axis=0)
-    std = X.std(axis=0)
+    with np.errstate(all="ignore"):
+        mean = X.mean(axis=0)
+        std = X.std(axis=0)
     const = np.ptp(X, axis=0) == 0
-    if const.any():
-        j = int(np.flatnonzero(const)[0])
+    # values like 0 and 1e-320 differ, yet their std underflows to 0 (or is denormal): dividing
+    # by it would make inf, so such a feature is refused like a constant one
+    tiny = ~(std >= np.finfo(np.float64).tiny) & ~const
+    if const.any() or tiny.any():
+        j = int(np.flatnonzero(const | tiny)[0])
         name = feature_names[j] if feature_names is not None else f"column {j + 1}"
+        what = (f"is constant in the training rows (every value is {X[0, j]:g})" if const[j] else
+                f"varies too little in the training rows (standard deviation {std[j]:g})")
         raise OptrunError(
-            f"dataset.standardize: feature {name!r} is constant in the training rows (every value is "
-            f"{X[0, j]:g}) and cannot be standardized; drop it from dataset.features"
+            f"dataset.standardize: feature {name!r} {what} and cannot be standardized; drop it from dataset.features"
         )
     Xs = np.ascontiguousarray((X - mean) / std)
     Xv = None if X_val is None else np.ascontiguousarray((X_val - mean) / std)
@@ -529,13 +563,34 @@ def load_dataset(spec: dict, base_dir: Path | None, rng_data: np.random.Generato
         X, X_val, mean, std = standardize(X, X_val, feats)
         info = {**info, "standardize_mean": mean.tolist(), "standardize_std": std.tolist()}
 
-    X = np.ascontiguousarray(X, dtype=dt)
-    y = np.ascontiguousarray(y, dtype=dt)
-    if X_val is not None:
-        X_val = np.ascontiguousarray(X_val, dtype=dt)
-        y_val = np.ascontiguousarray(y_val, dtype=dt)
+    with np.errstate(over="ignore"):
+        X = np.ascontiguousarray(X, dtype=dt)
+        y = np.ascontiguousarray(y, dtype=dt)
+        if X_val is not None:
+            X_val = np.ascontiguousarray(X_val, dtype=dt)
+            y_val = np.ascontiguousarray(y_val, dtype=dt)
+    _check_magnitudes(where, feats, target, dt, X, y, X_val, y_val)
     return Dataset(X=X, y=y, feature_names=list(feats), target_name=target, X_val=X_val, y_val=y_val,
                    source=source, info=info)
+
+
+def _check_magnitudes(where, feats, target, dt, *arrays) -> None:
+    """Every value finite and within +-MAX_ABS_VALUE after the dtype conversion (float32 overflows
+    beyond ~3.4e38; standardizing cannot produce inf, but a generator could in principle)."""
+    X, y = arrays[0], arrays[1]
+    for A, names in ((X, feats), (y[:, None], [target]), (arrays[2], feats),
+                     (None if arrays[3] is None else arrays[3][:, None], [target])):
+        if A is None or A.size == 0:
+            continue
+        limit = A.dtype.type(min(MAX_ABS_VALUE, float(np.finfo(A.dtype).max)))
+        bad = ~(np.abs(A) <= limit)  # NaN and inf are bad too
+        if bad.any():
+            i, j = (int(k[0]) for k in np.nonzero(bad))
+            hint = f" ({dt.name} holds magnitudes up to {np.finfo(dt).max:.3g})" if dt != np.float64 else ""
+            raise OptrunError(
+                f"{where.split(': column')[0]}: column {names[j]!r} holds a value too large to train on{hint}; "
+                f"values must be finite and within +-{MAX_ABS_VALUE:g} (rescale the column)"
+            )
 
 
 def _check_csv_targets(model: str, y: np.ndarray, where: str, lines: np.ndarray) -> None:

@@ -49,6 +49,12 @@ class EngineResult:
     optimizer_report: dict = field(default_factory=dict)
 
 
+def _norm(g: np.ndarray) -> float:
+    """``float(np.linalg.norm(g))`` for a 1-D gradient, bit for bit (norm computes
+    ``sqrt(g.dot(g))``), without norm's ~3 us of argument handling on every logged step."""
+    return float(np.sqrt(g.dot(g)))
+
+
 def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineResult:
     """Train ``problem`` (see :mod:`optrun.prepare`), streaming rows into ``writer``.
 
@@ -86,7 +92,7 @@ def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineR
         state = opt.init(theta)
         start = time.perf_counter()
         loss, g_full = value_and_grad(theta, X, y)
-        gnorm = float(np.linalg.norm(g_full))
+        gnorm = _norm(g_full)
         row(0, 0, 0.0, math.nan, loss, math.nan, gnorm, theta)
         limit = tcfg["divergence_factor"] * max(1.0, abs(loss)) if math.isfinite(loss) else math.inf
 
@@ -108,7 +114,7 @@ def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineR
             logged = t % log_every == 0 or t == T
             if full or logged:
                 loss, g_full = value_and_grad(theta, X, y)
-                gnorm = float(np.linalg.norm(g_full))
+                gnorm = _norm(g_full)
                 bad = not (math.isfinite(loss) and loss <= limit and math.isfinite(gnorm))
             else:
                 bad = not (math.isfinite(batch_loss) and np.isfinite(theta).all())
@@ -116,7 +122,7 @@ def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineR
             if bad:
                 if not (full or logged):
                     loss, g_full = value_and_grad(theta, X, y)
-                    gnorm = float(np.linalg.norm(g_full))
+                    gnorm = _norm(g_full)
                 status = "diverged"
                 what = "non-finite loss or parameters" if not math.isfinite(loss) or not np.isfinite(theta).all() else (
                     f"loss {loss:.3g} exceeded {tcfg['divergence_factor']:.0e} x the initial loss"

@@ -4,11 +4,14 @@ A run folder is ``<out>/<YYYYmmdd-HHMMSS>-<slug>-<6 hex>/``. It is created with 
 (atomic: it fails if the name exists), so concurrent ``optrun train`` processes writing into one
 ``--out`` never share a folder, and a folder is never reused. ``config.yaml`` and
 ``summary.json`` are written to a temporary file and renamed into place, so a reader never sees
-half of one.
+half of one. ``trace.csv`` is appended in whole lines; :func:`read_trace` ignores a last line cut
+off by a kill (or a full disk), and :func:`truncate_partial_line` removes it after a failure.
 """
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import math
 import os
@@ -37,8 +40,12 @@ def create_run_dir(out: str | Path, slug: str) -> Path:
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OptrunError(f"--out {out}: exists and is not a folder") from None
     except OSError as exc:
-        raise OptrunError(f"--out {out}: cannot create the output folder: {exc.strerror}") from None
+        raise OptrunError(f"--out {out}: cannot create the output folder: {exc.strerror or exc}") from None
+    except ValueError as exc:  # e.g. an embedded NUL byte
+        raise OptrunError(f"--out {out!r}: not a valid folder name ({exc})") from None
     if not out.is_dir():
         raise OptrunError(f"--out {out}: exists and is not a folder")
     if not os.access(out, os.W_OK | os.X_OK):
@@ -51,7 +58,7 @@ def create_run_dir(out: str | Path, slug: str) -> Path:
         except FileExistsError:
             continue
         except OSError as exc:
-            raise OptrunError(f"--out {out}: cannot create a run folder: {exc.strerror}") from None
+            raise OptrunError(f"--out {out}: cannot create a run folder: {exc.strerror or exc}") from None
         return path
     raise OptrunError(f"--out {out}: could not find a free run-folder name")  # pragma: no cover
 
@@ -102,3 +109,65 @@ def read_summary(run_dir: Path) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise OptrunError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+#: errno values that mean "the run folder cannot be written" (the user's environment, not a bug).
+WRITE_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EACCES", "EPERM", "EIO", "ENOENT", "ENOTDIR")
+    if hasattr(errno, name)
+)
+
+
+def is_write_error(exc: BaseException) -> bool:
+    """True for an OSError that says the disk/folder cannot take more (full, quota, read-only...)."""
+    return isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS
+
+
+def truncate_partial_line(path: Path) -> None:
+    """Cut a text file after its last newline (drop a line a failed write left half-written).
+
+    Truncating needs no free space, so this works on a full disk too. Best effort: never raises.
+    """
+    try:
+        with open(path, "r+b") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            pos = size
+            block = 1 << 16
+            while pos > 0:
+                start = max(0, pos - block)
+                fh.seek(start)
+                chunk = fh.read(pos - start)
+                k = chunk.rfind(b"\n")
+                if k >= 0:
+                    end = start + k + 1
+                    if end != size:
+                        fh.truncate(end)
+                    return
+                pos = start
+            fh.truncate(0)
+    except OSError:
+        pass
+
+
+def read_trace(run_dir: Path):
+    """``trace.csv`` as a DataFrame, up to its last complete row.
+
+    A run killed hard (``kill -9``, power loss) or stopped by a full disk may leave the last line
+    cut off; that line is ignored rather than read as a row of wrong numbers.
+    """
+    import pandas as pd
+
+    path = Path(run_dir) / "trace.csv"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise OptrunError(f"{run_dir}: no trace.csv") from None
+    except OSError as exc:
+        raise OptrunError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    end = data.rfind(b"\n")
+    data = data[: end + 1] if end >= 0 else b""
+    if not data:
+        raise OptrunError(f"{path}: empty (the run stopped before writing its header)")
+    return pd.read_csv(io.BytesIO(data))

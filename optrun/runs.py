@@ -199,21 +199,18 @@ def _row(rec: RunRecord, varied: list[str]) -> dict:
 
 
 def varied_keys(records: list[RunRecord]) -> list[str]:
-    """Flattened config keys whose value differs across the records (a key missing from some
-    records counts as a different value). ``name`` and ``optimizer.name`` have their own columns."""
+    """Flattened config keys that take two or more different values across the records.
+
+    A key that only some records have (Adam's ``betas`` next to SGD runs) does not count by
+    itself: its presence follows from the optimizer, already a column. ``name`` and
+    ``optimizer.name`` have their own columns."""
     if len(records) < 2:
         return []
-    keys: list[str] = []
+    keys: dict[str, set[str]] = {}
     for rec in records:
-        keys.extend(k for k in rec.flat_config if k not in keys)
-    out = []
-    for k in keys:
-        if k in ("name", "optimizer.name"):
-            continue
-        seen = {json.dumps(rec.flat_config.get(k, "<missing>"), sort_keys=True, default=str) for rec in records}
-        if len(seen) > 1:
-            out.append(k)
-    return out
+        for k, v in rec.flat_config.items():
+            keys.setdefault(k, set()).add(json.dumps(v, sort_keys=True, default=str))
+    return [k for k, seen in keys.items() if len(seen) > 1 and k not in ("name", "optimizer.name")]
 
 
 def _sort_key(value: Any):

@@ -445,7 +445,8 @@ def _train_into(payload: dict, out: Path, stop=None) -> dict:
 
     Returns ``{status, stop_reason, error, folder}``. A run that fails before it has a folder
     (a data error found by ``prepare``) gets one anyway, holding its resolved config and a
-    ``failed`` summary, so every attempt is visible and resume knows to retry it.
+    ``failed`` summary, so every attempt is visible and resume knows to retry it. A run whose
+    stop was requested before training began writes nothing: status ``not_run``, folder None.
     """
     from optrun import api
 
@@ -455,6 +456,11 @@ def _train_into(payload: dict, out: Path, stop=None) -> dict:
                   name=payload["name"], stop=stop)
     except Exception as exc:  # recorded in the run folder; the sweep goes on
         error = _error_text(exc)
+    except KeyboardInterrupt as exc:
+        # api.train raises Interrupted (run_dir None) when the stop came before training began
+        if stop is not None and stop.requested and getattr(exc, "run_dir", None) is None:
+            return {"index": payload["index"], "status": "not_run", "folder": None}
+        raise
     folders = [p for p in out.iterdir() if p.is_dir()]
     if not folders:
         _failure_folder(payload, out, error or "no run folder was written")
@@ -543,7 +549,7 @@ def run_entry(sweep: Sweep, entry: Entry, plots: bool = False, stop=None) -> dic
     stage = _staging_dir(runs_dir)
     try:
         outcome = _train_into(_payload(sweep, entry, plots), stage, stop=stop)
-        run_dir = _move_into(outcome["folder"], runs_dir)
+        run_dir = _move_into(outcome["folder"], runs_dir) if outcome["folder"] is not None else None
     finally:
         _remove_staging(stage)
     return _outcome_public(outcome, run_dir)
@@ -586,7 +592,7 @@ def _worker_run(payload: dict) -> dict:
     stage = _staging_dir(runs_dir)
     try:
         outcome = _train_into(payload, stage, stop=_WORKER["stop"])
-        run_dir = _move_into(outcome["folder"], runs_dir)
+        run_dir = _move_into(outcome["folder"], runs_dir) if outcome["folder"] is not None else None
     finally:
         _remove_staging(stage)
     return _outcome_public(outcome, run_dir)
@@ -711,6 +717,8 @@ def _dask_train(payload: dict, data: bytes | None, stop) -> dict:
         stage.mkdir()
         outcome = _train_into(payload, stage, stop=stop)
         folder = outcome.pop("folder")
+        if folder is None:  # stopped before training began: nothing to send back
+            return outcome
         if original_path is not None:
             cfg_file = folder / "config.yaml"
             if cfg_file.is_file():
@@ -814,6 +822,8 @@ def execute(sweep: Sweep, entries: list[Entry] | None = None, jobs: int = 1, exe
     by_index = {e.index: e for e in todo}
 
     def record(outcome: dict) -> None:
+        if outcome["status"] == "not_run":  # stopped before it began: nothing was written
+            return
         entry = by_index[outcome["index"]]
         if outcome["status"] != "failed" and outcome.get("config_hash") not in (None, entry.config_hash):
             outcome["warning"] = (f"config_hash {outcome['config_hash']} differs from the plan's "
@@ -962,6 +972,7 @@ def _execute_dask(sweep, todo, address, plots, stop, on_start, record) -> None:
                 try:
                     result = fut.result()
                     if result.get("status") == "not_run":
+                        record(result)
                         continue
                     run_dir = write_files(sweep.runs_dir, result.pop("folder_name"), result.pop("files"))
                     outcome = _outcome_public(result, run_dir)

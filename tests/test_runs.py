@@ -61,9 +61,10 @@ def test_find_runs_recursive_and_skips_hidden(mixed):
 def test_listing_columns_show_varied_keys(mixed):
     listing = runs_mod.list_runs(mixed)
     assert len(listing.rows) == 5
-    # varied across the five: lr, steps, seed, adam's extra hyperparameters ... but not the shared ones
+    # varied across the five: lr, steps, seed; not the shared keys
     assert {"optimizer.lr", "train.steps", "seed"} <= set(listing.varied)
     assert "dataset.name" not in listing.varied and "model.name" not in listing.varied
+    assert "optimizer.betas" not in listing.varied  # only adam has it: not a varied setting
     assert listing.columns[:3] == ["run", "name", "optimizer"]
     assert listing.columns[-5:] == ["status", "steps", "final_loss", "suboptimality", "wall_time_s"]
     by_name = {r["name"]: r for r in listing.rows}

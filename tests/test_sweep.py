@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from optrun import sweep as sw
@@ -90,6 +92,20 @@ def test_parse_axis(text, key, values):
     assert axis.key == key
     assert list(axis.values) == values
     assert [type(v) for v in axis.values] == [type(v) for v in values]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False)), min_size=1, max_size=8))
+def test_comma_lists_round_trip(values):
+    axis = sw.parse_axis("optimizer.lr=" + ",".join(repr(v) for v in values))
+    assert list(axis.values) == values
+    assert [type(v) for v in axis.values] == [type(v) for v in values]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(-50, 50), st.integers(-50, 50), st.integers(1, 7))
+def test_range_is_python_range(start, stop, step):
+    assert list(sw.parse_axis(f"seed=range({start},{stop},{step})").values) == list(range(start, stop, step))
 
 
 def test_logspace_matches_numpy():
@@ -345,6 +361,19 @@ def test_run_plan_failed_entry_exit_4(cfg, tmp_path):
 # Ctrl-C
 
 
+def test_stop_before_a_run_starts_writes_nothing(cfg, tmp_path):
+    from optrun.engine import StopFlag
+
+    plan = sw.write_sweep(sw.plan_sweep(cfg, ["seed=range(3)"], out=tmp_path))
+    stop = StopFlag()
+    stop.request("test")
+    assert sw.run_entry(plan, plan.entries[0], stop=stop)["status"] == "not_run"
+    assert list(plan.runs_dir.iterdir()) == []
+    report = sw.execute(plan, stop=stop)
+    assert report.outcomes == [] and report.not_run == 3 and report.interrupted
+    assert [r["status"] for r in read_csv(plan.dir / "summary.csv")] == ["pending"] * 3
+
+
 LONG = dict(TINY, dataset={"name": "synthetic_linear", "n_samples": 50}, batch="full",
             train={"steps": 2_000_000})
 
@@ -357,21 +386,20 @@ def test_ctrl_c_stops_cleanly_and_resumes(tmp_path, jobs):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, "-m", "optrun", "sweep", str(cfg), "seed=range(4)", "--out", str(out), "-j", jobs],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-    deadline = time.time() + 30
-    while time.time() < deadline:  # wait until a run is training (its staging folder exists)
-        staging = list(out.glob("sweep-*/runs/.staging/*/*"))
-        if staging:
+    deadline = time.time() + 60
+    while time.time() < deadline:  # wait until a run is training (its trace.csv exists, unfinished)
+        if list(out.glob("sweep-*/runs/.staging/*/*/trace.csv")):
             break
         time.sleep(0.05)
-    time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr and "interrupted" in stderr
     (d,) = sweep_dirs(out)
     rows = read_csv(d / "summary.csv")
-    assert rows[0]["status"] == "interrupted"
-    assert {r["status"] for r in rows} <= {"interrupted", "pending"}
+    statuses = [r["status"] for r in rows]
+    assert "interrupted" in statuses and set(statuses) <= {"interrupted", "pending"}
+    assert statuses.count("interrupted") <= int(jobs)  # no new run started after Ctrl-C
     assert not list((d / "runs").glob(".staging/*"))
     # nothing counts as done, so rerunning the sweep runs every entry again
     loaded = sw.load_sweep(d)

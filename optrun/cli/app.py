@@ -14,6 +14,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain (click-style) help and usage errors: Typer's rich formatting imports rich.markdown,
+    # pygments and markdown-it and costs ~0.3 s per `--help` or usage error, twice the import of
+    # Typer itself (docs/performance.md, target 1). Command output still uses rich.
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -48,4 +52,17 @@ for _module_name in ("plot", "compare", "sweep", "runs"):
 
 
 def main() -> None:
-    app()
+    """The console script. Commands map their own errors to exit codes (cli/common.py); this is
+    the last net for a bug outside any command: one ``internal error`` line, exit 1, never a
+    bare traceback (``OPTRUN_DEBUG=1`` shows it). Typer turns Ctrl-C outside a run into 130."""
+    import os
+    import sys
+
+    from optrun.cli.common import internal_error
+
+    try:
+        app()
+    except Exception as exc:
+        if os.environ.get("OPTRUN_DEBUG"):
+            raise
+        sys.exit(internal_error(exc).exit_code)

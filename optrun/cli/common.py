@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -33,15 +34,51 @@ def console(quiet: bool = False):
     return Console(stderr=True, quiet=quiet, highlight=False)
 
 
-def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+def fail(message: str, code: int = EXIT_USAGE, prefix: str = "error") -> typer.Exit:
     """Print ``error: message`` as one line on stderr and return the Exit to raise."""
-    sys.stderr.write(f"error: {message}\n")
+    line = " ".join(str(message).split())  # one line, whatever the message holds
+    sys.stderr.write(f"{prefix}: {line}\n")
     sys.stderr.flush()
     return typer.Exit(code)
 
 
+def _location(exc: BaseException) -> str:
+    """``optrun/engine.py:123 in run``: the innermost frame inside optrun (else the innermost)."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "unknown location"
+    ours = [f for f in frames if f"{os.sep}optrun{os.sep}" in f.filename]
+    f = (ours or frames)[-1]
+    path = f.filename
+    cut = path.rfind(f"{os.sep}optrun{os.sep}")
+    if cut >= 0:
+        path = path[cut + 1:]
+    return f"{path}:{f.lineno} in {f.name}"
+
+
+def internal_error(exc: BaseException) -> typer.Exit:
+    """A bug: one line with the exception and where it happened, exit 1.
+
+    ``OPTRUN_DEBUG=1`` shows the full traceback instead (re-raise). A failed run also keeps the
+    traceback in its folder (``error.txt``).
+    """
+    run_dir = getattr(exc, "run_dir", None)
+    where = f"traceback in {Path(run_dir) / 'error.txt'}" if run_dir else "set OPTRUN_DEBUG=1 for the traceback"
+    return fail(
+        f"{type(exc).__name__}: {exc} (at {_location(exc)}); this is a bug in optrun, please report it; {where}",
+        EXIT_BUG, prefix="internal error",
+    )
+
+
 def user_errors(func: Callable) -> Callable:
-    """Turn an OptrunError into one line on stderr and exit code 2, without a traceback."""
+    """Map what a command raises to one line on stderr and an exit code, without a traceback.
+
+    OptrunError (the user's to fix) -> ``error: ...``, exit 2. KeyboardInterrupt -> exit 130.
+    Any other exception is a bug -> ``internal error: ...``, exit 1 (``OPTRUN_DEBUG=1`` lets it
+    through with its traceback). Typer/click's own exits and usage errors pass through.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -49,8 +86,22 @@ def user_errors(func: Callable) -> Callable:
             return func(*args, **kwargs)
         except OptrunError as exc:
             raise fail(str(exc)) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except KeyboardInterrupt as exc:
+            message = getattr(exc, "message", None) or "interrupted"
+            raise fail(message, EXIT_SIGINT, prefix="interrupted") from None
+        except Exception as exc:
+            if os.environ.get("OPTRUN_DEBUG") or _from_cli_framework(exc):
+                raise
+            raise internal_error(exc) from None
 
     return wrapper
+
+
+def _from_cli_framework(exc: BaseException) -> bool:
+    """Typer's/click's own exceptions (exits, usage errors): theirs to report, not bugs."""
+    return any(c.__module__.split(".")[0] in ("typer", "click") for c in type(exc).__mro__)
 
 
 def print_json(data) -> None:
@@ -61,19 +112,31 @@ def print_json(data) -> None:
 
 
 class Signals:
-    """Context manager: the first SIGINT/SIGTERM asks the run to stop after the current step;
-    a second SIGINT raises KeyboardInterrupt at once."""
+    """Context manager for SIGINT (Ctrl-C) and SIGTERM during a run.
+
+    The first signal asks the run to stop after the current step (``stop.request``): the trace
+    is flushed, the summary says ``interrupted``, plots are drawn. A second signal raises
+    KeyboardInterrupt at once (the API then writes an ``interrupted`` summary and re-raises);
+    a third, while that cleanup runs, ends the process immediately with the same exit code.
+    ``exit_code`` is 130 for SIGINT and 143 for SIGTERM (128 + signal number, as shells do).
+    """
 
     def __init__(self, stop):
         self.stop = stop
         self.signum: int | None = None
+        self.count = 0
         self._old: dict = {}
 
     def _handler(self, signum, frame):
-        if self.stop.requested and signum == signal.SIGINT:
+        self.count += 1
+        if self.signum is None:
+            self.signum = signum
+        if self.count == 1:
+            self.stop.request("interrupted (SIGINT)" if signum == signal.SIGINT else "terminated (SIGTERM)")
+            return
+        if self.count == 2:
             raise KeyboardInterrupt
-        self.signum = signum
-        self.stop.request("interrupted (SIGINT)" if signum == signal.SIGINT else "terminated (SIGTERM)")
+        os._exit(self.exit_code)  # the user insists: no more cleanup
 
     def __enter__(self):
         for sig in (signal.SIGINT, signal.SIGTERM):

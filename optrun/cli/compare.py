@@ -31,9 +31,9 @@ def ranking_table(result):
     target = f"{result.target:.3g}" if result.target is not None else "n/a (no f*)"
     table = Table(title=f"{result.folder.name}\nranked by {unit} to reach f − f* ≤ {target}, then final f − f*",
                   title_justify="left")
-    table.add_column("#", justify="right")
+    table.add_column("#", justify="right", no_wrap=True)
     table.add_column("setting")
-    table.add_column("runs")
+    table.add_column("runs", no_wrap=True)
     table.add_column(f"{unit} to target", justify="right")
     table.add_column("final f − f*", justify="right")
     table.add_column("final loss", justify="right")

@@ -34,7 +34,6 @@ def plot(
     theta*), data.png (one-feature problems). Seeds of one setting become a median with a
     10-90% band.
     """
-    from optrun.errors import OptrunError
     from optrun.plots.draw import FORMATS, PROJECTIONS, draw_runs, expand_dirs
     from optrun.rundir import create_run_dir
 
@@ -61,12 +60,9 @@ def plot(
         x = meta["x"]
     if x is None and len(runs) == 1:
         x = "step"
-    try:
-        written = draw_runs(runs, target, fmt=fmt, x=x, ys=list(y) if y else None,
-                            log=None if yscale is None else yscale == "log", projection=projection,
-                            animate=animate, labels=labels)
-    except OptrunError:
-        raise
+    written = draw_runs(runs, target, fmt=fmt, x=x, ys=list(y) if y else None,
+                        log=None if yscale is None else yscale == "log", projection=projection,
+                        animate=animate, labels=labels)
     if json_out:
         print_json({"out": str(target), "figures": [str(p) for p in written], "runs": [str(r) for r in runs]})
     con.print(f"{len(written)} figure(s) from {len(runs)} run(s) in [bold]{target}[/]")

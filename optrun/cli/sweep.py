@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from optrun.cli.common import (
-    EXIT_SOME_FAILED, EXIT_USAGE, JsonOption, OutOption, QuietOption, Signals, console, fail,
+    EXIT_SOME_FAILED, JsonOption, OutOption, QuietOption, Signals, console, fail,
     print_json, user_errors,
 )
 
@@ -48,6 +48,7 @@ class _Reporter:
         self.con.soft_wrap = True
         self.tty = sys.stderr.isatty() and not quiet
         self.done = 0
+        self.counts: dict[str, int] = {}
         self.bar = None
 
     def __enter__(self):
@@ -82,8 +83,10 @@ class _Reporter:
                            + (f" ({wall:.2f} s)" if isinstance(wall, (int, float)) else ""), soft_wrap=True)
         if outcome.get("warning"):
             self.con.print(f"[yellow]warning[/]: #{entry.index}: {_esc(outcome['warning'])}", soft_wrap=True)
+        self.counts[status] = self.counts.get(status, 0) + 1
         if self.bar is not None:
-            self.bar.update(self.task, advance=1)
+            tally = " ".join(f"[{_STATUS_STYLE.get(k, '')}]{n} {k}[/]" for k, n in sorted(self.counts.items()))
+            self.bar.update(self.task, advance=1, tally=tally)
 
 
 def _dry_run_table(sweep, done: set[str]):
@@ -168,10 +171,10 @@ def sweep(
     if executor not in ("local", "dask"):
         raise fail(f"--executor: expected local or dask, got {executor!r}")
     if executor == "dask" and not dry_run and not plan_only:
-        try:
-            import distributed  # noqa: F401
-        except ImportError:
-            raise fail("--executor dask needs the dask extra: pip install 'optrun[dask]'") from None
+        from importlib.util import find_spec
+
+        if find_spec("distributed") is None:
+            raise fail("--executor dask needs the dask extra: pip install 'optrun[dask]'")
         if not address:
             raise fail("--executor dask needs --address tcp://HOST:PORT (or DASK_SCHEDULER_ADDRESS)")
 
@@ -238,6 +241,7 @@ def run_plan(
     from optrun import sweep as sweep_mod
     from optrun.cli.train import result_table
     from optrun.engine import StopFlag
+    from optrun.rundir import read_summary
 
     con = console(quiet)
     con.soft_wrap = True
@@ -257,10 +261,16 @@ def run_plan(
     stop = StopFlag()
     t0 = time.perf_counter()
     with Signals(stop) as signals:
-        outcome = sweep_mod.run_entry(sw, entry, plots=plots, stop=stop)
+        try:
+            outcome = sweep_mod.run_entry(sw, entry, plots=plots, stop=stop)
+        except KeyboardInterrupt:  # a second Ctrl-C: nothing was moved into the sweep folder
+            con.print(f"[yellow]interrupted[/]: #{index} stopped at once")
+            raise typer.Exit(signals.exit_code) from None
+    if outcome["status"] == "not_run":  # interrupted before training began: nothing written
+        con.print(f"[yellow]interrupted[/]: #{index} stopped before it started; nothing was written")
+        raise typer.Exit(signals.exit_code)
     run_dir = Path(outcome["run_dir"])
-    summary = sweep_mod.attempts_by_hash(sw.runs_dir)  # read back what was written
-    summary = next((s for p, s in summary.get(entry.config_hash, []) if p == run_dir), {"status": outcome["status"]})
+    summary = read_summary(run_dir)  # read back what was written
     if json_out:
         print_json({**summary, "run_dir": str(run_dir), "skipped": False})
     if outcome["status"] == "failed":
@@ -278,5 +288,3 @@ def register(app: typer.Typer) -> None:
     app.command("sweep")(sweep)
     app.command("run-plan")(run_plan)
 
-
-__all__ = ["register", "sweep", "run_plan", "EXIT_USAGE"]

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from optrun.cli.common import (
-    EXIT_DIVERGED, JsonOption, OutOption, QuietOption, Signals, console, print_json, user_errors,
+    EXIT_DIVERGED, EXIT_SIGINT, JsonOption, OutOption, QuietOption, Signals, console, fail, print_json, user_errors,
 )
 
 
@@ -37,7 +37,8 @@ def result_table(summary: dict, run_dir: Path):
     for key in ("r2", "accuracy", "val_loss"):
         if summary.get(key) is not None:
             table.add_row(key, fmt(summary[key]))
-    table.add_row("wall time", f"{summary.get('wall_time_s', 0):.3f} s")
+    wall = summary.get("wall_time_s")
+    table.add_row("wall time", f"{wall:.3f} s" if isinstance(wall, (int, float)) else "n/a")
     table.add_row("run folder", str(run_dir))
     return table
 
@@ -66,7 +67,8 @@ class _Progress:
 
     def close(self) -> None:
         if self.bar is not None:
-            self.bar.stop()
+            bar, self.bar = self.bar, None
+            bar.stop()
 
 
 @user_errors
@@ -86,7 +88,7 @@ def train(
     from optrun.engine import StopFlag
 
     if plot_format not in ("png", "svg"):
-        raise typer.BadParameter("expected png or svg", param_hint="--format")
+        raise fail(f"--format: expected png or svg, got {plot_format!r}")
     con = console(quiet)
     stop = StopFlag()
     progress = _Progress(enabled=sys.stderr.isatty() and not quiet)
@@ -94,12 +96,20 @@ def train(
         try:
             result = api.train(config, overrides=overrides, out=out, plots=not no_plots, name=name,
                                stop=stop, progress=progress, plot_format=plot_format)
+        except KeyboardInterrupt as exc:
+            # a second Ctrl-C (or one before training began): stop at once, one line, 130/143
+            progress.close()
+            message = getattr(exc, "message", None) or "stopped at once"
+            raise fail(message, signals.exit_code if signals.signum else EXIT_SIGINT, prefix="interrupted") from None
         finally:
             progress.close()
     summary = result.summary
     if json_out:
         print_json({**summary, "run_dir": str(result.run_dir)})
     con.print(result_table(summary, result.run_dir))
+    if summary.get("plots_error") and not quiet:
+        sys.stderr.write(f"warning: plots failed ({summary['plots_error']}); the run is complete, "
+                         f"see {result.run_dir / 'plots_error.txt'}\n")
     if summary["status"] == "interrupted":
         raise typer.Exit(signals.exit_code)
     if strict and summary["status"] == "diverged":

@@ -48,7 +48,7 @@ MAX_POINTS = 4000  # points per drawn line (long traces are thinned, first/last 
 # Runs and groups
 
 
-@dataclass
+@dataclass(eq=False)  # identity: two folders are two runs
 class RunData:
     """One run folder, read back."""
 
@@ -202,27 +202,32 @@ def make_labels(configs: list[dict | None]) -> list[str]:
     keys = sorted(set().union(*flats), key=lambda k: list(flats[0]).index(k) if k in flats[0] else 10**6)
     differ = [k for k in keys if len({json.dumps(f.get(k), default=str) for f in flats}) > 1]
     names = {c["optimizer"].get("name") for c in configs}
+    # optimizer hyperparameters worth naming: lr when several optimizers (or lrs) are compared,
+    # others only where they differ between runs of the *same* optimizer
+    opt_keys: list[str] = []
+    if len(names) > 1 or "optimizer.lr" in differ:
+        opt_keys.append("lr")
+    for k in differ:
+        if not k.startswith("optimizer.") or k in ("optimizer.name", "optimizer.lr"):
+            continue
+        leaf = k.split(".")[1]
+        for name in names:
+            same = [f for c, f in zip(configs, flats) if c["optimizer"].get("name") == name]
+            if len({json.dumps(f.get(k), default=str) for f in same}) > 1 and leaf not in opt_keys:
+                opt_keys.append(leaf)
     labels = []
     for c, f in zip(configs, flats):
-        opt_keys = []
-        for k in differ:
-            if k.startswith("optimizer.") and k != "optimizer.name":
-                leaf = k.split(".", 1)[1].split(".")[0]
-                if leaf not in opt_keys:
-                    # across several optimizers, show a hyperparameter only where it is set
-                    opt_keys.append(leaf)
-        if len(names) > 1 and "lr" not in opt_keys:
-            opt_keys.insert(0, "lr")
         parts = []
         if len(names) > 1 or opt_keys:
-            parts.append(optimizer_text(c["optimizer"], opt_keys))
+            parts.append(optimizer_text(c["optimizer"], opt_keys) if len(names) > 1
+                         else " ".join(optimizer_text(c["optimizer"], opt_keys).split(" ")[1:]))
         if any(k.startswith("batch.") for k in differ):
             parts.append(batch_text(c.get("batch") or {}))
         for k in differ:
             if k.startswith(("optimizer.", "batch.")):
                 continue
-            parts.append(f"{k.split('.')[-1] if k.count('.') else k}={_fmt(f.get(k))}")
-        labels.append(", ".join(parts) or optimizer_text(c["optimizer"]))
+            parts.append(f"{k.split('.')[-1]}={_fmt(f.get(k))}")
+        labels.append(", ".join(p for p in parts if p) or optimizer_text(c["optimizer"]))
     return labels
 
 
@@ -499,6 +504,7 @@ def curve_panel(groups: list[Group], x: str, y: str, log: bool | None = None,
     keep_vals: list[np.ndarray] = []  # values that define the y range (non-diverged runs)
     start_vals: list[float] = []
     div_vals: list[np.ndarray] = []
+    div_view: list[np.ndarray] = []  # the first steps of diverged runs (used when all diverged)
     f_stars = set()
 
     for g in groups:
@@ -518,6 +524,11 @@ def curve_panel(groups: list[Group], x: str, y: str, log: bool | None = None,
                 start_vals.append(float(yv[0]))
             if r.diverged:
                 div_vals.append(yv)
+                # its first steps stay in view: values up to a few times where it started
+                y0 = yv[0] if np.isfinite(yv[0]) else np.nan
+                grow = 1e3 if (LOG_BY_DEFAULT[y] if log is None else log) else 3.0
+                lim = abs(y0) * grow if np.isfinite(y0) else np.inf
+                div_view.append(_finite(yv[np.isfinite(yv) & (np.abs(yv) <= lim)]))
             else:
                 keep_vals.append(_finite(yv))
         if not ys:
@@ -553,7 +564,7 @@ def curve_panel(groups: list[Group], x: str, y: str, log: bool | None = None,
         panel.hlines.append((f_stars.pop(), "f*", "#000000"))
 
     # ---- y range: readable for the runs that did not diverge
-    body = np.concatenate(keep_vals) if keep_vals else np.array([])
+    body = np.concatenate(keep_vals or div_view) if (keep_vals or div_view) else np.array([])
     if log:
         floor = _log_floor(groups, y, body, div_vals)
         panel.floor = floor
@@ -832,7 +843,7 @@ def plane_basis(problem: Problem, origin: np.ndarray, projection: str, deviation
                 v = u_h - (u_h @ u) * u
             v = _orient(v / np.linalg.norm(v))
         share = float(np.sum(s[:2] ** 2) / np.sum(s**2)) if np.sum(s**2) > 0 else 1.0
-        return np.column_stack([u, v]), "principal direction 1 of the paths", "principal direction 2", share
+        return np.column_stack([u, v]), "principal direction 1 (of the paths)", "principal direction 2 (of the paths)", share
     return (np.column_stack([u_h, v_h]),
             f"direction of largest curvature (λ = {evals[-1]:.3g})",
             f"direction of smallest curvature (λ = {evals[0]:.3g})", None)
@@ -907,6 +918,7 @@ def _grid_size(problem: Problem) -> int:
 
 
 def _frame(paths_ac: list[tuple[np.ndarray, np.ndarray]], star, native: bool):
+    """The plotted region: every drawn point and theta*, with a 12% margin."""
     pts_a = np.concatenate([p[0] for p in paths_ac] + ([np.array([star[0]])] if star else []))
     pts_c = np.concatenate([p[1] for p in paths_ac] + ([np.array([star[1]])] if star else []))
     ok = np.isfinite(pts_a) & np.isfinite(pts_c)
@@ -924,9 +936,30 @@ def _frame(paths_ac: list[tuple[np.ndarray, np.ndarray]], star, native: bool):
 
     a_lo, a_hi = span(pts_a)
     c_lo, c_hi = span(pts_c)
-    if not native:  # deviations from theta*: the same scale on both axes reads best
-        pass
     return a_lo, a_hi, c_lo, c_hi
+
+
+def problem_key(run: RunData) -> str:
+    """Runs with equal keys train the same objective on the same data (so share contours)."""
+    cfg = run.config or {}
+    ds = dict(cfg.get("dataset") or {})
+    if str(ds.get("name", "")).startswith("synthetic") or ds.get("validation_fraction"):
+        ds["_seed"] = run.seed  # generated data and validation splits depend on the seed
+    model = {k: v for k, v in (cfg.get("model") or {}).items() if k not in ("init", "init_scale")}
+    return json.dumps([ds, model, cfg.get("loss"), run.param_names], sort_keys=True, default=str)
+
+
+def same_problem_runs(groups: list[Group]) -> tuple[list[RunData], str]:
+    """The runs on the first run's problem, and a note when others were left out."""
+    key = problem_key(groups[0].first)
+    every = [r for g in groups for r in g.runs]
+    same = [r for r in every if problem_key(r) == key]
+    if len(same) == len(every):
+        return same, ""
+    seeds_only = all(problem_key(r) == key or r.seed != groups[0].first.seed for r in every)
+    if seeds_only:
+        return same, f"the data depend on the seed: paths of seed {groups[0].first.seed} only"
+    return same, f"{len(every) - len(same)} run(s) on a different problem (data, model or loss) not drawn"
 
 
 def contour_data(groups: list[Group], x: str = "step", projection: str = "hessian",
@@ -939,13 +972,9 @@ def contour_data(groups: list[Group], x: str = "step", projection: str = "hessia
         return why or "no data"
     p = len(first.param_names)
     notes: list[str] = []
-    ref_runs = [r for g in groups for r in g.runs if r.param_names == first.param_names]
-    seeds = {r.seed for r in ref_runs}
-    # synthetic data depend on the seed: paths of other seeds live on another problem
-    data_seeded = str(((first.config or {}).get("dataset") or {}).get("name", "")).startswith("synthetic")
-    if data_seeded and len(seeds) > 1:
-        ref_runs = [r for r in ref_runs if r.seed == first.seed]
-        notes.append(f"synthetic data differ by seed: paths of seed {first.seed} only")
+    ref_runs, note = same_problem_runs(groups)
+    if note:
+        notes.append(note)
 
     theta_star = first.theta_star
     f_star = first.f_star
@@ -967,7 +996,6 @@ def contour_data(groups: list[Group], x: str = "step", projection: str = "hessia
         devs = np.vstack([r.params[_thin(len(r.params), 2000)] - origin for r in ref_runs if not r.diverged] or
                          [ref_runs[0].params[:2] - origin])
         basis, xlabel, ylabel, share = plane_basis(problem, origin, projection, devs)
-        xlabel, ylabel = f"{xlabel}", f"{ylabel}"
         if projection == "pca" and share is not None:
             notes.append(f"the plane holds {100 * share:.1f}% of the paths' squared deviation from θ*")
 
@@ -983,7 +1011,11 @@ def contour_data(groups: list[Group], x: str = "step", projection: str = "hessia
             idx = _thin(len(P), 3000)
             a, c, off = project(P[idx], origin, basis)
             dist = np.sqrt(np.sum((P[idx] - (theta_star if theta_star is not None else origin)) ** 2, axis=1))
-            rel_off = float(np.nanmax(off) / np.nanmax(dist)) if np.nanmax(dist) > 0 and np.isfinite(off).any() else 0.0
+            fin = np.isfinite(off) & np.isfinite(dist)
+            if r.diverged:  # measure the part of the path that is still in the picture
+                lv = lossv[idx]
+                fin &= np.isfinite(lv) & (lv <= 2.0 * max(lv[0], 1e-300))
+            rel_off = float(off[fin].max() / dist[fin].max()) if fin.any() and dist[fin].max() > 0 else 0.0
             if r.diverged:
                 ok = np.isfinite(lossv[idx]) & (lossv[idx] <= 2.0 * max(lossv[0], 1e-300))
                 ok[:2] = True
@@ -998,9 +1030,8 @@ def contour_data(groups: list[Group], x: str = "step", projection: str = "hessia
         sa, sc, _ = project(theta_star[None, :], origin, basis)
         star = (float(sa[0]), float(sc[0]))
     a_lo, a_hi, c_lo, c_hi = _frame(frame_pts, star, native)
-    if not native:
-        # deviations share one unit: use one scale when the spans are comparable
-        pass
+    # one scale on both axes (so gradients look perpendicular to the contours) unless the
+    # spans are too different to show both
     ratio = (a_hi - a_lo) / (c_hi - c_lo)
     equal = (not native and 0.2 <= ratio <= 5) or (native and 0.33 <= ratio <= 3)
     G = _grid_size(problem)
@@ -1135,8 +1166,9 @@ def dataspace_data(groups: list[Group], problem: Problem | None = None, why: str
         return -float(b) / w0 if (logistic and w0 != 0 and np.isfinite(b)) else None
 
     panels = []
-    for g in groups[:6]:
-        r = g.first
+    same, note = same_problem_runs(groups)
+    for g in [g for g in groups if any(r in same for r in g.runs)][:6]:
+        r = next(r for r in g.runs if r in same)
         steps = r.trace["step"].to_numpy()
         rows = snapshot_rows(steps)
         lines = []
@@ -1156,7 +1188,7 @@ def dataspace_data(groups: list[Group], problem: Problem | None = None, why: str
         if ts is not None:
             star = FitLine(grid, fit(ts), "θ*", "#000000", 1.0, linestyle="--", boundary=boundary(ts))
         panels.append(DataPanel(g.label, lines, star))
-    notes = []
+    notes = [note] if note else []
     if len(groups) > 6:
         notes.append(f"first 6 of {len(groups)} settings shown")
     feat = problem.feature_names[0] if problem.feature_names else "x"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import textwrap
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -97,25 +98,39 @@ def draw_panel(ax, panel: Panel, legend: bool = True) -> None:
         ax.fill_between(b.x, b.lo, b.hi, color=b.color, alpha=0.18, linewidth=0, zorder=1)
         ax.plot(b.x, b.median, color=b.color, linestyle=b.linestyle, linewidth=1.8, label=f"{b.label} (n={b.n})", zorder=2)
     for y, label, color in panel.hlines:
+        if panel.ylim and not (panel.ylim[0] <= y <= panel.ylim[1]):
+            continue
         ax.axhline(y, color=color, linestyle=":", linewidth=1.0, zorder=0.5)
-        ax.annotate(label, (1.0, y), xycoords=("axes fraction", "data"), xytext=(2, 0), textcoords="offset points",
-                    va="center", fontsize=8, color=color, annotation_clip=False)
+        ann = ax.annotate(label, (1.0, y), xycoords=("axes fraction", "data"), xytext=(2, 0), textcoords="offset points",
+                          va="center", fontsize=8, color=color, annotation_clip=False)
+        ann.set_in_layout(False)
     if panel.ylim:
         ax.set_ylim(*panel.ylim)
     for m in panel.markers:
+        # text to the left of the mark when the mark is in the right half (stays inside the axes)
+        x_lo, x_hi = ax.get_xlim() if not panel.series and not panel.bands else _x_span(panel)
+        right = (m.x - x_lo) > 0.5 * (x_hi - x_lo) if x_hi > x_lo else False
+        dx, ha = (-7, "right") if right else (7, "left")
         if m.clipped:  # off the scale: drawn just inside the top edge, at the x where it diverged
             tr = ax.get_xaxis_transform()
             ax.plot([m.x], [0.96], marker="X", markersize=9, color=m.color, markeredgecolor="white",
                     transform=tr, clip_on=False, zorder=6, linestyle="none")
-            ax.annotate(m.text + " ↑", (m.x, 0.96), xycoords=tr, xytext=(7, -3), textcoords="offset points",
-                        fontsize=7.5, color=m.color, va="top", annotation_clip=False)
+            ann = ax.annotate(m.text + " ↑", (m.x, 0.96), xycoords=tr, xytext=(dx, -3), textcoords="offset points",
+                              fontsize=7.5, color=m.color, va="top", ha=ha, annotation_clip=False)
         else:
             ax.plot([m.x], [m.y], marker="x", markersize=9, markeredgewidth=2.2, color=m.color,
                     clip_on=False, zorder=6, linestyle="none")
-            ax.annotate(m.text, (m.x, m.y), xytext=(5, 4), textcoords="offset points",
-                        fontsize=7.5, color=m.color, annotation_clip=False)
+            ann = ax.annotate(m.text, (m.x, m.y), xytext=(dx, 4), textcoords="offset points",
+                              fontsize=7.5, color=m.color, ha=ha, annotation_clip=False)
+        ann.set_in_layout(False)
     if legend and any(s.label for s in panel.series) or panel.bands:
         ax.legend(loc="best", frameon=True, framealpha=0.85)
+
+
+def _x_span(panel: Panel) -> tuple[float, float]:
+    xs = [s.x for s in panel.series] + [b.x for b in panel.bands] + [np.array([m.x]) for m in panel.markers]
+    allx = np.concatenate([x[np.isfinite(x)] for x in xs]) if xs else np.array([0.0, 1.0])
+    return (float(allx.min()), float(allx.max())) if allx.size else (0.0, 1.0)
 
 
 def curves_figure(panels: list[Panel], title: str, subtitle: str = "", notes: list[str] | None = None):
@@ -174,8 +189,8 @@ def _first_exit(a, c, frame) -> int | None:
     return int(k[0]) if k.size else None
 
 
-def draw_contours(ax, cd: ContourData, fig=None, colorbar: bool = True):
-    """Filled log-spaced contours of f - f* on the plane, with a colour bar."""
+def draw_contours(ax, cd: ContourData, cax=None):
+    """Filled log-spaced contours of f - f* on the plane, with a colour bar in ``cax``."""
     from matplotlib.colors import LogNorm
 
     Z = np.where(np.isfinite(cd.Z), cd.Z, np.nan)
@@ -183,29 +198,93 @@ def draw_contours(ax, cd: ContourData, fig=None, colorbar: bool = True):
     norm = LogNorm(vmin=cd.levels[0], vmax=cd.levels[-1])
     cs = ax.contourf(cd.A, cd.C, Zc, levels=cd.levels, norm=norm, cmap="Purples", alpha=0.45, extend="both")
     ax.contour(cd.A, cd.C, Zc, levels=cd.levels, norm=norm, colors="#6a5d8f", linewidths=0.55, alpha=0.75)
-    if colorbar and fig is not None:
+    if cax is not None:
         from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 
-        cb = fig.colorbar(cs, ax=ax, shrink=0.9, pad=0.02, ticks=LogLocator(base=10),
-                          format=LogFormatterSciNotation(base=10))
+        cb = ax.figure.colorbar(cs, cax=cax, ticks=LogLocator(base=10), format=LogFormatterSciNotation(base=10))
         cb.minorticks_off()
         cb.set_label(cd.zlabel + " (contours at 1, 2, 5 × 10^k)")
     ax.set_xlim(cd.A[0], cd.A[-1])
     ax.set_ylim(cd.C[0], cd.C[-1])
-    if cd.equal_aspect:
-        ax.set_aspect("equal", adjustable="box")
     ax.set_xlabel(cd.xlabel)
     ax.set_ylabel(cd.ylabel)
     ax.grid(False)
     return cs
 
 
+@dataclass
+class ContourLayout:
+    """An explicit layout (inches): the axes get exactly the frame's shape when both axes share
+    one scale, and the title, notes and legend get measured bands (no layout engine involved)."""
+
+    fig_w: float
+    fig_h: float
+    ax_rect: tuple[float, float, float, float]  # figure fractions
+    cax_rect: tuple[float, float, float, float]
+    title_lines: list[str]
+    note_lines: list[str]
+    legend_y: float  # figure fraction of the legend's top
+    notes_y: float
+
+
+def contour_layout(cd: ContourData, n_legend: int, axes_width: float = 5.4, ncols: int = 4,
+                   with_notes: bool = True) -> ContourLayout:
+    ratio = (cd.C[-1] - cd.C[0]) / (cd.A[-1] - cd.A[0])
+    if cd.equal_aspect:
+        W = axes_width
+        H = W * ratio
+        if H > 7.0:
+            H, W = 7.0, 7.0 / ratio
+        elif H < 2.6:
+            H, W = 2.6, min(2.6 / ratio, 8.5)
+    else:
+        W, H = axes_width, 0.78 * axes_width
+    left, right_gap, cbar_w, right = 0.85, 0.18, 0.18, 1.1
+    fig_w = left + W + right_gap + cbar_w + right
+    chars = max(40, int(fig_w * 13.5))
+    title_lines = textwrap.wrap(cd.title, chars) + (textwrap.wrap(cd.subtitle, chars) if cd.subtitle else [])
+    notes = [n for n in dict.fromkeys(cd.notes) if n] if with_notes else []
+    note_lines = [ln for n in notes for ln in textwrap.wrap("• " + n, int(fig_w * 16), subsequent_indent="  ")]
+    top = 0.15 + 0.19 * len(title_lines) + 0.15
+    legend_h = 0.24 * -(-n_legend // ncols) + 0.05
+    notes_h = 0.145 * len(note_lines) + (0.1 if note_lines else 0.0)
+    bottom = 0.58 + legend_h + notes_h
+    fig_h = bottom + H + top
+    ax_rect = (left / fig_w, bottom / fig_h, W / fig_w, H / fig_h)
+    cax_rect = ((left + W + right_gap) / fig_w, bottom / fig_h, cbar_w / fig_w, H / fig_h)
+    return ContourLayout(fig_w, fig_h, ax_rect, cax_rect, title_lines, note_lines,
+                         legend_y=(bottom - 0.55) / fig_h, notes_y=(notes_h - 0.04) / fig_h)
+
+
+def _contour_canvas(cd: ContourData, n_legend: int, axes_width: float = 5.4, ncols: int = 4, with_notes: bool = True):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    lay = contour_layout(cd, n_legend, axes_width, ncols, with_notes)
+    fig = Figure(figsize=(lay.fig_w, lay.fig_h))
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes(lay.ax_rect)
+    cax = fig.add_axes(lay.cax_rect)
+    fig.text(0.1 / lay.fig_w, 1 - 0.12 / lay.fig_h, "\n".join(lay.title_lines), ha="left", va="top", fontsize=10)
+    if lay.note_lines:
+        fig.text(0.1 / lay.fig_w, lay.notes_y, "\n".join(lay.note_lines), ha="left", va="top", fontsize=7.5,
+                 color="#444444")
+    return fig, ax, cax, lay
+
+
+def _legend_at(fig, ax, lay: ContourLayout, ncols: int) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(lay.ax_rect[0] + lay.ax_rect[2] / 2, lay.legend_y),
+                   ncols=min(ncols, len(labels)), frameon=False)
+
+
 def contour_figure(cd: ContourData):
     """Trajectories on the exact loss contours: start, end and θ* marked."""
     with style():
-        fig = new_figure(*contour_size(cd))
-        ax = fig.subplots()
-        draw_contours(ax, cd, fig)
+        n_legend = len([p for p in cd.paths if p.label]) + 2 + (cd.star is not None)
+        fig, ax, cax, lay = _contour_canvas(cd, n_legend)
+        draw_contours(ax, cd, cax)
         frame = (cd.A[0], cd.A[-1], cd.C[0], cd.C[-1])
         starts = []
         for p in cd.paths:
@@ -236,35 +315,8 @@ def contour_figure(cd: ContourData):
         if cd.star is not None:
             ax.plot([cd.star[0]], [cd.star[1]], marker="*", markersize=15, color="#ffd400", markeredgecolor="black",
                     zorder=8, linestyle="none", label="θ* (exact optimum)")
-        legend_below(ax, fig)
-        add_titles(fig, cd.title, cd.subtitle)
-        add_notes(fig, cd.notes)
+        _legend_at(fig, ax, lay, 4)
     return fig
-
-
-def legend_below(ax, fig, ncols: int = 4) -> None:
-    """The axes' legend centred under its x label (inside the layout, so nothing overlaps it)."""
-    from matplotlib.transforms import ScaledTranslation
-
-    handles, labels = ax.get_legend_handles_labels()
-    if not handles:
-        return
-    offset = ScaledTranslation(0, -0.42, fig.dpi_scale_trans)
-    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=ax.transAxes + offset,
-              ncols=min(ncols, len(labels)), frameon=False)
-
-
-def contour_size(cd: ContourData, axes_width: float = 5.4) -> tuple[float, float]:
-    """Figure size that fits the frame's shape when both axes share one scale."""
-    n_legend = len([p for p in cd.paths if p.label]) + 3
-    legend_h = 0.22 * -(-n_legend // 4) + 0.2
-    if cd.equal_aspect:
-        ratio = (cd.C[-1] - cd.C[0]) / (cd.A[-1] - cd.A[0])
-        h = min(max(axes_width * ratio, 2.8), 7.0)
-        w = axes_width if axes_width * ratio <= 7.0 else 7.0 / ratio
-    else:
-        w, h = axes_width, 0.8 * axes_width
-    return w + 1.8, h + 1.3 + legend_h
 
 
 def _edge_point(a0, c0, a1, c1, frame):
@@ -331,13 +383,18 @@ def message_figure(title: str, message: str, subtitle: str = ""):
 
 
 def contour_animation(cd: ContourData, path: Path, max_frames: int = 200, fps: int = 15) -> Path:
-    """A GIF of the paths being drawn on the contours (Pillow writer, at most ``max_frames``)."""
-    from matplotlib.animation import FuncAnimation, PillowWriter
+    """A GIF of the paths being drawn on the contours (at most ``max_frames`` frames).
+
+    The static part (contours, colour bar, legend) is rendered once; each frame restores it and
+    draws only the moving paths (blitting), and Pillow writes the GIF.
+    """
+    from PIL import Image
 
     with style():
-        fig = new_figure(6.4, 5.2)
-        ax = fig.subplots()
-        draw_contours(ax, cd, fig)
+        n_legend = len([p for p in cd.paths if p.label]) + (cd.star is not None)
+        fig, ax, cax, lay = _contour_canvas(cd, n_legend, axes_width=4.6, ncols=3, with_notes=False)
+        fig.set_dpi(90)
+        draw_contours(ax, cd, cax)
         frame = (cd.A[0], cd.A[-1], cd.C[0], cd.C[-1])
         lines, heads, data = [], [], []
         for p in cd.paths:
@@ -355,26 +412,36 @@ def contour_animation(cd: ContourData, path: Path, max_frames: int = 200, fps: i
         if cd.star is not None:
             ax.plot([cd.star[0]], [cd.star[1]], marker="*", markersize=14, color="#ffd400", markeredgecolor="black",
                     linestyle="none", label="θ*", zorder=8)
-        ax.legend(loc="best", framealpha=0.9, fontsize=7)
+        _legend_at(fig, ax, lay, 3)
         x_end = max((float(np.nanmax(d[0])) for d in data if len(d[0])), default=1.0)
         n_frames = int(min(max_frames, max(2, max(len(d[0]) for d in data) if data else 2)))
         grid = np.linspace(0.0, x_end, n_frames)
         label = ax.text(0.02, 0.97, "", transform=ax.transAxes, va="top", fontsize=9,
                         bbox={"fc": "white", "alpha": 0.8, "ec": "none"})
-        add_titles(fig, cd.title, cd.subtitle)
-
-        def update(i):
-            xk = grid[i]
+        moving = [*lines, *heads, label]
+        for art in moving:
+            art.set_animated(True)  # left out of the background drawn once below
+        canvas = fig.canvas
+        canvas.draw()
+        background = canvas.copy_from_bbox(fig.bbox)
+        def render(xk):
+            canvas.restore_region(background)
             for ln, hd, (xs, a, c) in zip(lines, heads, data):
                 m = int(np.searchsorted(xs, xk, side="right"))
                 ln.set_data(a[:m], c[:m])
                 hd.set_data(a[max(m - 1, 0) : m], c[max(m - 1, 0) : m])
             label.set_text(f"{cd.x_kind} {xk:.3g}")
-            return [*lines, *heads, label]
+            for art in moving:
+                ax.draw_artist(art)
+            return Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
 
-        anim = FuncAnimation(fig, update, frames=n_frames, blit=False)
+        # one palette for all frames, from the last one (it holds every colour): fast and stable
+        palette = render(grid[-1]).quantize(colors=128, method=Image.Quantize.MEDIANCUT)
+        images = [render(xk).quantize(palette=palette, dither=Image.Dither.NONE) for xk in grid]
         path.parent.mkdir(parents=True, exist_ok=True)
-        anim.save(str(path), writer=PillowWriter(fps=fps), dpi=80)
+        durations = [int(1000 / fps)] * (len(images) - 1) + [2000]  # hold the last frame
+        images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0, optimize=True)
+        fig.clear()
     return path
 
 

@@ -1,0 +1,59 @@
+"""Target 6: peak memory does not grow with the number of steps.
+
+``optrun train`` (a fresh process each time, the command a user runs) of the same tiny problem
+for 10^4, 10^5 and 10^6 steps with *every* step logged (so the trace has as many rows as steps);
+the peak resident memory of each process comes from ``os.wait4``. Training state is O(parameters)
+and the trace writer streams fixed-size chunks to disk, so the peaks should be equal up to
+noise while the trace grows a hundredfold.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from _harness import Row, fmt_s, optrun_command, run_child
+
+CONFIG = """\
+# memory benchmark: two parameters, full-batch GD, every step logged
+name: memory
+seed: 0
+dataset: {name: women, standardize: true}
+model: linear
+loss: half_mse
+optimizer: {name: gd, lr: 0.1}
+batch: full
+train: {steps: 1000, log_every: 1}
+"""
+
+
+def run(quick: bool) -> tuple[list[Row], list[str]]:
+    counts = (1_000, 10_000, 100_000) if quick else (10_000, 100_000, 1_000_000)
+    tmp = Path(tempfile.mkdtemp(prefix="optrun-bench-memory-"))
+    cfg = tmp / "memory.yaml"
+    cfg.write_text(CONFIG)
+    T = "6 memory"
+    rows, peaks = [], []
+    for steps in counts:
+        wall, cpu, peak, out = run_child([*optrun_command(), "train", str(cfg), f"train.steps={steps}",
+                                          "--no-plots", "--json", "--out", str(tmp / "runs")])
+        summary = json.loads(out)
+        trace = Path(summary["run_dir"]) / "trace.csv"
+        size = trace.stat().st_size
+        peaks.append(peak)
+        rows.append(Row(T, f"optrun train, {steps:,} steps, {summary['trace_rows']:,} trace rows",
+                        f"peak RSS {peak:.1f} MB", note=f"trace.csv {size / 2**20:.1f} MB; took {fmt_s(wall)}"))
+        trace.unlink()  # the big traces are not needed any more
+    growth = peaks[-1] - peaks[0]
+    flat = abs(growth) <= max(5.0, 0.05 * peaks[0])
+    rows.append(Row(T, f"peak RSS growth from {counts[0]:,} to {counts[-1]:,} steps", f"{growth:+.1f} MB",
+                    f"{peaks[-1] / peaks[0]:.3f}x", "flat (within 5%)", flat))
+    return rows, []
+
+
+if __name__ == "__main__":
+    from _harness import table
+
+    r, n = run(quick=True)
+    print(table(r))

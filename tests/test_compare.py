@@ -1,0 +1,185 @@
+"""optrun compare: --vary parsing and expansion, the comparison folder, the CLI."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from optrun import compare as C
+from optrun.cli.app import app
+from optrun.errors import OptrunError
+from optrun.plots import arrays
+
+
+def base(**over):
+    cfg = {
+        "name": "tiny",
+        "seed": 0,
+        "dataset": {"name": "synthetic_linear", "n_samples": 16, "n_features": 1, "noise": 0.3},
+        "model": "linear",
+        "loss": "half_mse",
+        "optimizer": {"name": "sgd", "lr": 0.2, "schedule": {"name": "cosine"}},
+        "batch": {"mode": "full", "size": 4},
+        "train": {"epochs": 4},
+    }
+    cfg.update(over)
+    return cfg
+
+
+@pytest.fixture
+def cfg_file(tmp_path):
+    p = tmp_path / "base.yaml"
+    p.write_text(yaml.safe_dump(base()))
+    return p
+
+
+# --------------------------------------------------------------------------------------------
+# --vary
+
+
+def test_parse_vary_values_are_typed():
+    ax = C.parse_vary("optimizer.lr=0.1,1e-2")
+    assert ax.key == "optimizer.lr" and ax.values == [0.1, 0.01] and ax.labels == ["lr=0.1", "lr=0.01"]
+    ax = C.parse_vary("batch.mode=full,stochastic,minibatch")
+    assert ax.values == ["full", "stochastic", "minibatch"] and ax.labels[0] == "full batch"
+    ax = C.parse_vary("optimizer.betas=[0.9,0.999],[0.8, 0.99]")
+    assert ax.values == [[0.9, 0.999], [0.8, 0.99]]
+
+
+def test_parse_vary_per_optimizer_values():
+    ax = C.parse_vary("optimizer=adam:lr=0.01:betas=[0.8,0.9],sgd:lr=0.1,newton")
+    assert ax.key == "optimizer"
+    assert ax.values == [{"name": "adam", "lr": 0.01, "betas": [0.8, 0.9]}, {"name": "sgd", "lr": 0.1}, {"name": "newton"}]
+    assert ax.labels == ["adam lr=0.01 betas=(0.8,0.9)", "sgd lr=0.1", "newton"]
+    assert C.parse_vary("optimizer.name=sgd,adam").values == [{"name": "sgd"}, {"name": "adam"}]
+
+
+@pytest.mark.parametrize("bad", ["optimizer.lr", "optimizer.lr=", "optimzer.lr=1,2", "optimizer.lr=0.1,,0.2",
+                                 "optimizer.lr=0.1,0.1", "optimizer=adam:lr", "seed=1,2"])
+def test_parse_vary_errors(bad):
+    with pytest.raises(OptrunError, match="--vary|section"):
+        C.parse_vary(bad)
+
+
+def test_expand_is_a_grid_first_axis_slowest():
+    combos = C.expand([C.parse_vary("optimizer.name=sgd,adam"), C.parse_vary("optimizer.lr=0.1,0.01,0.001")])
+    assert len(combos) == 6
+    assert [(c[0][2], c[1][2]) for c in combos][:3] == [("sgd", "lr=0.1"), ("sgd", "lr=0.01"), ("sgd", "lr=0.001")]
+    with pytest.raises(OptrunError, match="varied twice"):
+        C.expand([C.parse_vary("optimizer.lr=1,2"), C.parse_vary("optimizer.lr=3,4")])
+
+
+def test_combo_config_rules():
+    raw = base(optimizer={"name": "sgd", "lr": 0.2, "momentum": 0.5, "schedule": {"name": "cosine"}})
+    (combo,) = C.expand([C.parse_vary("optimizer=adam:lr=0.05")])
+    cfg, _ = C.combo_config(raw, ["train.epochs=2"], combo)
+    # a varied optimizer starts from its defaults (momentum dropped), keeps the schedule
+    assert cfg["optimizer"] == {"name": "adam", "lr": 0.05, "schedule": {"name": "cosine"}}
+    assert cfg["train"]["epochs"] == 2
+    # common optimizer.* overrides apply after the reset
+    (combo,) = C.expand([C.parse_vary("optimizer.name=rmsprop")])
+    cfg, _ = C.combo_config(raw, ["optimizer.lr=0.3"], combo)
+    assert cfg["optimizer"]["name"] == "rmsprop" and cfg["optimizer"]["lr"] == 0.3
+    # stochastic means size 1, whatever the base minibatch size
+    combos = C.expand([C.parse_vary("batch.mode=stochastic,minibatch")])
+    assert C.combo_config(raw, [], combos[0])[0]["batch"]["size"] is None
+    assert C.combo_config(raw, [], combos[1])[0]["batch"]["size"] == 4
+    with pytest.raises(OptrunError, match="varied"):
+        C.combo_config(raw, ["optimizer.lr=0.1"], C.expand([C.parse_vary("optimizer.lr=1,2")])[0])
+
+
+def test_to_target_reads_the_first_row_below_target():
+    import pandas as pd
+
+    t = pd.DataFrame({"step": [0, 1, 2, 3], "epoch": [0, .5, 1, 1.5], "samples": [0, 8, 16, 24],
+                      "time_s": [0, .1, .2, .3], "loss": [5.0, 2.0, 1.05, 1.01]})
+    assert C.to_target(t, 1.0, 0.06) == {"steps_to_target": 2, "epochs_to_target": 1.0, "samples_to_target": 16,
+                                          "time_to_target_s": 0.2}
+    assert C.to_target(t, 1.0, 1e-3)["steps_to_target"] is None
+    assert C.to_target(t, None, 0.1)["epochs_to_target"] is None
+
+
+# --------------------------------------------------------------------------------------------
+# the comparison folder
+
+
+def test_compare_folder_csv_and_figures(cfg_file, tmp_path):
+    res = C.compare(cfg_file, vary=["batch.mode=full,stochastic"], seeds=2, out=tmp_path / "out")
+    assert res.folder.parent == tmp_path / "out" and res.x == "epoch"  # batch modes differ: equal work
+    rows = list(csv.DictReader(open(res.folder / "comparison.csv")))
+    assert len(rows) == 4
+    assert list(rows[0])[:4] == ["batch.mode", "label", "seed", "status"]
+    assert [r["seed"] for r in rows] == ["0", "1", "0", "1"]
+    for r in rows:
+        run = res.folder / r["run_dir"]
+        summary = json.loads((run / "summary.json").read_text())
+        assert summary["status"] == r["status"] == "completed"
+        assert float(r["final_subopt"]) == pytest.approx(summary["suboptimality"])
+        assert float(r["epochs"]) == pytest.approx(4.0)
+        tt = C.to_target(arrays.load_run(run).trace, summary["f_star"], res.target)
+        assert (r["steps_to_target"] or None) == (str(tt["steps_to_target"]) if tt["steps_to_target"] is not None else None)
+    meta = json.loads((res.folder / "comparison.json").read_text())
+    assert meta["vary"] == {"batch.mode": ["full", "stochastic"]} and meta["seeds"] == [0, 1]
+    assert meta["target"] == pytest.approx(res.target) and res.target > 0
+    names = {p.name for p in res.figures}
+    assert {"loss.png", "grad_norm.png", "params.png", "contour.png", "data.png"} <= names
+    assert all(p.parent == res.folder / "plots" for p in res.figures)
+    assert [s["label"] for s in res.settings] and sorted(s["rank"] for s in res.settings) == [1, 2]
+    # the overlay groups the seeds into bands that contain their median
+    from optrun.plots.draw import expand_dirs
+
+    dirs, meta2, labels = expand_dirs([res.folder])
+    assert len(dirs) == 4 and meta2["x"] == "epoch" and set(labels.values()) == {"full batch", "stochastic"}
+    groups, _ = arrays.group_runs([arrays.load_run(d) for d in dirs], labels)
+    assert [g.label for g in groups] == ["full batch", "stochastic"]
+    panel = arrays.curve_panel(groups, "epoch", "subopt")
+    assert len(panel.bands) == 2
+    for b in panel.bands:
+        ok = np.isfinite(b.median)
+        assert np.all(b.lo[ok] <= b.median[ok]) and np.all(b.median[ok] <= b.hi[ok])
+
+
+def test_compare_bad_combination_writes_nothing(cfg_file, tmp_path):
+    with pytest.raises(OptrunError, match="in the combination"):
+        C.compare(cfg_file, vary=["optimizer=adam:lrr=0.1"], out=tmp_path / "out", plots=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_diverged_is_a_result_and_failures_are_counted(cfg_file, tmp_path, monkeypatch):
+    res = C.compare(cfg_file, vary=["optimizer.lr=0.2,3.5"], overrides=["train.epochs=60"], out=tmp_path / "a",
+                    plots=False)
+    assert [r["status"] for r in res.rows] == ["completed", "diverged"] and res.failed == 0
+    assert res.settings[-1]["label"] == "lr=3.5"  # diverged ranks last
+
+    from optrun import api
+
+    real = api.train
+
+    def flaky(cfg, **kw):
+        if cfg["optimizer"]["lr"] == 0.1:
+            raise RuntimeError("boom")
+        return real(cfg, **kw)
+
+    monkeypatch.setattr(api, "train", flaky)
+    res = C.compare(cfg_file, vary=["optimizer.lr=0.2,0.1"], out=tmp_path / "b", plots=False)
+    assert res.failed == 1 and res.rows[1]["status"] == "failed" and "boom" in res.rows[1]["stop_reason"]
+    r = CliRunner().invoke(app, ["compare", str(cfg_file), "--vary", "optimizer.lr=0.2,0.1", "--out",
+                                 str(tmp_path / "c"), "--no-plots", "-q"])
+    assert r.exit_code == 4
+
+
+def test_cli_compare_json_and_usage_errors(cfg_file, tmp_path):
+    r = CliRunner().invoke(app, ["compare", str(cfg_file), "train.epochs=2", "--vary", "optimizer=sgd:lr=0.2,adam:lr=0.1",
+                                 "--out", str(tmp_path / "o"), "--json", "--no-plots"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert [row["label"] for row in doc["runs"]] == ["sgd lr=0.2", "adam lr=0.1"]
+    assert {s["label"] for s in doc["settings"]} == {"sgd lr=0.2", "adam lr=0.1"} and doc["x"] == "step"
+    assert all(row["epochs"] == 2 for row in doc["runs"])
+    r = CliRunner().invoke(app, ["compare", str(cfg_file), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2  # no --vary
+    r = CliRunner().invoke(app, ["compare", str(cfg_file), "--vary", "optimizer.lr=0.1,oops", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "error:" in r.output
