@@ -20,7 +20,9 @@ def problem_from_arrays(cfg: dict, X: np.ndarray, y: np.ndarray):
     from optrun.optim import schedules
     from optrun.prepare import Problem, auto_log_every, make_objective, streams
 
-    config = config_mod.load(cfg)
+    # The dataset section is a placeholder: the data are the arrays given here (and the config
+    # layer caps *generated* data at 2e7 cells, which 10^6 x 100 exceeds).
+    config = config_mod.load({**cfg, "dataset": {"name": "synthetic_linear"}})
     n, d = X.shape
     tcfg, bcfg, mcfg = config["train"], config["batch"], config["model"]
     ds = Dataset(X=X, y=y, feature_names=[f"x{j + 1}" for j in range(d)], target_name="y")

@@ -1,8 +1,8 @@
 """Target 6: peak memory does not grow with the number of steps.
 
-``optrun train`` (a fresh process each time, the command a user runs) of the same tiny problem
+``optrun train`` (a fresh process each time, the command a user runs, through ``_peak.py``) of the same tiny problem
 for 10^4, 10^5 and 10^6 steps with *every* step logged (so the trace has as many rows as steps);
-the peak resident memory of each process comes from ``os.wait4``. Training state is O(parameters)
+the peak resident memory of each process is its ``VmHWM``. Training state is O(parameters)
 and the trace writer streams fixed-size chunks to disk, so the peaks should be equal up to
 noise while the trace grows a hundredfold.
 """
@@ -10,10 +10,11 @@ noise while the trace grows a hundredfold.
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from pathlib import Path
 
-from _harness import Row, fmt_s, optrun_command, run_child
+from _harness import Row, fmt_s, run_child
 
 CONFIG = """\
 # memory benchmark: two parameters, full-batch GD, every step logged
@@ -35,9 +36,12 @@ def run(quick: bool) -> tuple[list[Row], list[str]]:
     cfg.write_text(CONFIG)
     T = "6 memory"
     rows, peaks = [], []
+    peak_file = tmp / "peak_kb.txt"
     for steps in counts:
-        wall, cpu, peak, out = run_child([*optrun_command(), "train", str(cfg), f"train.steps={steps}",
-                                          "--no-plots", "--json", "--out", str(tmp / "runs")])
+        wall, cpu, _, out = run_child([sys.executable, str(Path(__file__).with_name("_peak.py")), str(peak_file),
+                                       "train", str(cfg), f"train.steps={steps}", "--no-plots", "--json",
+                                       "--out", str(tmp / "runs")])
+        peak = int(peak_file.read_text()) / 1024
         summary = json.loads(out)
         trace = Path(summary["run_dir"]) / "trace.csv"
         size = trace.stat().st_size

@@ -17,6 +17,7 @@ import difflib
 import hashlib
 import json
 import math
+import re
 import reprlib
 from collections.abc import Hashable
 from pathlib import Path
@@ -70,11 +71,11 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _StrictLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    __import__("re").compile(
+    re.compile(
         r"""^(?:[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)
             |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
             |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""",
-        __import__("re").X,
+        re.X,
     ),
     list("-+0123456789."),
 )
@@ -513,7 +514,7 @@ def load(source: str | Path | dict, overrides: list[str] | dict | None = None) -
     return load_located(source, overrides)[0]
 
 
-_KEY_PREFIX = __import__("re").compile(r"^((?:name|seed|dataset|model|loss|optimizer|batch|train)(?:\.[A-Za-z0-9_]+)*):")
+_KEY_PREFIX = re.compile(r"^((?:name|seed|dataset|model|loss|optimizer|batch|train)(?:\.[A-Za-z0-9_]+)*):")
 
 
 def locate(message: str, where: str, origin: dict[str, str]) -> str:

@@ -55,14 +55,22 @@ def format_rows(rows: np.ndarray, integer: list[bool], time_col: int) -> str:
     return "".join([",".join(cells) + "\n" for cells in zip(*columns)])
 
 
+# A chunk holds at most this many cells: formatting a chunk makes one Python string per cell,
+# so this bounds the writer's memory (~5 MB) however wide the trace is.
+_CHUNK_CELLS = 65536
+
+
 class TraceWriter:
     """Append trace rows to a CSV file in chunks of ``chunk_rows``.
 
     ``record`` takes the row's scalars and the parameter vector; ``close`` flushes the rest.
     The writer also keeps the last row (``last``) so the summary needs no re-read.
+    ``chunk_rows`` defaults to 4096 rows, fewer for wide traces (at most ``_CHUNK_CELLS`` cells).
     """
 
-    def __init__(self, path: Path | None, columns: list[str], chunk_rows: int = 4096):
+    def __init__(self, path: Path | None, columns: list[str], chunk_rows: int | None = None):
+        if chunk_rows is None:
+            chunk_rows = max(64, min(4096, _CHUNK_CELLS // len(columns)))
         self.columns = columns
         self._n_scalar = len(columns) - 0
         self._buf = np.empty((chunk_rows, len(columns)), dtype=np.float64)

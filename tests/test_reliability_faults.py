@@ -397,3 +397,19 @@ def test_read_trace_ignores_a_cut_off_last_line(tmp_path):
     assert (tmp_path / "trace.csv").read_text() == "step,loss\n0,1.5\n1,1.25\n"
     (tmp_path / "summary.json").write_text('{"status": "running"}')
     assert optrun.load_run(tmp_path).trace["step"].tolist() == [0, 1]
+
+
+def test_console_script_turns_a_bug_outside_commands_into_one_line(monkeypatch, capsys):
+    import optrun.cli.app as cli_app
+
+    def broken():
+        raise RuntimeError("boom")
+
+    monkeypatch.delenv("OPTRUN_DEBUG", raising=False)
+    monkeypatch.setattr(cli_app, "app", broken)
+    with pytest.raises(SystemExit) as info:
+        cli_app.main()
+    assert info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("internal error: RuntimeError: boom (at ") and len(err.splitlines()) == 1
+    assert "OPTRUN_DEBUG=1" in err

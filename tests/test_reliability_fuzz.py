@@ -200,7 +200,7 @@ def _check_run_or_clean_error(cfg, ovr, out: Path) -> None:
     assert trace["step"].iloc[0] == 0 and int(trace["step"].iloc[-1]) == s["steps"] and len(trace) == s["trace_rows"]
     if s["status"] != "diverged":
         assert math.isfinite(s["final_loss"])
-    assert config.load(result.run_dir / "config.yaml") == config.load(result.run_dir / "config.yaml")  # rerunnable
+    assert config.load(result.run_dir / "config.yaml") == config.load(cfg, ovr)  # saved resolved, rerunnable
 
 
 # --------------------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ def user_errors(func: Callable) -> Callable:
         except (typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt as exc:
-            message = getattr(exc, "message", None) or "interrupted"
+            message = getattr(exc, "message", None) or "stopped (Ctrl-C)"
             raise fail(message, EXIT_SIGINT, prefix="interrupted") from None
         except Exception as exc:
             if os.environ.get("OPTRUN_DEBUG") or _from_cli_framework(exc):

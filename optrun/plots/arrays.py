@@ -112,7 +112,7 @@ def load_run(path: str | Path) -> RunData:
     import pandas as pd
 
     from optrun import config as config_mod
-    from optrun.rundir import read_summary
+    from optrun.rundir import read_summary, read_trace
 
     path = Path(path)
     if not path.is_dir():
@@ -127,7 +127,9 @@ def load_run(path: str | Path) -> RunData:
     if not tpath.is_file():
         raise OptrunError(f"{path}: no trace.csv, nothing to plot")
     try:
-        trace = pd.read_csv(tpath)
+        trace = read_trace(path)  # up to the last complete row (a killed run may cut one off)
+    except OptrunError:
+        raise
     except Exception as exc:  # pandas raises several types for broken files
         raise OptrunError(f"{tpath}: cannot read the trace ({exc})") from None
     if trace.empty:
