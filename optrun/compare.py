@@ -9,7 +9,8 @@
 
 * ``KEY=v1,v2,...`` with a dotted key (``optimizer.lr=0.1,0.01``, ``batch.mode=full,stochastic``);
   values are typed like YAML, and commas inside ``[...]`` do not split
-  (``optimizer.betas=[0.9,0.999],[0.8,0.99]``).
+  (``optimizer.betas=[0.9,0.999],[0.8,0.99]``). The value syntax is `optrun sweep`'s, so
+  ``optimizer.lr='logspace(-3,-1,3)'`` and ``batch.size='range(8,33,8)'`` work too.
 * ``batch.mode=full,stochastic,minibatch``: stochastic runs use size 1 (the base config's
   ``batch.size`` is for minibatch); full batch ignores the size.
 * ``optimizer.name=sgd,momentum,adam`` or ``optimizer=adam:lr=0.01,sgd:lr=0.1``: each value names
@@ -43,6 +44,7 @@ from typing import Any, Callable
 
 from optrun import config as config_mod
 from optrun.errors import OptrunError
+from optrun.sweep import parse_values, split_top_level
 
 OPTIMIZER_KEYS = ("optimizer", "optimizer.name")
 
@@ -57,30 +59,6 @@ class VaryAxis:
     values: list[Any]
     labels: list[str]
     text: str = ""
-
-
-def split_top(text: str, sep: str = ",") -> list[str]:
-    """Split on ``sep`` outside brackets and quotes: ``"[0.9,0.99],[0.8,0.9]"`` -> two parts."""
-    parts, depth, quote, cur = [], 0, None, []
-    for ch in text:
-        if quote:
-            cur.append(ch)
-            if ch == quote:
-                quote = None
-            continue
-        if ch in "\"'":
-            quote = ch
-        elif ch in "[{(":
-            depth += 1
-        elif ch in "]})":
-            depth -= 1
-        if ch == sep and depth == 0:
-            parts.append("".join(cur))
-            cur = []
-        else:
-            cur.append(ch)
-    parts.append("".join(cur))
-    return [p.strip() for p in parts]
 
 
 def _value(raw: str, where: str) -> Any:
@@ -118,13 +96,13 @@ def parse_vary(text: str) -> VaryAxis:
         raise OptrunError(f"{where}: unknown section {key.split('.')[0]!r}; expected one of: {', '.join(config_mod.SECTIONS)}")
     if key == "seed":
         raise OptrunError(f"{where}: use --seeds N to repeat runs over seeds")
-    raws = split_top(rest)
-    if any(not r for r in raws):
-        raise OptrunError(f"{where}: empty value in the list (two commas in a row?)")
     values: list[Any] = []
     if key in OPTIMIZER_KEYS:
+        raws = split_top_level(rest)
+        if any(not r.strip() for r in raws):
+            raise OptrunError(f"{where}: empty value in the list (two commas in a row?)")
         for r in raws:
-            name, *hps = split_top(r, ":")
+            name, *hps = split_top_level(r, ":")
             opt: dict[str, Any] = {"name": name.strip()}
             for hp in hps:
                 k, s, v = hp.partition("=")
@@ -133,8 +111,8 @@ def parse_vary(text: str) -> VaryAxis:
                 opt[k.strip()] = _value(v, where)
             values.append(opt)
         key = "optimizer"
-    else:
-        values = [_value(r, where) for r in raws]
+    else:  # the same value syntax as `optrun sweep`: lists, range(), linspace(), logspace()
+        values = parse_values(rest, where)
     if len({json.dumps(v, sort_keys=True, default=str) for v in values}) != len(values):
         raise OptrunError(f"{where}: a value is listed twice")
     return VaryAxis(key=key, values=values, labels=[value_label(key, v) for v in values], text=text)

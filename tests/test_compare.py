@@ -49,6 +49,11 @@ def test_parse_vary_values_are_typed():
     assert ax.values == [[0.9, 0.999], [0.8, 0.99]]
 
 
+def test_parse_vary_shares_the_sweep_value_syntax():
+    assert C.parse_vary("optimizer.lr=logspace(-3,-1,3)").values == [0.001, 0.01, 0.1]
+    assert C.parse_vary("batch.size=range(8,25,8)").values == [8, 16, 24]
+
+
 def test_parse_vary_per_optimizer_values():
     ax = C.parse_vary("optimizer=adam:lr=0.01:betas=[0.8,0.9],sgd:lr=0.1,newton")
     assert ax.key == "optimizer"
