@@ -20,7 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+import statistics
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -66,19 +67,32 @@ def compare(target: str, what: str, t: "Timing", base: "Timing", goal: str = "",
             ok: Callable[[float], bool] | None = None, basis: str = "cpu", note: str = "", value: str = "") -> Row:
     """A row for ``t`` against ``base``: the ratio on ``basis`` ("cpu" or "wall") is the one
     judged against the goal; the other one is shown in the note."""
-    r = getattr(t, basis) / getattr(base, basis)
+    r = paired_ratio(t, base, basis)
     other = "wall" if basis == "cpu" else "cpu"
-    r_other = getattr(t, other) / getattr(base, other)
+    r_other = paired_ratio(t, base, other)
     note = f"{other}: {fmt_x(r_other)}" + (f"; {note}" if note else "")
     return Row(target, what, value or fmt_t(t), f"{fmt_x(r)} ({basis})", goal, None if ok is None else bool(ok(r)), note)
 
 
 @dataclass
 class Timing:
-    """Best (minimum) wall-clock and CPU time of one candidate over the interleaved rounds."""
+    """Best (minimum) wall-clock and CPU time of one candidate over the interleaved rounds, and
+    the time of every round (for paired ratios)."""
 
     wall: float
     cpu: float  # user + system time of the process (all its threads)
+    walls: list = field(default_factory=list)
+    cpus: list = field(default_factory=list)
+
+
+def paired_ratio(t: Timing, base: Timing, basis: str = "cpu") -> float:
+    """``t / base``: the median over rounds of the ratio within each round when both were timed
+    in the same interleaved rounds (a slow spell of the machine then hits both sides of each
+    ratio), else the ratio of the best times."""
+    a, b = getattr(t, basis + "s"), getattr(base, basis + "s")
+    if a and len(a) == len(b):
+        return statistics.median(x / y for x, y in zip(a, b))
+    return getattr(t, basis) / getattr(base, basis)
 
 
 def best_of(candidates: dict[str, Callable[[], object]], repeat: int) -> dict[str, Timing]:
@@ -99,7 +113,7 @@ def best_of(candidates: dict[str, Callable[[], object]], repeat: int) -> dict[st
                 wall, cpu = own
             walls[name].append(wall)
             cpus[name].append(cpu)
-    return {k: Timing(min(walls[k]), min(cpus[k])) for k in candidates}
+    return {k: Timing(min(walls[k]), min(cpus[k]), walls[k], cpus[k]) for k in candidates}
 
 
 class Clock:
@@ -124,13 +138,15 @@ def optrun_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "optrun"]
 
 
-def child_env() -> dict[str, str]:
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("MPLBACKEND", "Agg")
+    env.update(extra or {})
     return env
 
 
-def run_child(cmd: list[str], cwd: Path | None = None, check: bool = True) -> tuple[float, float, float, str]:
+def run_child(cmd: list[str], cwd: Path | None = None, check: bool = True,
+              env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
     """Run one child process; return (wall s, CPU s, peak RSS MB, stdout) of exactly that child.
 
     ``os.wait4`` gives the resource usage of this child alone (RUSAGE_CHILDREN would add up, or
@@ -138,7 +154,7 @@ def run_child(cmd: list[str], cwd: Path | None = None, check: bool = True) -> tu
     """
     with tempfile.TemporaryFile("w+") as errfile:  # a file, not a pipe: never blocks the child
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errfile, cwd=cwd, env=child_env(), text=True)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errfile, cwd=cwd, env=child_env(env), text=True)
         out = proc.stdout.read()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
@@ -151,18 +167,19 @@ def run_child(cmd: list[str], cwd: Path | None = None, check: bool = True) -> tu
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out  # ru_maxrss: KiB
 
 
-def time_commands(commands: dict[str, list[str]], repeat: int, cwd: Path | None = None) -> dict[str, Timing]:
+def time_commands(commands: dict[str, list[str]], repeat: int, cwd: Path | None = None,
+                  env: dict[str, str] | None = None) -> dict[str, Timing]:
     """Best wall and CPU time of each command (a fresh process each time), interleaved."""
     for cmd in commands.values():  # warm the OS file cache (and fail early on a broken command)
-        run_child(cmd, cwd)
+        run_child(cmd, cwd, env=env)
     walls: dict[str, list[float]] = {k: [] for k in commands}
     cpus: dict[str, list[float]] = {k: [] for k in commands}
     for _ in range(repeat):
         for name, cmd in commands.items():
-            wall, cpu, _, _ = run_child(cmd, cwd)
+            wall, cpu, _, _ = run_child(cmd, cwd, env=env)
             walls[name].append(wall)
             cpus[name].append(cpu)
-    return {k: Timing(min(walls[k]), min(cpus[k])) for k in commands}
+    return {k: Timing(min(walls[k]), min(cpus[k]), walls[k], cpus[k]) for k in commands}
 
 
 def have(module: str) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -53,6 +54,7 @@ def run(quick: bool) -> tuple[list[Row], list[str]]:
     flat = abs(growth) <= max(5.0, 0.05 * peaks[0])
     rows.append(Row(T, f"peak RSS growth from {counts[0]:,} to {counts[-1]:,} steps", f"{growth:+.1f} MB",
                     f"{peaks[-1] / peaks[0]:.3f}x", "flat (within 5%)", flat))
+    shutil.rmtree(tmp, ignore_errors=True)  # the run folders made here
     return rows, []
 
 

@@ -10,11 +10,12 @@ batch modes (full, mini-batch of 32, stochastic). Candidates:
   shuffling stream), keeping its rows in a preallocated array. It reproduces optrun's parameters
   bit for bit, which the benchmark checks: the ratio is pure overhead, not different arithmetic;
 * the same training with ``torch.optim.Adam`` on the CPU (forward, backward, step, and the
-  full-data loss and gradient norm for every row), when torch is installed.
+  full-data loss and gradient norm for every row; one intra-op thread), when torch is installed.
 """
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -82,6 +83,9 @@ def hand_adam(X, y, mode, steps, shuffle_rng, lr=LR, b1=0.9, b2=0.999, eps=1e-8)
 def torch_adam(X, y, mode, steps, lr=LR):
     import torch
 
+    # One thread: 4-element tensors never use intra-op parallelism, and an idle OpenMP pool
+    # would spin on the other core, slowing down (and adding CPU time to) whatever runs next.
+    torch.set_num_threads(1)
     n, d = X.shape
     bs = {"full": n, "minibatch": 32, "stochastic": 1}[mode]
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
@@ -134,7 +138,7 @@ def run(quick: bool) -> tuple[list[Row], list[str]]:
     from optrun.trace import TraceWriter, trace_columns
 
     steps = 3000 if quick else 10_000
-    repeat = 5 if quick else 7
+    repeat = 5 if quick else 11
     torch_version = have("torch")
     rows: list[Row] = []
     notes: list[str] = []
@@ -165,7 +169,7 @@ def run(quick: bool) -> tuple[list[Row], list[str]]:
         if torch_version:  # ten times slower: fewer rounds
             problem = prepare(resolved)
             X, y = problem.data.X, problem.data.y
-            best.update(best_of({"torch": lambda: torch_adam(X, y, mode, steps)[0]}, 3))
+            best["torch"] = best_of({"torch": lambda: torch_adam(X, y, mode, steps)[0]}, 3)["torch"]
 
         # Same math: the hand loop must reproduce optrun's trace values exactly.
         problem = prepare(resolved)
@@ -198,12 +202,14 @@ def run(quick: bool) -> tuple[list[Row], list[str]]:
                             note=per(best["engine_nofile"])))
         if torch_version:
             tt = best["torch"]
-            rows.append(Row(T, f"{label}: torch.optim.Adam (CPU)", fmt_t(tt),
-                            f"{fmt_x(tt.wall / best['api'].wall)} (wall)", ">= 10x slower than optrun",
-                            tt.wall / best["api"].wall >= 10,
-                            f"cpu: {fmt_x(tt.cpu / best['api'].cpu)}; {per(tt)}"))
+            # torch / optrun, so the goal reads "at least 10x". torch's runs are ten times longer and
+            # timed in rounds of their own: this ratio compares best times.
+            r_cpu, r_wall = tt.cpu / best["api"].cpu, tt.wall / best["api"].wall
+            rows.append(Row(T, f"{label}: torch.optim.Adam (CPU)", fmt_t(tt), f"{fmt_x(r_cpu)} (cpu)",
+                            ">= 10x optrun's time", r_cpu >= 10, f"wall: {fmt_x(r_wall)}; {per(tt)}"))
         else:
             rows.append(Row(T, f"{label}: torch.optim.Adam (CPU)", "skipped", note="torch not installed"))
+    shutil.rmtree(tmp, ignore_errors=True)  # the run folders made here
     return rows, notes
 
 

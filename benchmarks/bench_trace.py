@@ -9,6 +9,7 @@ file writes, all of the writer's cost).
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def run(quick: bool) -> tuple[list[Row], list[str]]:
             f"wall: {fmt_x(t_write.times[0] / t_train.times[0])}; "
             f"{t_write.times[1] / len(rows) * 1e6:.1f} us/row, {size / 2**20 / t_write.times[0]:.0f} MB/s"),
     ]
-    path.unlink()
+    shutil.rmtree(path.parent, ignore_errors=True)
     return out, []
 
 

@@ -39,14 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats (~2 min)")
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections to run")
     parser.add_argument("--out", type=Path, default=None,
-                        help="results file (default: benchmarks/results/{full,quick}.md, plus .json)")
+                        help="results file (default: benchmarks/results/{full,quick}.md, plus .json; "
+                             "{full,quick}-partial.md with --only)")
     args = parser.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(only) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
     mode = "quick" if args.quick else "full"
-    out = args.out or HERE / "results" / f"{mode}.md"
+    partial = "" if set(only) == set(SECTIONS) else "-partial"  # never overwrite a complete record
+    out = args.out or HERE / "results" / f"{mode}{partial}.md"
     os.environ.setdefault("MPLBACKEND", "Agg")
 
     info = machine()
