@@ -490,7 +490,12 @@ def _resolve_dataset(ds: dict, where: str, origin: dict, base_dir: Path | None) 
         raise OptrunError(f"{src}: dataset.name: unknown dataset {name!r}{_suggest(name, choices)}")
     if extras:
         k = next(iter(extras))
-        raise OptrunError(f"{origin.get('dataset.' + k, where)}: unknown key 'dataset.{k}'{_suggest(k, sorted(known))}")
+        src = origin.get("dataset." + k, where)
+        takers = [g for g, params in generators.items() if k in params]
+        if takers:  # a generator parameter on a file dataset: say so rather than guess a key
+            raise OptrunError(f"{src}: dataset.{k} is a parameter of the {' and '.join(takers)} generator{'s' * (len(takers) > 1)}, "
+                              f"not of the dataset {name!r}")
+        raise OptrunError(f"{src}: unknown key 'dataset.{k}'{_suggest(k, sorted(known))}")
     return ds
 
 

@@ -144,6 +144,13 @@ def test_override_error_names_the_override(base_config):
         config.resolve(raw, origin=origin)
 
 
+def test_generator_parameter_on_a_file_dataset(base_config):
+    raw, origin = config.apply_overrides(base_config, ["dataset.n_samples=5"])
+    with pytest.raises(OptrunError, match=r"override dataset.n_samples=5: dataset.n_samples is a parameter of the "
+                                          r"synthetic_linear and synthetic_logistic generators, not of the dataset 'csv'"):
+        config.resolve(raw, origin=origin)
+
+
 def test_json_schema_has_sections():
     schema = config.json_schema()
     assert {"dataset", "optimizer", "train", "batch"} <= set(schema["properties"])
