@@ -116,27 +116,31 @@ def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineR
             samples += yb.shape[0]
 
             logged = t % log_every == 0 or t == T
-            if full or logged:
+            evaluated = full or logged
+            if evaluated:
                 loss, g_full = value_and_grad(theta, X, y)
                 gnorm = _norm(g_full)
                 bad = not (math.isfinite(loss) and loss <= limit and math.isfinite(gnorm))
             else:
                 bad = not (math.isfinite(batch_loss) and np.isfinite(theta).all())
+            if (bad or stop.requested) and not evaluated:
+                # a stop forces a row at a step the logging cadence skips: its loss, gradient norm
+                # (and the summary's final loss) must belong to the current parameters
+                loss, g_full = value_and_grad(theta, X, y)
+                gnorm = _norm(g_full)
+                evaluated = True
 
             if bad:
-                if not (full or logged):
-                    loss, g_full = value_and_grad(theta, X, y)
-                    gnorm = _norm(g_full)
                 status = "diverged"
                 what = "non-finite loss or parameters" if not math.isfinite(loss) or not np.isfinite(theta).all() else (
                     f"loss {loss:.3g} exceeded {tcfg['divergence_factor']:.0e} x the initial loss"
                 )
                 reason = f"diverged at step {t}: {what}"
-                logged = True
-            elif tol > 0 and (full or logged) and gnorm <= tol:
-                status, reason, logged = "converged", f"gradient norm {gnorm:.3g} <= tol {tol:g} at step {t}", True
+            elif tol > 0 and evaluated and gnorm <= tol:
+                status, reason = "converged", f"gradient norm {gnorm:.3g} <= tol {tol:g} at step {t}"
             elif stop.requested:
-                status, reason, logged = "interrupted", f"{stop.reason} at step {t}", True
+                status, reason = "interrupted", f"{stop.reason} at step {t}"
+            logged = logged or status != "completed"
 
             if logged:
                 row(t, samples, time.perf_counter() - start, lr, loss, batch_loss, gnorm, theta)

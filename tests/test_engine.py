@@ -160,3 +160,26 @@ def test_load_run_matches(base_config, tmp_path):
     back = optrun.load_run(r.run_dir)
     assert back.summary == r.summary
     pd.testing.assert_frame_equal(back.trace, r.trace)
+
+
+def test_interrupt_on_an_unlogged_step_records_the_current_loss(base_config, tmp_path):
+    """A stop between two logged rows forces a row whose loss belongs to the final parameters."""
+    from optrun.models import Objective
+
+    stop = StopFlag()
+    calls = []
+
+    def progress(step, total):
+        calls.append(step)
+        if step == 10:
+            stop.request("interrupted (test)")
+
+    over = ["batch.mode=minibatch", "batch.size=8", "train.steps=100", "train.log_every=10"]
+    r = run(base_config, tmp_path, over, stop=stop, progress=progress)
+    s = r.summary
+    assert s["status"] == "interrupted" and s["steps"] == 11  # step 11 is not on the cadence
+    data = np.loadtxt(base_config["dataset"]["path"], delimiter=",", skiprows=1)
+    theta = np.array(list(s["params"].values()))
+    obj = Objective(model="linear", loss="half_mse", fit_intercept=True)
+    assert s["final_loss"] == pytest.approx(obj.value(theta, data[:, :2], data[:, 2]), rel=1e-14)
+    assert r.trace["loss"].iloc[-1] == s["final_loss"] != r.trace["loss"].iloc[-2]

@@ -83,3 +83,12 @@ def test_write_json_is_strict_and_atomic(tmp_path):
     rundir.write_json(p, {"a": np.float64(1.5), "b": float("nan"), "c": np.arange(2)})
     assert json.loads(p.read_text()) == {"a": 1.5, "b": None, "c": [0, 1]}
     assert [x.name for x in tmp_path.iterdir()] == ["s.json"]
+
+
+def test_atomic_files_get_the_ordinary_mode(tmp_path):
+    import os
+
+    rundir.atomic_write_text(tmp_path / "a.txt", "x")
+    (tmp_path / "b.txt").write_text("x")
+    expected = 0o666 & ~rundir._UMASK
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == (tmp_path / "b.txt").stat().st_mode & 0o777 == expected
