@@ -123,7 +123,8 @@ def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineR
                 bad = not (math.isfinite(loss) and loss <= limit and math.isfinite(gnorm))
             else:
                 bad = not (math.isfinite(batch_loss) and np.isfinite(theta).all())
-            if (bad or stop.requested) and not evaluated:
+            stopping = stop.requested  # read once per step (a signal may set it at any time)
+            if (bad or stopping) and not evaluated:
                 # a stop forces a row at a step the logging cadence skips: its loss, gradient norm
                 # (and the summary's final loss) must belong to the current parameters
                 loss, g_full = value_and_grad(theta, X, y)
@@ -138,7 +139,7 @@ def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineR
                 reason = f"diverged at step {t}: {what}"
             elif tol > 0 and evaluated and gnorm <= tol:
                 status, reason = "converged", f"gradient norm {gnorm:.3g} <= tol {tol:g} at step {t}"
-            elif stop.requested:
+            elif stopping:
                 status, reason = "interrupted", f"{stop.reason} at step {t}"
             logged = logged or status != "completed"
 

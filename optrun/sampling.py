@@ -14,14 +14,9 @@ An *epoch* is one pass over the n training rows, so ``epoch = samples / n``.
 
 from __future__ import annotations
 
-import math
 from typing import Iterator
 
 import numpy as np
-
-
-def batches_per_epoch(n: int, size: int) -> int:
-    return math.ceil(n / size)
 
 
 def batch_indices(n: int, size: int, shuffle: bool, rng: np.random.Generator | None) -> Iterator[slice | np.ndarray]:

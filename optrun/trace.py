@@ -23,22 +23,13 @@ def trace_columns(param_names: list[str], has_val: bool) -> list[str]:
     return BASE_COLUMNS + (["val_loss"] if has_val else []) + list(param_names)
 
 
-def _cell(value: float, integer: bool) -> str:
-    """One CSV cell: empty for NaN, ``int`` for the integer columns, ``repr`` (shortest round-trip)
-    otherwise. The reference for :func:`format_rows`, which produces the same text in bulk."""
-    if value != value:  # NaN -> empty cell
-        return ""
-    if integer:
-        return str(int(value))
-    return repr(value)
-
-
 def format_rows(rows: np.ndarray, integer: list[bool], time_col: int) -> str:
     """CSV text (one line per row, each ending in a newline) of a block of trace rows.
 
-    The cells are exactly :func:`_cell`'s (``time_s`` rounded to 6 decimals first), but the text is
-    built *column by column*: ``map(repr, column)`` runs the float formatting in C, where calling
-    ``_cell`` per cell cost ~2 us of Python each, more than a small problem's training step.
+    A cell is empty for NaN, ``int`` for the integer columns and ``repr`` (shortest round-trip)
+    otherwise, with ``time_s`` rounded to 6 decimals first. The text is built *column by column*:
+    ``map(repr, column)`` runs the float formatting in C, where formatting cell by cell cost ~2 us
+    of Python each, more than a small problem's training step.
     """
     columns = []
     for j, col in enumerate(rows.T):
@@ -72,9 +63,9 @@ class TraceWriter:
         if chunk_rows is None:
             chunk_rows = max(64, min(4096, _CHUNK_CELLS // len(columns)))
         self.columns = columns
-        self._n_scalar = len(columns) - 0
         self._buf = np.empty((chunk_rows, len(columns)), dtype=np.float64)
         self._k = 0
+        self._flushed_at = 0.0  # the time_s of the last flush
         self.rows_written = 0
         self.last: np.ndarray | None = None
         self._integer = [c in _INT_COLUMNS for c in columns]
@@ -92,7 +83,10 @@ class TraceWriter:
         row[ns:] = theta
         self.last = row
         self._k += 1
-        if self._k == len(self._buf):
+        # full chunk, or a second since the last flush (read from the row's own time_s, so no
+        # clock call): a long run's trace.csv fills while it runs, for `tail -f` and live plots
+        if self._k == len(self._buf) or scalars[3] - self._flushed_at >= 1.0:
+            self._flushed_at = scalars[3]
             self.flush()
 
     def flush(self) -> None:

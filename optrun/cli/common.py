@@ -121,6 +121,9 @@ class Signals:
     ``exit_code`` is 130 for SIGINT and 143 for SIGTERM (128 + signal number, as shells do).
     """
 
+    # set by a second signal: the console script then skips interpreter finalization (see main)
+    stopped_at_once = False
+
     def __init__(self, stop):
         self.stop = stop
         self.signum: int | None = None
@@ -135,10 +138,12 @@ class Signals:
             self.stop.request("interrupted (SIGINT)" if signum == signal.SIGINT else "terminated (SIGTERM)")
             return
         if self.count == 2:
+            Signals.stopped_at_once = True
             raise KeyboardInterrupt
         os._exit(self.exit_code)  # the user insists: no more cleanup
 
     def __enter__(self):
+        Signals.stopped_at_once = False
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 self._old[sig] = signal.signal(sig, self._handler)
