@@ -27,13 +27,22 @@ def result_table(summary: dict, run_dir: Path):
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("status", f"[{colour}]{status}[/] ({summary.get('stop_reason', '')})")
-    table.add_row("steps", f"{summary.get('steps')} ({fmt(summary.get('epochs'))} epochs)")
+    reason = str(summary.get("stop_reason", ""))
+    if reason.startswith(status):  # "interrupted (SIGINT) at step 9", not "interrupted (interrupted ...)"
+        reason = reason[len(status):].strip(" :")
+    table.add_row("status", f"[{colour}]{status}[/]" + (f" ({reason})" if reason else ""))
+    epochs = summary.get("epochs")
+    table.add_row("steps", f"{summary.get('steps')} ({fmt(epochs)} epoch{'' if epochs == 1 else 's'})")
     table.add_row("final loss", fmt(summary.get("final_loss")))
     f_star = summary.get("f_star")
     note = (summary.get("diagnostics") or {}).get("note")
     table.add_row("f*", fmt(f_star) + (f"  [dim]{note}[/]" if f_star is None and note else ""))
-    table.add_row("f - f*", fmt(summary.get("suboptimality")))
+    subopt = summary.get("suboptimality")
+    rounding = (summary.get("diagnostics") or {}).get("f_star_rounding")
+    if subopt is not None and rounding is not None and abs(subopt) <= rounding:
+        table.add_row("f - f*", f"{fmt(subopt)}  [dim](0 within rounding, |f - f*| <= {rounding:.1g})[/]")
+    else:
+        table.add_row("f - f*", fmt(subopt))
     for key in ("r2", "accuracy", "val_loss"):
         if summary.get(key) is not None:
             table.add_row(key, fmt(summary[key]))
