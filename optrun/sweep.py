@@ -790,18 +790,6 @@ class Report:
                 "failed": len(self.failed), "interrupted": self.interrupted, "wall_time_s": self.wall_time_s}
 
 
-class _Stop:
-    """A stop request shared by the executor loop (Ctrl-C, SIGTERM, --fail-fast)."""
-
-    def __init__(self):
-        self.requested = False
-        self.reason = ""
-
-    def request(self, reason: str = "interrupted") -> None:
-        self.requested = True
-        self.reason = reason
-
-
 def execute(sweep: Sweep, entries: list[Entry] | None = None, jobs: int = 1, executor: str = "local",
             address: str | Any = None, plots: bool = False, fail_fast: bool = False, stop=None,
             on_start: Callable[[Entry], None] | None = None,
@@ -818,7 +806,9 @@ def execute(sweep: Sweep, entries: list[Entry] | None = None, jobs: int = 1, exe
     sweep.runs_dir.mkdir(parents=True, exist_ok=True)
     todo = pending_entries(sweep) if entries is None else list(entries)
     report = Report(sweep.dir, total=len(sweep.entries), skipped=len(sweep.entries) - len(todo))
-    stop = stop if stop is not None else _Stop()
+    from optrun.engine import StopFlag
+
+    stop = stop if stop is not None else StopFlag()  # Ctrl-C, SIGTERM, --fail-fast
     by_index = {e.index: e for e in todo}
 
     def record(outcome: dict) -> None:

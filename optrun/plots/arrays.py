@@ -159,15 +159,6 @@ class Group:
         return sum(r.diverged for r in self.runs)
 
 
-def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(d, dict):
-        out: dict[str, Any] = {}
-        for k, v in d.items():
-            out.update(_flatten(v, f"{prefix}{k}."))
-        return out
-    return {prefix[:-1]: d}
-
-
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:g}"
@@ -200,7 +191,9 @@ def make_labels(configs: list[dict | None]) -> list[str]:
     """Legend labels naming what differs between settings (seed and name never count)."""
     if len(configs) == 1 or any(c is None for c in configs):
         return [optimizer_text((c or {}).get("optimizer") or {}) if c else "run" for c in configs]
-    flats = [_flatten({k: v for k, v in c.items() if k not in ("seed", "name")}) for c in configs]
+    from optrun.runs import flatten
+
+    flats = [flatten({k: v for k, v in c.items() if k not in ("seed", "name")}) for c in configs]
     keys = sorted(set().union(*flats), key=lambda k: list(flats[0]).index(k) if k in flats[0] else 10**6)
     differ = [k for k in keys if len({json.dumps(f.get(k), default=str) for f in flats}) > 1]
     names = {c["optimizer"].get("name") for c in configs}
