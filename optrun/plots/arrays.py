@@ -290,14 +290,15 @@ def problem_text(config: dict | None, summary: dict | None = None) -> str:
 
 
 def budget_text(config: dict) -> str:
+    """The configured budget, said as one (a run may stop earlier: converged, diverged, ...)."""
     tr = config.get("train") or {}
     if tr.get("steps") is not None:
-        return f"{tr['steps']} steps"
-    return f"{_fmt(tr.get('epochs'))} epochs"
+        return f"budget {tr['steps']} steps"
+    return f"budget {_fmt(tr.get('epochs'))} epochs"
 
 
 def run_text(config: dict | None) -> str:
-    """``"sgd lr=0.5 · full batch · 200 steps"`` (the optimizer's non-default hyperparameters)."""
+    """``"sgd lr=0.5 · full batch · budget 200 steps"`` (the optimizer's non-default hyperparameters)."""
     if not config:
         return ""
     opt = dict(config.get("optimizer") or {})
