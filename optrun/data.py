@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from optrun.errors import OptrunError
-from optrun.models import validate_targets  # noqa: F401  (re-exported: data.validate_targets)
+from optrun.models import validate_targets  # also re-exported: data.validate_targets
 
 DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
 
@@ -546,10 +546,7 @@ def load_dataset(spec: dict, base_dir: Path | None, rng_data: np.random.Generato
         info = {}
         where = f"{path}: column {target!r}"
 
-    if lines is None:
-        validate_targets(model, y, where)
-    else:
-        _check_csv_targets(model, y, where, lines)
+    validate_targets(model, y, where, lines=lines)
 
     X_val = y_val = None
     frac = spec.get("validation_fraction") or 0.0
@@ -591,15 +588,3 @@ def _check_magnitudes(where, feats, target, dt, *arrays) -> None:
                 f"{where.split(': column')[0]}: column {names[j]!r} holds a value too large to train on{hint}; "
                 f"values must be finite and within +-{MAX_ABS_VALUE:g} (rescale the column)"
             )
-
-
-def _check_csv_targets(model: str, y: np.ndarray, where: str, lines: np.ndarray) -> None:
-    if model != "logistic":
-        return
-    bad = (y != 0) & (y != 1)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise OptrunError(
-            f"{where}: model logistic needs targets 0 or 1; {int(bad.sum())} of {y.size} values are not "
-            f"(first at line {int(lines[i])}: {y[i]:g})"
-        )
