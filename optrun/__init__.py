@@ -1,6 +1,6 @@
 """optrun: a command-line experiment runner for optimization on linear and logistic regression."""
 
-__version__ = "0.1.0"
+from optrun._version import __version__
 
 __all__ = ["__version__", "train", "load_run"]
 

@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from optrun import __version__
+from optrun._version import __version__
 from optrun import config as config_mod
 from optrun.errors import OptrunError
 from optrun.rundir import (
+    versions,
     atomic_write_text, create_run_dir, is_write_error, read_summary, read_trace, truncate_partial_line, write_json,
 )
 
@@ -76,7 +77,7 @@ def _metrics(problem, theta: np.ndarray) -> dict:
 
 
 def _versions() -> dict:
-    return {"optrun": __version__, "numpy": np.__version__, "python": platform.python_version()}
+    return versions()
 
 
 def _slug(cfg: dict, name: str | None) -> str:
@@ -272,33 +273,13 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-def _raised_inside_trace_writer(exc: BaseException) -> bool:
-    """Did ``exc`` interrupt the trace writer while it was writing (not merely recording)?"""
-    import optrun.trace as trace_mod
-
-    tb = exc.__traceback__
-    while tb is not None:
-        code = tb.tb_frame.f_code
-        if code.co_filename == trace_mod.__file__ and code.co_name not in ("record", "__init__"):
-            return True
-        tb = tb.tb_next
-    return False
-
-
 def _close_quietly(writer, exc: BaseException, trace_path: Path) -> bool:
     """Close the trace after a failure, keeping whole rows only. Returns True if the writer was
     flushed cleanly (its ``rows_written`` and ``last`` describe the file)."""
     clean = False
     try:
-        if _raised_inside_trace_writer(exc) or is_write_error(exc):
-            # flushing again could duplicate the rows of the interrupted chunk
-            fh = getattr(writer, "_file", None)
-            if fh is not None:
-                writer._file = None
-                try:
-                    fh.close()
-                except BaseException:
-                    pass
+        if writer.writing or is_write_error(exc):
+            writer.abandon()  # flushing again could duplicate the rows of the interrupted chunk
         else:
             writer.close()
             clean = True

@@ -44,7 +44,8 @@ from typing import Any, Callable
 
 from optrun import config as config_mod
 from optrun.errors import OptrunError
-from optrun.sweep import parse_values, split_top_level
+from optrun._text import split_top_level
+from optrun.sweep import parse_values
 
 OPTIMIZER_KEYS = ("optimizer", "optimizer.name")
 

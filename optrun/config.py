@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from optrun._text import did_you_mean, short_repr  # noqa: F401  (short_repr re-exported)
 from optrun.errors import OptrunError
 
 SECTIONS = ("name", "seed", "dataset", "model", "loss", "optimizer", "batch", "train")
@@ -198,8 +199,7 @@ def _render(value: Any) -> str:
 
 
 def _suggest(word: str, choices) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else f"; expected one of: {', '.join(map(str, choices))}"
+    return did_you_mean(word, choices, style="listing")
 
 
 # --------------------------------------------------------------------------------------------
@@ -309,13 +309,6 @@ def _expand_shorthands(cfg: dict) -> dict:
     return out
 
 
-_REPR = reprlib.Repr()
-_REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxdict, _REPR.maxlevel = 60, 60, 6, 4, 3
-
-
-def short_repr(value: Any) -> str:
-    """``repr`` cut to a readable size (a YAML value may be huge or self-referencing)."""
-    return " ".join(_REPR.repr(value).split())
 
 
 def _format_pydantic_error(err: dict, where: str, origin: dict[str, str], raw: dict) -> str:

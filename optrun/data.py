@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from optrun._text import did_you_mean
 from optrun.errors import OptrunError
 from optrun.models import validate_targets  # also re-exported: data.validate_targets
 
@@ -85,12 +86,7 @@ class Dataset:
 
 
 def _suggest(word: str, choices) -> str:
-    choices = [str(c) for c in choices]
-    low = {c.lower(): c for c in choices}
-    if word.lower() in low:
-        return f" (did you mean {low[word.lower()]!r}?)"
-    m = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean {m[0]!r}?)" if m else ""
+    return did_you_mean(word, choices, style="paren")
 
 
 def _shorten(items, limit: int = 12) -> str:

@@ -24,19 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from optrun.control import StopFlag  # noqa: F401  (re-exported: optrun.engine.StopFlag)
 from optrun.sampling import batch_indices
-
-
-class StopFlag:
-    """Set by a signal handler (or a test) to stop after the current step."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.reason = ""
-
-    def request(self, reason: str = "interrupted") -> None:
-        self.requested = True
-        self.reason = reason
 
 
 @dataclass

@@ -114,6 +114,15 @@ def write_json(path: Path, data: dict) -> None:
     atomic_write_text(path, json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n")
 
 
+_SUMMARY_FIELDS = ("name", "status", "stop_reason", "steps", "epochs", "final_loss", "f_star",
+                   "suboptimality", "r2", "accuracy", "val_loss", "wall_time_s", "error")
+
+
+def summary_fields(summary: dict) -> dict:
+    """The scalar results of a summary that listings and ``summary.csv`` show."""
+    return {k: summary.get(k) for k in _SUMMARY_FIELDS}
+
+
 def read_summary(run_dir: Path) -> dict:
     path = Path(run_dir) / "summary.json"
     if not path.is_file():
@@ -184,3 +193,153 @@ def read_trace(run_dir: Path):
     if not data:
         raise OptrunError(f"{path}: empty (the run stopped before writing its header)")
     return pd.read_csv(io.BytesIO(data))
+
+
+# --------------------------------------------------------------------------------------------
+# Reading run folders back: the one reader, the one scanner, the one failure record
+
+
+def _read_summary_lenient(path: Path) -> tuple[dict, str | None]:
+    """(summary, problem): a damaged ``summary.json`` gives ``{"status": "unreadable"}`` and the
+    reason, never an exception."""
+    try:
+        data = json.loads((path / "summary.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {"status": "unreadable"}, "no summary.json"
+    except UnicodeDecodeError:
+        return {"status": "unreadable"}, "summary.json is not UTF-8 text"
+    except json.JSONDecodeError as exc:
+        return {"status": "unreadable"}, f"summary.json: invalid JSON ({exc.msg} at line {exc.lineno})"
+    except (OSError, ValueError, RecursionError) as exc:
+        return {"status": "unreadable"}, f"summary.json: cannot read ({getattr(exc, 'strerror', None) or exc})"
+    if not isinstance(data, dict):
+        return {"status": "unreadable"}, f"summary.json: expected a JSON object, got {type(data).__name__}"
+    return data, None
+
+
+class RunFolder:
+    """One run folder read back, the only reader of the run-folder contract (DESIGN.md §6).
+
+    One rule for a damaged folder: reading never raises for a damaged ``summary.json`` or
+    ``config.yaml``. ``summary`` is then ``{"status": "unreadable"}`` and ``summary_problem`` says
+    why; ``config`` is ``{}`` and ``config_problem`` holds the strict loader's message. A listing
+    shows such a folder as ``unreadable`` and goes on; a command given one damaged folder calls
+    :meth:`require` and exits 2 with the reason. ``trace`` is read lazily (up to its last complete
+    row) because listings never need it.
+    """
+
+    def __init__(self, path: str | Path):
+        from optrun.config import read_config_file  # the strict YAML reader (no tags, no duplicates)
+
+        self.path = Path(path)
+        self.summary, self.summary_problem = _read_summary_lenient(self.path)
+        try:
+            self.config: dict = read_config_file(self.path / "config.yaml")
+            self.config_problem: str | None = None
+        except OptrunError as exc:
+            self.config, self.config_problem = {}, str(exc)
+        self._trace = None
+
+    @property
+    def status(self) -> str:
+        return str(self.summary.get("status", "unknown"))
+
+    @property
+    def readable(self) -> bool:
+        return self.summary_problem is None
+
+    def require(self) -> "RunFolder":
+        """Raise OptrunError (exit 2) when the summary cannot be read; else return self."""
+        if not self.path.is_dir():
+            raise OptrunError(f"{self.path}: not a folder")
+        if self.summary_problem == "no summary.json":
+            raise OptrunError(f"{self.path}: not a run folder (no summary.json)")
+        if self.summary_problem is not None:
+            raise OptrunError(f"{self.path}: {self.summary_problem}")
+        return self
+
+    @property
+    def trace(self):
+        """``trace.csv`` as a DataFrame (read once, on first use)."""
+        if self._trace is None:
+            self._trace = read_trace(self.path)
+        return self._trace
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r}, status={self.status!r})"
+
+
+def is_run_folder(path: Path) -> bool:
+    return (Path(path) / "summary.json").is_file()
+
+
+def find_run_folders(root: str | Path, recursive: bool = True) -> list[Path]:
+    """Every run folder (a folder with ``summary.json``) under ``root``, sorted.
+
+    ``root`` itself counts when it is a run folder. Hidden folders (names starting with ``.``:
+    staging and temporary folders) are skipped. ``recursive=False`` looks one level down only.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise OptrunError(f"{root}: folder not found")
+    if not root.is_dir():
+        raise OptrunError(f"{root}: not a folder")
+    if not recursive:
+        found = [root] if is_run_folder(root) else []
+        found += [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and is_run_folder(p)]
+        return sorted(found)
+    found = []
+    for path in root.rglob("summary.json"):
+        rel = path.parent.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        found.append(path.parent)
+    return sorted(found)
+
+
+def status_summary(status: str, reason: str, ident: dict, last: dict | None = None,
+                   error: str | None = None, **extra: Any) -> dict:
+    """The summary of a run that did not finish normally (failed, interrupted, pending...).
+
+    ``ident`` names the run (name, config_hash, seed), ``last`` what the trace holds (steps,
+    final_loss, trace_rows); ``error`` the exception text of a failure. Every writer of such a
+    summary (the API, the sweep executors) builds it here, so they never disagree on its keys.
+    """
+    summary = {"status": status, "stop_reason": reason}
+    if error is not None:
+        summary["error"] = error
+    summary.update(ident)
+    summary.update(last or {})
+    summary.update(extra)
+    summary.setdefault("versions", versions())
+    return summary
+
+
+def versions() -> dict:
+    """The versions a summary records (optrun, numpy, python)."""
+    import platform
+
+    import numpy as np
+
+    from optrun._version import __version__
+
+    return {"optrun": __version__, "numpy": np.__version__, "python": platform.python_version()}
+
+
+def write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
+    """Write ``rows`` (dicts) as a CSV with ``columns``, atomically; cells by :func:`csv_cell`."""
+    atomic_write_text(Path(path), csv_text(rows, columns))
+
+
+def csv_text(rows: list[dict], columns: list[str]) -> str:
+    """The CSV text of ``rows`` with ``columns`` (the one CSV rule: :func:`optrun._text.csv_cell`)."""
+    import csv
+
+    from optrun._text import csv_cell
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow([csv_cell(r.get(c)) for c in columns])
+    return buf.getvalue()

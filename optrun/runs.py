@@ -22,21 +22,14 @@ from typing import Any, Callable
 
 import yaml
 
+from optrun._text import flatten, fmt_value, split_top_level  # noqa: F401  (flatten re-exported)
 from optrun.errors import OptrunError
+from optrun.rundir import _SUMMARY_FIELDS, summary_fields  # noqa: F401  (re-exported)
 
 HEAD_COLUMNS = ["run", "name", "optimizer"]
 TAIL_COLUMNS = ["status", "steps", "final_loss", "suboptimality", "wall_time_s"]
 #: Extra columns in machine-readable formats (csv, json).
 DATA_COLUMNS = ["config_hash", "run_dir"]
-
-_SUMMARY_FIELDS = ("name", "status", "stop_reason", "steps", "epochs", "final_loss", "f_star",
-                   "suboptimality", "r2", "accuracy", "val_loss", "wall_time_s", "error")
-
-
-def summary_fields(summary: dict) -> dict:
-    """The scalar results of a summary that listings and ``summary.csv`` show."""
-    return {k: summary.get(k) for k in _SUMMARY_FIELDS}
-
 
 def find_runs(root: str | Path) -> list[Path]:
     """Every run folder (a folder with ``summary.json``) under ``root``, recursively, sorted.
@@ -56,21 +49,6 @@ def find_runs(root: str | Path) -> list[Path]:
             continue
         found.append(path.parent)
     return sorted(found)
-
-
-def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    """``{"optimizer": {"lr": 0.1}}`` -> ``{"optimizer.lr": 0.1}``; lists stay values."""
-    out: dict[str, Any] = {}
-    if isinstance(data, dict):
-        for k, v in data.items():
-            key = f"{prefix}.{k}" if prefix else str(k)
-            if isinstance(v, dict) and v:
-                out.update(flatten(v, key))
-            else:
-                out[key] = v
-    elif prefix:
-        out[prefix] = data
-    return out
 
 
 @dataclass
@@ -158,7 +136,6 @@ def _equal(a: Any, b: Any) -> bool:
 
 def parse_filter(text: str) -> Filter:
     from optrun.config import parse_yaml
-    from optrun.sweep import split_top_level
 
     m = _FILTER.match(text)
     if not m:
@@ -271,15 +248,7 @@ def _key_hint(key: str, records: list[RunRecord]) -> str:
 
 
 def format_value(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return str(v).lower()
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    if isinstance(v, (list, dict)):
-        return json.dumps(v, separators=(",", ":"))
-    return str(v)
+    return fmt_value(v, 6)
 
 
 def to_csv(listing: Listing) -> str:

@@ -53,6 +53,7 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
+from optrun._text import csv_cell, split_top_level  # noqa: F401  (split_top_level re-exported)
 from optrun.errors import OptrunError
 
 #: Statuses that mean "this configuration has a result" (a diverged run is a result).
@@ -80,30 +81,6 @@ class Axis:
 
 
 _FUNC = re.compile(r"^\s*(range|linspace|logspace)\s*\((.*)\)\s*$", re.S)
-
-
-def split_top_level(text: str, sep: str = ",") -> list[str]:
-    """Split on ``sep`` outside brackets and quotes: ``"1,[0.9,0.99],range(3)"`` -> 3 items."""
-    items, depth, quote, cur = [], 0, None, []
-    for ch in text:
-        if quote:
-            cur.append(ch)
-            if ch == quote:
-                quote = None
-            continue
-        if ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == sep and depth == 0:
-            items.append("".join(cur))
-            cur = []
-            continue
-        cur.append(ch)
-    items.append("".join(cur))
-    return items
 
 
 def _number(text: str, where: str) -> int | float:
@@ -348,7 +325,7 @@ def write_sweep(sweep: Sweep) -> Sweep:
     If the folder already holds the same plan (same set of config hashes), it is kept as it is,
     indices included, so array jobs that are already running keep their meaning.
     """
-    from optrun import __version__
+    from optrun._version import __version__
     from optrun.rundir import atomic_write_text
 
     d = sweep.dir
@@ -477,7 +454,7 @@ def _train_into(payload: dict, out: Path, stop=None) -> dict:
 
 
 def _failure_folder(payload: dict, out: Path, error: str) -> None:
-    from optrun import __version__
+    from optrun._version import __version__
     from optrun import config as config_mod
     from optrun.rundir import atomic_write_text, create_run_dir, write_json
 
@@ -568,7 +545,7 @@ def _worker_init(runs_dir: str, stop_event) -> None:
     for k in BLAS_ENV:
         os.environ[k] = "1"
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from optrun.engine import StopFlag  # imports NumPy, after the variables are set
+    from optrun.control import StopFlag  # imports NumPy, after the variables are set
 
     stop = StopFlag()
 
@@ -686,7 +663,7 @@ def _dask_run(payload: dict, data: bytes | None = None, stop_event: str | None =
     one the client would have made (same resolved config, same ``config_hash``). The run stops
     early (interrupted) when the client sets the ``stop_event`` (a ``distributed.Event`` name).
     """
-    from optrun.engine import StopFlag
+    from optrun.control import StopFlag
 
     stop = StopFlag()
     end_watch, stopped = _dask_stop_watch(stop_event, stop)
@@ -806,7 +783,7 @@ def execute(sweep: Sweep, entries: list[Entry] | None = None, jobs: int = 1, exe
     sweep.runs_dir.mkdir(parents=True, exist_ok=True)
     todo = pending_entries(sweep) if entries is None else list(entries)
     report = Report(sweep.dir, total=len(sweep.entries), skipped=len(sweep.entries) - len(todo))
-    from optrun.engine import StopFlag
+    from optrun.control import StopFlag
 
     stop = stop if stop is not None else StopFlag()  # Ctrl-C, SIGTERM, --fail-fast
     by_index = {e.index: e for e in todo}
@@ -985,7 +962,7 @@ def _execute_dask(sweep, todo, address, plots, stop, on_start, record) -> None:
 
 def summary_rows(sweep: Sweep) -> list[dict]:
     """One row per planned run (plan order), from the run folders as they are now."""
-    from optrun.runs import summary_fields
+    from optrun.rundir import summary_fields
 
     found = attempts_by_hash(sweep.runs_dir)
     axes = sweep.axes
@@ -1028,11 +1005,4 @@ def write_summary(sweep: Sweep) -> Path:
     return path
 
 
-def _csv_cell(v: Any) -> Any:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return repr(v)
-    if isinstance(v, (list, dict)):
-        return json.dumps(v)
-    return v
+_csv_cell = csv_cell

@@ -71,6 +71,7 @@ class TraceWriter:
         self._integer = [c in _INT_COLUMNS for c in columns]
         self._time_col = columns.index("time_s")
         self._file: IO[str] | None = None
+        self.writing = False  # True while a chunk is being written: an exception then may have cut it
         if path is not None:
             self._file = open(path, "w", encoding="utf-8", newline="\n")
             self._file.write(",".join(columns) + "\n")
@@ -94,11 +95,24 @@ class TraceWriter:
             return
         rows = self._buf[: self._k]
         if self._file is not None:
+            self.writing = True
             self._file.write(format_rows(rows, self._integer, self._time_col))
             self._file.flush()
+            self.writing = False
         self.last = rows[-1].copy()
         self.rows_written += self._k
         self._k = 0
+
+    def abandon(self) -> None:
+        """Close the file without writing the buffered rows (after a failed write: flushing again
+        could duplicate the rows of the interrupted chunk). Never raises."""
+        fh, self._file = self._file, None
+        self._k = 0
+        if fh is not None:
+            try:
+                fh.close()
+            except BaseException:
+                pass
 
     def close(self) -> None:
         self.flush()

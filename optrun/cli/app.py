@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from optrun import __version__
+from optrun._version import __version__
 from optrun.cli import catalog, config_cmd, train
 
 app = typer.Typer(

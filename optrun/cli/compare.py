@@ -72,7 +72,7 @@ def compare(
     Exit code 4 if some runs failed (a diverged run is a result, not a failure).
     """
     from optrun import compare as compare_mod
-    from optrun.engine import StopFlag
+    from optrun.control import StopFlag
 
     if fmt not in ("png", "svg"):
         raise typer.BadParameter("expected png or svg", param_hint="--format")

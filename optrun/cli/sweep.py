@@ -156,7 +156,7 @@ def sweep(
     import os
 
     from optrun import sweep as sweep_mod
-    from optrun.engine import StopFlag
+    from optrun.control import StopFlag
 
     con = console(quiet)
     con.soft_wrap = True  # messages hold paths: never break them
@@ -240,7 +240,7 @@ def run_plan(
     """
     from optrun import sweep as sweep_mod
     from optrun.cli.train import result_table
-    from optrun.engine import StopFlag
+    from optrun.control import StopFlag
     from optrun.rundir import read_summary
 
     con = console(quiet)

@@ -94,7 +94,7 @@ def train(
 ):
     """Train one experiment and write its run folder (config.yaml, trace.csv, summary.json, plots/)."""
     from optrun import api
-    from optrun.engine import StopFlag
+    from optrun.control import StopFlag
 
     if plot_format not in ("png", "svg"):
         raise fail(f"--format: expected png or svg, got {plot_format!r}")

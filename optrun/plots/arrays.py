@@ -191,7 +191,7 @@ def make_labels(configs: list[dict | None]) -> list[str]:
     """Legend labels naming what differs between settings (seed and name never count)."""
     if len(configs) == 1 or any(c is None for c in configs):
         return [optimizer_text((c or {}).get("optimizer") or {}) if c else "run" for c in configs]
-    from optrun.runs import flatten
+    from optrun._text import flatten
 
     flats = [flatten({k: v for k, v in c.items() if k not in ("seed", "name")}) for c in configs]
     keys = sorted(set().union(*flats), key=lambda k: list(flats[0]).index(k) if k in flats[0] else 10**6)

@@ -1,0 +1,243 @@
+"""Signature-as-schema: a factory's signature is its config schema.
+
+A registered factory (an optimizer or an lr schedule) declares its parameters with names,
+defaults and bounds::
+
+    def adam(lr: PositiveFloat = 1e-3, betas: Betas = (0.9, 0.999), ...)
+
+This module turns such a signature into :class:`ParamSpec` records (for listings and docs) and
+validates user values against it. Bounds are ``annotated_types`` metadata (``Gt``, ``Ge``,
+``Interval``) inside ``typing.Annotated``.
+
+pydantic does the type checking and coercion (ints to floats, lists to tuples, bounds), but it
+is imported lazily inside :func:`validate_values`: ``import optrun.optim`` must stay cheap
+because the CLI imports it to print ``--help``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import annotated_types as at
+
+from optrun._text import did_you_mean  # noqa: F401  (re-exported)
+from optrun.errors import OptrunError
+
+# Shared annotations. Bounds follow torch's constructor checks, made strict where a zero value is
+# meaningless for an experiment (lr = 0 never moves; eps = 0 can divide by zero).
+PositiveFloat = Annotated[float, at.Gt(0)]
+NonNegFloat = Annotated[float, at.Ge(0)]
+UnitFloat = Annotated[float, at.Interval(ge=0, le=1)]
+Beta = Annotated[float, at.Interval(ge=0, lt=1)]
+Betas = tuple[Beta, Beta]
+PositiveInt = Annotated[int, at.Ge(1)]
+NonNegInt = Annotated[int, at.Ge(0)]
+
+
+class _Required:
+    """Sentinel default of a parameter that has no default."""
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED = _Required()
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter of a registered factory.
+
+    ``default`` is :data:`REQUIRED` when the parameter has none; ``constraints`` is a short
+    human text such as ``"a number > 0"`` or ``"a pair of numbers, each in [0, 1)"``.
+    """
+
+    name: str
+    default: Any
+    annotation: Any
+    constraints: str
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+# --------------------------------------------------------------------------------------------
+# Reading a signature
+
+
+def params_from_signature(fn: Callable) -> dict[str, ParamSpec]:
+    """ParamSpecs of ``fn``'s keyword parameters, in signature order.
+
+    Positional-only parameters are not part of the schema (a schedule factory receives
+    ``total_steps`` that way, from the engine rather than from the config).
+    """
+    sig = inspect.signature(fn, eval_str=True)
+    out: dict[str, ParamSpec] = {}
+    for p in sig.parameters.values():
+        if p.kind in (p.POSITIONAL_ONLY, p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        if p.annotation is p.empty:
+            raise TypeError(f"{fn.__name__}: parameter {p.name!r} needs a type annotation")
+        default = REQUIRED if p.default is p.empty else _plain(p.annotation, p.default)
+        out[p.name] = ParamSpec(p.name, default, p.annotation, describe(p.annotation))
+    return out
+
+
+def _unwrap(ann: Any) -> tuple[Any, list[Any], bool]:
+    """(base type, annotated_types metadata, optional?) of an annotation."""
+    optional = False
+    origin = typing.get_origin(ann)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(ann) if a is not type(None)]
+        optional = len(args) < len(typing.get_args(ann))
+        if len(args) != 1:
+            raise TypeError(f"unsupported annotation {ann!r}")
+        ann = args[0]
+    meta: list[Any] = []
+    if typing.get_origin(ann) is Annotated:
+        ann, *meta = typing.get_args(ann)
+    return ann, meta, optional
+
+
+def _fmt(x: Any) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def _bounds_text(meta: Iterable[Any]) -> str:
+    parts = []
+    for m in meta:
+        if isinstance(m, at.Interval):
+            lo = f"[{_fmt(m.ge)}" if m.ge is not None else (f"({_fmt(m.gt)}" if m.gt is not None else None)
+            hi = f"{_fmt(m.le)}]" if m.le is not None else (f"{_fmt(m.lt)})" if m.lt is not None else None)
+            if lo and hi:
+                parts.append(f"in {lo}, {hi}")
+            else:  # a one-sided Interval reads like the plain comparison
+                parts.extend(_bounds_text([at.Gt(m.gt), at.Ge(m.ge), at.Lt(m.lt), at.Le(m.le)]))
+        elif isinstance(m, at.Gt) and m.gt is not None:
+            parts.append(f"> {_fmt(m.gt)}")
+        elif isinstance(m, at.Ge) and m.ge is not None:
+            parts.append(f">= {_fmt(m.ge)}")
+        elif isinstance(m, at.Lt) and m.lt is not None:
+            parts.append(f"< {_fmt(m.lt)}")
+        elif isinstance(m, at.Le) and m.le is not None:
+            parts.append(f"<= {_fmt(m.le)}")
+    return " and ".join(parts)
+
+
+_NOUNS = {float: ("a number", "numbers"), int: ("an integer", "integers"),
+          bool: ("true or false", "booleans"), str: ("a string", "strings")}
+
+
+def describe(ann: Any) -> str:
+    """Human text for what an annotation accepts, e.g. ``"a number in [0, 1)"``."""
+    base, meta, optional = _unwrap(ann)
+    if typing.get_origin(base) is tuple:
+        items = typing.get_args(base)
+        sub = [_unwrap(a) for a in items]
+        if len({(b, tuple(map(repr, m))) for b, m, _ in sub}) == 1:
+            noun = _NOUNS[sub[0][0]][1]
+            bounds = _bounds_text(sub[0][1])
+            count = {2: "a pair", 3: "a triple"}.get(len(items), f"a list of {len(items)}")
+            text = f"{count} of {noun}" + (f", each {bounds}" if bounds else "")
+        else:
+            text = "a list of " + ", ".join(describe(a) for a in items)
+    else:
+        text = _NOUNS.get(base, (getattr(base, "__name__", str(base)), ""))[0]
+        bounds = _bounds_text(meta)
+        if bounds:
+            text += " " + bounds
+    return text + (" or null" if optional else "")
+
+
+def _plain(ann: Any, value: Any) -> Any:
+    """Convert a validated value to plain Python (floats, ints, bools, lists for tuples)."""
+    if value is None:
+        return None
+    base, _, _ = _unwrap(ann)
+    if typing.get_origin(base) is tuple:
+        return [_plain(a, v) for a, v in zip(typing.get_args(base), value)]
+    if base in (float, int, bool, str):
+        return base(value)
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+
+
+def _adapter(ann: Any):
+    # Cached on the annotation object: the aliases above are shared by most factories.
+    try:
+        return _ADAPTERS[ann]
+    except (KeyError, TypeError):
+        pass
+    from pydantic import TypeAdapter  # lazy: keeps `import optrun.optim` free of pydantic
+
+    adapter = TypeAdapter(ann)
+    try:
+        _ADAPTERS[ann] = adapter
+    except TypeError:  # unhashable annotation: just don't cache
+        pass
+    return adapter
+
+
+_ADAPTERS: dict[Any, Any] = {}
+
+
+def _is_bool(value: Any) -> bool:
+    import numpy as np
+
+    return isinstance(value, (bool, np.bool_))
+
+
+def check_value(spec: ParamSpec, value: Any, prefix: str) -> Any:
+    """Validate one value against its spec; return it as plain Python.
+
+    Raises OptrunError ``"<prefix><name>: expected <constraints>, got <value>"``.
+    """
+    from pydantic import ValidationError  # lazy, see module docstring
+
+    base, _, _ = _unwrap(spec.annotation)
+    # pydantic's lax mode reads True as 1.0; for a number that is a config mistake, not a value.
+    numeric = base in (float, int) or typing.get_origin(base) is tuple
+    bad = _is_bool(value) and numeric
+    if numeric and typing.get_origin(base) is tuple and isinstance(value, (list, tuple)):
+        bad = bad or any(_is_bool(v) for v in value)
+    if not bad:
+        try:
+            return _plain(spec.annotation, _adapter(spec.annotation).validate_python(value))
+        except ValidationError:
+            pass
+    raise OptrunError(f"{prefix}{spec.name}: expected {spec.constraints}, got {value!r}")
+
+
+def validate_values(
+    specs: Mapping[str, ParamSpec],
+    values: Mapping[str, Any],
+    *,
+    prefix: str,
+    unknown: Callable[[str], str],
+) -> dict[str, Any]:
+    """Validate ``values`` against ``specs``; return every parameter, defaults filled in.
+
+    ``unknown(key)`` builds the message for a key that is not in ``specs`` (the caller knows
+    the context: which optimizer, which others take that key). Order: signature order.
+    """
+    for key in values:
+        if key not in specs:
+            raise OptrunError(f"{prefix}{key}: {unknown(key)}")
+    out: dict[str, Any] = {}
+    for name, spec in specs.items():
+        if name in values:
+            out[name] = check_value(spec, values[name], prefix)
+        elif spec.required:
+            raise OptrunError(f"{prefix}{name}: required ({spec.constraints})")
+        else:
+            out[name] = spec.default
+    return out
