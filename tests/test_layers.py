@@ -24,7 +24,7 @@ LEVELS: dict[str, int] = {
     "reference": 3, "data": 3, "constraints": 3, "sparse": 3,
     "config": 4, "grid": 4,
     "prepare": 5, "engine": 5, "rundir": 5,
-    "plots": 6, "runs": 6,
+    "plots": 6, "runs": 6, "report": 6,
     "api": 7,
     "sweep": 8, "compare": 8, "tune": 8,
     "cli": 9,
