@@ -24,9 +24,9 @@ LEVELS: dict[str, int] = {
     "reference": 3, "data": 3, "constraints": 3, "sparse": 3,
     "config": 4, "grid": 4,
     "prepare": 5, "engine": 5, "rundir": 5,
-    "plots": 6, "runs": 6, "report": 6,
+    "plots": 6, "runs": 6, "report": 6, "diff": 6,
     "api": 7,
-    "sweep": 8, "compare": 8, "tune": 8,
+    "sweep": 8, "compare": 8, "tune": 8, "rerun": 8,
     "cli": 9,
     "__init__": 10, "__main__": 10,  # the package facade and `python -m optrun`
 }

@@ -40,7 +40,7 @@ app.command("config")(config_cmd.config)
 app.command("optimizers")(catalog.optimizers)
 app.command("datasets")(catalog.datasets)
 
-for _module_name in ("plot", "compare", "sweep", "runs", "report"):
+for _module_name in ("plot", "compare", "sweep", "runs", "report", "diff"):
     # commands added by later modules register themselves if present
     try:
         _module = __import__(f"optrun.cli.{_module_name}", fromlist=["register"])
