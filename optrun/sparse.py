@@ -207,14 +207,32 @@ def _bernoulli_kl(a: np.ndarray, s: np.ndarray, m: np.ndarray) -> np.ndarray:
     """``KL(p || q)`` per row, where ``a = |q - y|`` is the probability given to the wrong class,
     ``p = y + s (q - y)`` (s in [0, 1], so p stays between y and q) and ``m = (2y - 1) z``.
 
-    ``KL = s a log s + (1 - s a) [log(1 - s a) - log(1 - a)]``, with ``log(1 - a) = -softplus(-m)``
-    (no cancellation for confident rows) and ``0 log 0 = 0``; clipped at 0 (rounding only).
+    ``KL = s a log s + (1 - s a) [log(1 - s a) - log(1 - a)]`` with ``1 - a = sigmoid(m)``,
+    ``log(1 - a) = -softplus(-m)`` and ``1 - s a = (1 - s) + s sigmoid(m)`` (no cancellation for
+    confident rows), ``0 log 0 = 0``, and exactly 0 where s = 1; clipped at 0 (rounding only).
     """
-    sa = s * a
+    one_minus_sa = (1.0 - s) + s * _sigmoid(m)
     with np.errstate(divide="ignore", invalid="ignore"):
-        first = np.where(s > 0, sa * np.log(np.where(s > 0, s, 1.0)), 0.0)
-    kl = first + (1.0 - sa) * (np.log1p(-sa) + _softplus(-m))
+        first = np.where(s > 0, s * a * np.log(np.where(s > 0, s, 1.0)), 0.0)
+        second = one_minus_sa * (np.log(np.where(one_minus_sa > 0, one_minus_sa, 1.0)) + _softplus(-m))
+    kl = np.where(s == 1.0, 0.0, first + second)
     return np.maximum(kl, 0.0)
+
+
+def kkt_residual(obj: Objective, theta, X, y) -> float:
+    """Largest violation of the optimality condition ``0 in grad smooth + l1 d||w||_1``.
+
+    On the support ``|g_j + l1 sign(w_j)|``, off it ``max(|g_j| - l1, 0)``, and ``|g_b|`` for the
+    intercept (g = gradient of the smooth part). 0 exactly at the optimum.
+    """
+    X, y = _as_arrays(X, y)
+    theta = np.asarray(theta, dtype=np.float64)
+    d = X.shape[1]
+    g = smooth_part(obj).grad(theta, X, y)
+    w = theta[:d]
+    viol = np.where(w != 0, np.abs(g[:d] + obj.l1 * np.sign(w)), np.maximum(np.abs(g[:d]) - obj.l1, 0.0))
+    out = float(viol.max(initial=0.0))
+    return max(out, abs(float(g[d]))) if obj.fit_intercept else out
 
 
 def duality_gap(obj: Objective, theta, X, y) -> float:
@@ -414,25 +432,27 @@ def _solve_ls(obj, X, y, tol, max_iter):
 
 
 def _iterate(obj, X, y, tol, max_iter, theta_of, current, step):
-    """Run ``step`` (a few sweeps / one Newton step) until the gap is below tol, then polish."""
+    """Run ``step`` (one full sweep / one Newton step) until the gap is below ``tol * F`` or has
+    not improved for 20 steps (rounding floor), then polish on the support."""
     its = 0
     best = None
-    while its < max_iter:
+    stale = 0
+    while its < max_iter and stale < 20:
         its += step(1)
         theta = theta_of(current())
         f = obj.value(theta, X, y)
         gap = duality_gap(obj, theta, X, y)
         if best is None or gap < best[1]:
-            best = (theta, gap, f)
+            best, stale = (theta, gap), 0
+        else:
+            stale += 1
         if gap <= tol * max(abs(f), _TINY):
             break
-    theta, gap, f = best
+    theta, gap = best
     if np.any(theta[: X.shape[1]] != 0):
         pol = _polish(obj, theta, X, y)
-        if pol is not None:
-            gp = duality_gap(obj, pol, X, y)
-            if gp <= gap:
-                theta, gap = pol, gp
+        if pol is not None and kkt_residual(obj, pol, X, y) <= kkt_residual(obj, theta, X, y):
+            theta, gap = pol, duality_gap(obj, pol, X, y)
     return theta, gap, its
 
 
@@ -474,13 +494,17 @@ def _solve_logistic(obj, X, y, tol, max_iter):
         f0 = obj.value(th, X, y)
         decrease = float(gfull @ direction) + l1 * (np.abs(u).sum() - np.abs(w).sum())
         a = 1.0
-        for _ in range(60):  # Armijo backtracking on F (Yuan, Ho & Lin 2012), sigma = 0.01
-            cand = th + a * direction
-            if obj.value(cand, X, y) <= f0 + 0.01 * a * decrease:
-                break
-            a *= 0.5
-        else:
-            cand = th
+        cand = th + direction
+        # Armijo backtracking on F (Yuan, Ho & Lin 2012), sigma = 0.01; when the predicted
+        # decrease is below the rounding of F the model is exact there: take the full step.
+        if -decrease > 1e-15 * abs(f0):
+            for _ in range(60):
+                cand = th + a * direction
+                if obj.value(cand, X, y) <= f0 + 0.01 * a * decrease:
+                    break
+                a *= 0.5
+            else:
+                cand = th
         state["theta"] = cand
         return 1
 
