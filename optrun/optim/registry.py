@@ -29,7 +29,7 @@ import numpy as np
 from optrun.errors import OptrunError
 from optrun.optim._schema import ParamSpec, did_you_mean, params_from_signature, validate_values
 
-FAMILIES = ("gd", "momentum", "adaptive", "adam", "newton")
+FAMILIES = ("gd", "momentum", "adaptive", "adam", "newton", "proximal")
 
 
 def _no_report(state: Any) -> dict:
@@ -45,6 +45,9 @@ class Optimizer:
     its inputs; ``t`` is the step counter (1 for the first update) and ``lr`` the learning rate
     of *this* step (base ``hyperparams['lr']`` times the schedule factor, applied by the engine).
     ``report(state) -> dict`` gives extra facts for ``summary.json`` ({} for most optimizers).
+    ``needs``: the extras the engine passes to ``update`` as keywords each step (``"hessian"``,
+    ``"closure"``, ``"prox"``, ``"batch"``, ``"f_star"``, ``"lipschitz"``); ``needs_hessian`` is
+    the same fact as ``"hessian" in needs`` (either spelling sets both).
     ``name``, ``family`` and ``hyperparams`` (resolved, plain Python) are set by :func:`create`.
     """
 
@@ -55,6 +58,12 @@ class Optimizer:
     name: str = ""
     family: str = ""
     hyperparams: Mapping[str, Any] = field(default_factory=dict)
+    needs: frozenset[str] = frozenset()
+
+    def __post_init__(self):
+        needs = frozenset(self.needs) | ({"hessian"} if self.needs_hessian else set())
+        object.__setattr__(self, "needs", needs)
+        object.__setattr__(self, "needs_hessian", "hessian" in needs)
 
 
 @dataclass(frozen=True)
