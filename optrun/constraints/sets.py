@@ -261,7 +261,7 @@ class ConstraintSet:
         Differentiable points: ord 2 w/‖w‖, ord 1 sign(w), ord ∞ sign(w_j) e_j at the unique
         largest |w_j|. Elsewhere the choice is free; given ``rest`` (the rest of the stationarity
         vector ∇f + Σ other terms) and the multiplier ``mu`` > 0, the element that best cancels it
-        is taken: ord 1 s_j = clip(−rest_j/μ, −1, 1) at w_j = 0; ord ∞ weights a_j ∝
+        is taken: ord 1 s_j = clip(−rest_j/μ, −1, 1) at w_j = 0 (|w_j| ≤ 1e-12 max(1, ‖w‖∞)); ord ∞ weights a_j ∝
         max(0, −sign(w_j) rest_j) over the ties (|w_j| within 1e-9 of the max); ord 2 at w = 0 the
         projection of −rest/μ on the unit ball. Without them: 0 at w_j = 0 (ord 1), the first
         tie (ord ∞), 0 (ord 2 at w = 0).
@@ -280,9 +280,10 @@ class ConstraintSet:
             elif r is not None:
                 s[mask] = r / max(1.0, np.linalg.norm(r))
         elif self.norm_ord == 1.0:
-            sw = np.sign(w)
+            zero = np.abs(w) <= 1e-12 * max(1.0, float(np.max(np.abs(w))))  # zero up to rounding
+            sw = np.where(zero, 0.0, np.sign(w))
             if r is not None:
-                sw = np.where(w == 0, np.clip(r, -1, 1), sw)
+                sw = np.where(zero, np.clip(r, -1, 1), sw)
             s[mask] = sw
         else:
             big = np.max(np.abs(w))

@@ -330,8 +330,8 @@ def fit_multipliers(cs: ConstraintSet, grad, theta, active_tol: float = 1e-8) ->
     complementary slackness holds). ν is free: it is eliminated by projecting onto the orthogonal
     complement of range(Aᵀ), then recovered by least squares. Norm: ord 2 the column w/‖w‖; ord ∞
     one column sign(w_j)e_j per tied largest |w_j| (μ = their sum, an exact parametrisation of
-    μ∂‖w‖∞); ord 1 the column sign(w) (coordinates with w_j = 0 are then matched by the best
-    subgradient in ``kkt_residuals``). The 2-norm is minimised; the reported residual is the ∞-norm.
+    μ∂‖w‖∞); ord 1 the column sign(w), and when some w_j = 0 the terms μ s_j ∈ [−μ, μ] there are free:
+    then a small bounded least squares (active-set QP) replaces the NNLS. The 2-norm is minimised; the reported residual is the ∞-norm.
     """
     theta = np.asarray(theta, float)
     grad = np.asarray(grad, float)
@@ -351,7 +351,7 @@ def fit_multipliers(cs: ConstraintSet, grad, theta, active_tol: float = 1e-8) ->
         if cs.norm_ord == 2.0 and np.linalg.norm(w) > 0:
             cols.append(cs.norm_subgradient(theta)); owner.append(k)
         elif cs.norm_ord == 1.0:
-            col = np.zeros(p); col[widx] = np.sign(w)
+            col = np.zeros(p); col[widx] = np.sign(cs.norm_subgradient(theta)[widx])
             cols.append(col); owner.append(k)
         elif cs.norm_ord == math.inf and w.size:
             big = np.max(np.abs(w))
@@ -367,6 +367,25 @@ def fit_multipliers(cs: ConstraintSet, grad, theta, active_tol: float = 1e-8) ->
     else:
         proj = lambda v: v  # noqa: E731
     lam = np.zeros(len(labels))
+    zero_l1 = np.zeros(0, dtype=int)
+    if cs.norm_ord == 1.0 and any(labels[k][0] == "norm" for k in owner):
+        s0 = cs.norm_subgradient(theta)
+        zero_l1 = np.flatnonzero(cs.weight_mask() & (s0 == 0))
+    if zero_l1.size:
+        # ℓ1 with zero weights: μ s_j is free in [−μ, μ] there, so a bounded least squares
+        # (a small QP over λ ≥ 0, β with |β_j| ≤ μ, ν free) replaces the NNLS.
+        k_norm = owner.index([k for k, (kind, _) in enumerate(labels) if kind == "norm"][0])
+        nl, nz, m = M.shape[1], zero_l1.size, A.shape[0]
+        B = np.hstack([M, np.eye(p)[:, zero_l1], A.T])
+        Cq = np.zeros((nl + 2 * nz, nl + nz + m))
+        Cq[:nl, :nl] = -np.eye(nl)
+        for t in range(nz):
+            Cq[nl + 2 * t, nl + t], Cq[nl + 2 * t, k_norm] = 1.0, -1.0
+            Cq[nl + 2 * t + 1, nl + t], Cq[nl + 2 * t + 1, k_norm] = -1.0, -1.0
+        res = min_norm_qp(B.T @ B, B.T @ grad, C=Cq, d=np.zeros(nl + 2 * nz), where="multipliers")
+        for k, v in zip(owner, np.maximum(res.x[:nl], 0.0)):
+            lam[k] += v
+        return cs.pack(lam, res.x[nl + nz:] if m else np.zeros(0))
     if M.shape[1]:
         x, _ = nnls(proj(M), -proj(grad))
         for k, v in zip(owner, x):
