@@ -49,6 +49,10 @@ _EPS = float(np.finfo(np.float64).eps)
 # --------------------------------------------------------------------------------------------
 
 
+class NoMinimiser(OptrunError):
+    """The objective has no minimiser on the feasible set (unbounded below or not attained)."""
+
+
 @dataclass(frozen=True, eq=False)
 class QuadraticObjective:
     """f(θ) = ½ θᵀAθ + bᵀθ + c (A symmetrised); X and y are ignored."""
@@ -199,6 +203,8 @@ def _inner_logistic(cs, obj, X, y, where, max_iter=100):
             if step <= 1e-9 * (1.0 + float(np.max(np.abs(x), initial=0.0))):
                 return res.x[:p], res.lam, res.nu, rows, total  # stationarity error O(‖dx‖²)
             slope = float(gx @ dx)
+            if -slope <= 10 * _EPS * abs(fx):  # predicted decrease below f's rounding: x + dx is it
+                return res.x[:p], res.lam, res.nu, rows, total
             a = 1.0
             while True:
                 fn, gn = F(x + a * dx, eta)
@@ -210,7 +216,7 @@ def _inner_logistic(cs, obj, X, y, where, max_iter=100):
             x, fx, gx = x + a * dx, fn, gn
             if np.max(np.abs(x)) > 1e8:
                 break
-        raise OptrunError(
+        raise NoMinimiser(
             f"{where}: the constrained logistic problem has no minimiser (SQP did not converge; "
             "separable data in an unbounded feasible set?)"
         )
@@ -221,16 +227,19 @@ def _inner_logistic(cs, obj, X, y, where, max_iter=100):
 def _ball_search(cs, inner, where):
     """Exact L2-ball handling: η = 0, else the root of ψ(η) = 1/‖w(η)‖ − 1/r (module docstring)."""
     mask, r = cs.weight_mask(), cs.radius
-    out0 = inner(0.0)
-    total = out0[4]
     nrm = lambda out: float(np.linalg.norm(out[0][mask]))  # noqa: E731
-    if nrm(out0) <= r * (1 + 4 * _EPS):
+    try:
+        out0 = inner(0.0)
+    except (NoMinimiser, QPUnbounded):  # no minimiser without the ball: ‖w(0)‖ = ∞ > r
+        out0 = None
+    total = 0 if out0 is None else out0[4]
+    if out0 is not None and nrm(out0) <= r * (1 + 4 * _EPS):
         return out0, 0.0, total
     psi = lambda out: 1.0 / max(nrm(out), 1e-300) - 1.0 / r  # noqa: E731
-    lo, olo, plo = 0.0, out0, psi(out0)
+    lo, olo, plo = 0.0, out0, (-1.0 / r if out0 is None else psi(out0))
     hi = 1.0
     while True:
-        ohi = inner(hi, out0[0])
+        ohi = inner(hi, None if out0 is None else out0[0])
         total += ohi[4]
         phi = psi(ohi)
         if phi >= 0:
@@ -260,7 +269,7 @@ def _ball_search(cs, inner, where):
                 phi *= 0.5
             side = -1
     # The end with the smaller |‖w‖ − r| (hi is feasible: ‖w‖ ≤ r).
-    best, eta = (ohi, hi) if abs(nrm(ohi) - r) <= abs(nrm(olo) - r) or lo == 0.0 else (olo, lo)
+    best, eta = (ohi, hi) if lo == 0.0 or olo is None or abs(nrm(ohi) - r) <= abs(nrm(olo) - r) else (olo, lo)
     return best, eta, total
 
 
