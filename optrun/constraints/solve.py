@@ -555,9 +555,6 @@ def solve_constrained(obj, X, y, cs: ConstraintSet) -> ConstrainedReference:
     dual = None
     if kind == "quadratic":
         dual = dual_quadratic(cs, H, c, f0, (sol.lam, sol.nu))
-    if dual is None and cs.norm_ord == 2.0 and kind == "quadratic":
-        # L2 ball: inf_θ L is attained at θ* itself (L is convex in θ and stationary there).
-        dual = None
     gap = None if dual is None else float(f_star) - float(dual)
     return ConstrainedReference(
         theta_star=theta, f_star=float(f_star), multipliers=mult, active=active_flags(cs, theta), kkt=kkt,
