@@ -605,13 +605,15 @@ def _signed_design(X: np.ndarray, y: np.ndarray, fit_intercept: bool) -> np.ndar
 
 
 def _phase1(M: np.ndarray, b: np.ndarray, tol: float = 1e-11) -> tuple[bool, np.ndarray] | None:
-    """Is ``{x >= 0 : M x = b}`` non-empty? Dense phase-1 simplex with Bland's rule.
+    """Is ``{x >= 0 : M x = b}`` non-empty? Dense phase-1 simplex (Dantzig's rule, Bland's on stalls).
 
     Returns ``(True, x)`` with a feasible x, or ``(False, z)`` with a Farkas certificate:
     ``M^T z >= 0`` and ``b^T z < 0``. ``None`` if the pivot budget runs out. M is m x N with m
-    small (the number of parameters, + 1): one pivot costs O(m (N + m)). Bland's rule (the
-    lowest eligible index enters and leaves) cannot cycle, which matters here: the separation
-    LPs are highly degenerate (almost every right-hand side is 0).
+    small (the number of parameters, + 1): one pivot costs O(m (N + m)). The entering column is
+    the most negative reduced cost; after m degenerate pivots in a row, Bland's rule (the lowest
+    eligible index enters and leaves), which cannot cycle, takes over until a pivot makes
+    progress. That matters here: the separation LPs are highly degenerate (almost every
+    right-hand side is 0).
     """
     m, N = M.shape
     sgn = np.where(b < 0, -1.0, 1.0)
@@ -621,9 +623,15 @@ def _phase1(M: np.ndarray, b: np.ndarray, tol: float = 1e-11) -> tuple[bool, np.
     cost = np.zeros(N + m)
     cost[N:] = 1.0
     scale = max(1.0, float(np.abs(rhs).sum()))
+    stall = 0  # consecutive degenerate pivots: after m of them, Bland's rule takes over
+    red = cost - cost[basis] @ T  # reduced costs, updated with every pivot like a tableau row
     for _ in range(50 * (N + m)):
-        red = cost - cost[basis] @ T  # reduced costs
         enter = np.flatnonzero(red < -tol)
+        if enter.size == 0:  # optimal by the updated row: confirm with freshly computed costs
+            red = cost - cost[basis] @ T
+            enter = np.flatnonzero(red < -tol)
+        if enter.size and stall < m:  # Dantzig: the steepest reduced cost (fewer pivots)
+            enter = enter[np.argmin(red[enter])][None]
         if enter.size == 0:
             value = float(cost[basis] @ rhs)
             if value <= 1e-9 * scale:
@@ -639,6 +647,7 @@ def _phase1(M: np.ndarray, b: np.ndarray, tol: float = 1e-11) -> tuple[bool, np.
         best = ratios.min()
         tied = rows[ratios <= best + 1e-12 * max(1.0, abs(best))]
         i = int(tied[np.argmin(basis[tied])])
+        stall = stall + 1 if best <= 0.0 else 0
         piv = T[i, j]
         T[i] /= piv
         rhs[i] /= piv
@@ -646,6 +655,7 @@ def _phase1(M: np.ndarray, b: np.ndarray, tol: float = 1e-11) -> tuple[bool, np.
         f[i] = 0.0
         T -= np.outer(f, T[i])
         rhs -= f * rhs[i]
+        red -= red[j] * T[i]
         np.maximum(rhs, 0.0, out=rhs)  # exact arithmetic keeps rhs >= 0; drop rounding below 0
         basis[i] = j
     return None
