@@ -10,12 +10,17 @@ The intercept is added inside (``X @ w + b``): X is never copied or stacked with
 so one objective evaluation on big data costs exactly two matrix-vector products, ``X @ w`` and
 ``X.T @ r``, at memory-bandwidth speed.
 
-Every loss is a **batch mean** of a per-sample loss l(z_i, y_i), plus penalties on ``w`` only:
+Every loss is a **batch mean** (``reduction: mean``, the default) or a **batch sum**
+(``reduction: sum``, the lecture's ``1/2 sum_i r_i^2`` form) of a per-sample loss l(z_i, y_i), plus
+penalties on ``w`` only. With ``m = 1/n`` (mean) or ``m = 1`` (sum):
 
-    F(theta) = (1/n) sum_i l(z_i, y_i) + (l2/2) ||w||^2 + l1 ||w||_1
+    F(theta) = m sum_i l(z_i, y_i) + (l2/2) ||w||^2 + l1 ||w||_1
 
-    grad F   = X~^T l'(z, y) / n + l2 P theta + l1 sign(P theta)
-    hess F   = X~^T diag(l''(z, y)) X~ / n + l2 P
+    grad F   = m X~^T l'(z, y) + l2 P theta + l1 sign(P theta)
+    hess F   = m X~^T diag(l''(z, y)) X~ + l2 P
+
+(``sum`` multiplies the data term by n for every loss; the penalties are never multiplied,
+DESIGN §9.7.)
 
 where ``l'`` and ``l''`` are derivatives with respect to z and ``P = diag(1, .., 1, 0)`` selects
 the weights (the intercept is never penalised). The l1 term uses the subgradient ``sign(w)``
@@ -28,14 +33,33 @@ model / loss           l(z, y)                 l'(z, y)               l''(z, y)
 =====================  ======================  =====================  =======================================
 linear, mse            r^2                     2 r                    2
 linear, half_mse       r^2 / 2                 r                      1
+linear, gaussian_nll   log(2 pi s2)/2          r / s2                 1 / s2
+  (fixed sigma)          + r^2 / (2 s2)
 logistic, bce          log(1 + e^z) - y z      s - y                  s (1 - s)
 logistic, mse          (s - y)^2               2 (s - y) s (1 - s)    2 [s^2 (1-s)^2 + (s - y) s (1-s)(1-2s)]
 logistic, half_mse     (s - y)^2 / 2           half of the above      half of the above
 =====================  ======================  =====================  =======================================
 
+``gaussian_nll`` is the negative log-density of y_i ~ N(z_i, s2). With ``loss.sigma`` given,
+``s2 = sigma^2`` is fixed and the table row holds. Without it, s2 is *profiled out*: at every
+theta it is the MLE ``s2(theta) = RSS/n = mean(r^2)`` over the rows at hand, so the mean loss is
+
+    F(theta) = (1/2) log(2 pi RSS(theta)/n) + 1/2,    grad F = X~^T r / RSS = X~^T (r/s2) / n,
+    hess F   = X~^T X~ / RSS - 2 u u^T / RSS^2        (u = X~^T r),
+
+a monotone transform of the RSS, so its minimiser is the least-squares theta* (the lecture's
+"Gaussian MLE <=> least squares"). The per-sample form ``log(2 pi s2)/2 + r_i^2/(2 s2)`` with the
+batch's own s2 has exactly that mean and ``l' = r/s2``; the Hessian is *not* diagonal in z (the
+rank-one term above, added by :meth:`Objective.hessian`; :meth:`Objective.curvature` gives only the
+diagonal part 1/s2). It is not convex away from theta* (log of a convex function), and it tends to
+-inf when the model fits the rows exactly (RSS = 0).
+
 Stable logistic math: with e = exp(-|z|) (never overflows), ``log(1 + e^z) = max(z, 0) +
 log1p(e)`` (this is ``np.logaddexp(0, z)``), ``sigmoid(z) = 1/(1+e)`` for z >= 0 and ``e/(1+e)``
-otherwise, and ``s(1-s) = e/(1+e)^2``. The bce gradient is the analytic ``sigmoid(z) - y``, never
+otherwise, and ``s(1-s) = e/(1+e)^2``. For y in {0, 1} the bce value is
+``log(1 + e^z) - y z = softplus((1 - 2y) z)``, computed as ``max(t, 0) + log1p(e)`` with
+``t = (1 - 2y) z`` (|t| = |z|, so e is shared): a well-classified row keeps its tiny loss (z = 40,
+y = 1 gives 4.2e-18, not the 0 that ``softplus(z) - z`` rounds to). The bce gradient is the analytic ``sigmoid(z) - y``, never
 the derivative of the piecewise stable formula (at z = 0 that would give ``-y`` instead of the
 correct ``0.5 - y``).
 
@@ -45,6 +69,8 @@ Logistic with (half_)mse is the non-convex choice the lecture warns about: its c
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
@@ -53,7 +79,8 @@ import numpy as np
 from optrun.errors import OptrunError
 
 MODELS = ("linear", "logistic")
-LOSSES = ("mse", "half_mse", "bce")
+LOSSES = ("mse", "half_mse", "bce", "gaussian_nll")
+REDUCTIONS = ("mean", "sum")
 
 # Rows per block when the Hessian is accumulated block by block (bounded extra memory).
 _HESSIAN_BLOCK_BYTES = 8 * 2**20
@@ -133,14 +160,23 @@ def _sq_d2z(c):
     return d2z
 
 
+def _softplus_signed(z, y, e):
+    """``log(1 + e^z) - y z = softplus((1 - 2y) z)`` for y in {0, 1}, from ``e = exp(-|z|)``.
+
+    Written as one softplus, a confidently right row (t = (1 - 2y) z << 0) gives log1p(e) ~ e,
+    accurate to the last bit, where ``softplus(z) - y z`` cancels to 0 (or to a rounding error).
+    """
+    t = (1.0 - 2.0 * y) * z
+    return np.maximum(t, 0) + np.log1p(e)
+
+
 def _bce_value(z, y):
-    # log(1 + e^z) - y z, stably: max(z, 0) + log1p(exp(-|z|)) - y z  (== np.logaddexp(0, z) - y z)
-    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))) - y * z
+    return _softplus_signed(z, y, np.exp(-np.abs(z)))
 
 
 def _bce_value_and_dz(z, y):
     s, e = _sigmoid_parts(z)
-    return np.maximum(z, 0) + np.log1p(e) - y * z, s - y  # gradient: analytic sigmoid(z) - y
+    return _softplus_signed(z, y, e), s - y  # gradient: analytic sigmoid(z) - y
 
 
 def _bce_d2z(z, y):
@@ -182,6 +218,58 @@ def _make_sigsq(c):
     return _Loss(_sigsq_value(c), _sigsq_value_and_dz(c), _sigsq_d2z(c))
 
 
+@functools.lru_cache(maxsize=64)
+def _gaussian_fixed(sigma: float) -> _Loss:
+    """Per-row Gaussian NLL with known sigma: ``log(2 pi s2)/2 + r^2/(2 s2)``, l' = r/s2, l'' = 1/s2."""
+    s2 = sigma * sigma
+    const, inv = 0.5 * math.log(2.0 * math.pi * s2), 1.0 / s2
+
+    def value(z, y):
+        r = z - y
+        return const + (0.5 * inv) * r * r
+
+    def value_and_dz(z, y):
+        r = z - y
+        return const + (0.5 * inv) * r * r, inv * r
+
+    def d2z(z, y):
+        return inv
+
+    return _Loss(value, value_and_dz, d2z)
+
+
+def _profiled_s2(r):
+    """The MLE of the variance on these rows, ``mean(r^2)`` along the last axis (kept)."""
+    return np.mean(r * r, axis=-1, keepdims=True)
+
+
+def _gaussian_profiled_value(z, y):
+    # log(2 pi s2)/2 + r^2/(2 s2), s2 = mean(r^2): the mean over rows is log(2 pi s2)/2 + 1/2.
+    # Also works on a stack of predictors z (k, n) (one s2 per row of the stack; plots use that).
+    r = z - y
+    v = _profiled_s2(r)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(v > 0, r * r / v, 1.0)  # RSS = 0: every r_i = 0, the value is -inf anyway
+        return 0.5 * np.log(2.0 * np.pi * v) + 0.5 * q
+
+
+def _gaussian_profiled_value_and_dz(z, y):
+    r = z - y
+    v = _profiled_s2(r)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(v > 0, r / v, 0.0)  # l'_i = r_i / s2: grad = X~^T r / RSS
+        return 0.5 * np.log(2.0 * np.pi * v) + 0.5 * q * r, q
+
+
+def _gaussian_profiled_d2z(z, y):
+    # the diagonal part only; Objective.hessian adds the rank-one term -2 u u^T / RSS^2
+    v = float(_profiled_s2(z - y)[0])
+    return 1.0 / v if v > 0 else math.inf
+
+
+_GAUSSIAN_PROFILED = _Loss(_gaussian_profiled_value, _gaussian_profiled_value_and_dz, _gaussian_profiled_d2z)
+
+
 _LOSS_TABLE: dict[tuple[str, str], _Loss] = {
     ("linear", "mse"): _make_sq(1.0),
     ("linear", "half_mse"): _make_sq(0.5),
@@ -201,10 +289,15 @@ class Objective:
     """Model + loss + penalties: ``F(theta) = mean_i l(z_i, y_i) + (l2/2)||w||^2 + l1||w||_1``.
 
     ``model``: ``"linear"`` (z is the prediction) or ``"logistic"`` (sigmoid(z) is P(y = 1)).
-    ``loss``: ``"mse"`` (mean r^2), ``"half_mse"`` (mean r^2 / 2) or ``"bce"`` (mean Bernoulli
-    negative log-likelihood; logistic only). For the logistic model, mse/half_mse means the
+    ``loss``: ``"mse"`` (mean r^2), ``"half_mse"`` (mean r^2 / 2), ``"bce"`` (mean Bernoulli
+    negative log-likelihood; logistic only) or ``"gaussian_nll"`` (mean Gaussian negative
+    log-likelihood; linear only). For the logistic model, mse/half_mse means the
     residual of the probability, ``sigmoid(z) - y`` (non-convex). See the module docstring for
     every formula. Penalties act on ``w`` only, never on the intercept ``b``.
+    ``sigma``: the known noise standard deviation of the Gaussian model (linear only); ``None``
+    (default) profiles s2 out (s2 = RSS/n at each theta). Used by ``gaussian_nll`` and by
+    :func:`log_likelihood`. ``reduction``: ``"mean"`` (default) or ``"sum"`` of the per-sample
+    losses (sum = n times the mean data term; penalties unchanged).
 
     All methods take the raw feature matrix ``X`` (n, d) without a column of ones; the result keeps
     the floating dtype of ``X`` for the matrix products (float32 data stay float32, X is never
@@ -216,6 +309,8 @@ class Objective:
     fit_intercept: bool = True
     l2: float = 0.0
     l1: float = 0.0
+    sigma: float | None = None
+    reduction: str = "mean"
 
     def __post_init__(self):
         if self.model not in MODELS:
@@ -224,6 +319,18 @@ class Objective:
             raise OptrunError(f"loss.name: unknown loss {self.loss!r}; expected one of: {', '.join(LOSSES)}")
         if self.model == "linear" and self.loss == "bce":
             raise OptrunError("loss.name: bce needs model logistic (model is linear); use mse or half_mse")
+        if self.model == "logistic" and self.loss == "gaussian_nll":
+            raise OptrunError("loss.name: gaussian_nll needs model linear (model is logistic); use bce")
+        if self.reduction not in REDUCTIONS:
+            raise OptrunError(f"loss.reduction: expected mean or sum, got {self.reduction!r}")
+        if self.sigma is not None:
+            v = self.sigma
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) \
+                    or not np.isfinite(v) or v <= 0:
+                raise OptrunError(f"loss.sigma: expected a finite number > 0 (or null), got {v!r}")
+            if self.model != "linear":
+                raise OptrunError("loss.sigma: the noise level of the Gaussian model needs model linear")
+            object.__setattr__(self, "sigma", float(v))
         for key in ("l2", "l1"):
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
@@ -262,8 +369,31 @@ class Objective:
             )
         return theta, X
 
+    def data_weight(self, n: int) -> float:
+        """``m`` in ``F = m sum_i l_i + penalties``: ``1/n`` for reduction mean, ``1`` for sum."""
+        return 1.0 / n if self.reduction == "mean" else 1.0
+
+    def linear_predictor(self, theta, X) -> np.ndarray:
+        """Linear predictor ``z = X w + b`` computed in the dtype of X (one matvec, no copy of X).
+
+        No shape check (the caller's ``theta`` and ``X`` must fit: p = d (+ 1)).
+        """
+        return self._z(np.asarray(theta), np.asarray(X))
+
+    def per_sample_loss(self, z, y) -> np.ndarray:
+        """Per-sample losses ``l(z_i, y_i)`` (no penalty, no reduction); z may be a stack (k, n).
+
+        The data term is their mean (reduction mean) or sum. For profiled ``gaussian_nll`` the
+        variance is the MLE of the rows given (per row of a stack).
+        """
+        return self._per_sample.value(np.asarray(z), np.asarray(y))
+
+    def per_sample_loss_and_dz(self, z, y) -> tuple[np.ndarray, np.ndarray]:
+        """``(l(z_i, y_i), l'(z_i, y_i))``: per-sample losses and their derivatives in z_i."""
+        return self._per_sample.value_and_dz(np.asarray(z), np.asarray(y))
+
     def _z(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
-        """Linear predictor ``z = X w + b`` computed in the dtype of X (one matvec, no copy of X)."""
+        """Linear predictor ``z = X w + b`` (thin alias kept for old callers; see linear_predictor)."""
         w, b = self.split(theta)
         xdt = X.dtype if X.dtype.kind == "f" else np.dtype(np.float64)
         z = X @ w.astype(xdt, copy=False)
@@ -304,16 +434,24 @@ class Objective:
 
     @property
     def _per_sample(self) -> _Loss:
+        """The per-sample loss functions (kept as a thin alias; prefer :meth:`per_sample_loss`)."""
+        if self.loss == "gaussian_nll":
+            return _GAUSSIAN_PROFILED if self.sigma is None else _gaussian_fixed(self.sigma)
         return _LOSS_TABLE[(self.model, self.loss)]
 
+    def _reduce(self, loss_i: np.ndarray) -> float:
+        if self.reduction == "mean":
+            return _mean(loss_i)
+        return float(np.add.reduce(loss_i))
+
     def data_loss(self, theta, X, y) -> float:
-        """``(1/n) sum_i l(z_i, y_i)``: the mean data loss without penalties."""
+        """``m sum_i l(z_i, y_i)``: the mean (or sum) data loss without penalties."""
         theta, X = self._check(theta, X)
         z = self._z(theta, X)
-        return _mean(self._per_sample.value(z, np.asarray(y)))
+        return self._reduce(self._per_sample.value(z, np.asarray(y)))
 
     def value(self, theta, X, y) -> float:
-        """``F(theta)``: mean data loss plus penalties."""
+        """``F(theta)``: data loss (mean or sum) plus penalties."""
         return self.data_loss(theta, X, y) + self.penalty(theta)
 
     def value_and_grad(self, theta, X, y) -> tuple[float, np.ndarray]:
@@ -329,25 +467,37 @@ class Objective:
         dz = dz.astype(z.dtype, copy=False)  # keep X's dtype: X.T @ float64 would upcast (copy) X
         g = np.empty(theta.shape, dtype=theta.dtype)
         d = X.shape[1]
-        g[:d] = (X.T @ dz) / n
-        if self.fit_intercept:
-            g[d] = np.add.reduce(dz) / n  # = dz.sum() / n
+        if self.reduction == "mean":
+            g[:d] = (X.T @ dz) / n
+            if self.fit_intercept:
+                g[d] = np.add.reduce(dz) / n  # = dz.sum() / n
+        else:  # sum: no division at all (n times the mean's gradient, up to its rounding)
+            g[:d] = X.T @ dz
+            if self.fit_intercept:
+                g[d] = np.add.reduce(dz)
         self._add_penalty_grad(g, theta)
-        return _mean(loss_i) + self.penalty(theta), g
+        return self._reduce(loss_i) + self.penalty(theta), g
 
     def grad(self, theta, X, y) -> np.ndarray:
-        """``grad F(theta) = X~^T l'(z, y) / n + l2 P theta + l1 sign(P theta)``."""
+        """``grad F(theta) = m X~^T l'(z, y) + l2 P theta + l1 sign(P theta)`` (m = 1/n or 1)."""
         return self.value_and_grad(theta, X, y)[1]
 
     def curvature(self, theta, X, y) -> np.ndarray:
-        """Per-sample curvature ``l''(z_i, y_i)`` (the diagonal weights of the Hessian), shape (n,)."""
+        """Per-sample curvature ``l''(z_i, y_i)`` (the diagonal weights of the Hessian), shape (n,).
+
+        Not multiplied by the reduction weight m. For profiled gaussian_nll only the diagonal part
+        1/s2 (the Hessian has a rank-one correction, see :meth:`hessian`).
+        """
         theta, X = self._check(theta, X)
         z = self._z(theta, X)
         c = self._per_sample.d2z(z, np.asarray(y))
         return np.broadcast_to(np.asarray(c, dtype=z.dtype), z.shape)
 
     def hessian(self, theta, X, y) -> np.ndarray:
-        """``X~^T diag(l''(z, y)) X~ / n + l2 P``, shape (p, p); l1 is ignored (not differentiable).
+        """``m X~^T diag(l''(z, y)) X~ + l2 P``, shape (p, p); l1 is ignored (not differentiable).
+
+        m = 1/n (reduction mean) or 1 (sum). Profiled gaussian_nll adds its rank-one term
+        ``-2 m u u^T / (n s2^2)`` with ``u = X~^T r`` (zero at theta*).
 
         Linear: ``c X~^T X~ / n`` (c = 2 for mse, 1 for half_mse), constant in theta.
         Logistic bce: ``X~^T diag(p (1 - p)) X~ / n + l2 P``, positive semi-definite.
@@ -386,7 +536,19 @@ class Objective:
         H[:d, :d] = 0.5 * (H[:d, :d] + H[:d, :d].T)  # exactly symmetric (BLAS rounding is not)
         if self.fit_intercept:
             H[d, :d] = H[:d, d]
-        H /= n
+        if self.loss == "gaussian_nll" and self.sigma is None and n:
+            # F = log(RSS)/2 + const: hess = X~^T X~ / RSS - 2 u u^T / RSS^2; with c = 1/s2 the
+            # first part is already in H (times n), so subtract 2 u u^T / (n s2^2) before the / n.
+            r = (z - np.asarray(y)).astype(np.float64)
+            v = float(np.mean(r * r))
+            u = np.empty(p)
+            u[:d] = X.T @ r  # (float32 X is upcast here: the Newton Hessian is small-p work)
+            if self.fit_intercept:
+                u[d] = r.sum()
+            if v > 0:
+                H -= (2.0 / (n * v * v)) * np.outer(u, u)
+        if self.reduction == "mean":
+            H /= n
         if self.l2:
             H[np.arange(d), np.arange(d)] += self.l2
         return H.astype(theta.dtype, copy=False)
@@ -421,3 +583,29 @@ def validate_targets(model: str, y, where: str, first_line: int = 2, lines=None)
                 f"{where}: model logistic needs targets 0 or 1; {int(bad.sum())} of {n} are not "
                 f"(first at line {line(i)}: {y[i]:g})"
             )
+
+
+def log_likelihood(obj: Objective, theta, X, y) -> float:
+    """The total log-likelihood ``sum_i log p(y_i | x_i, theta)`` of the model (no penalties).
+
+    Linear (Gaussian, y_i ~ N(z_i, s2)): with ``obj.sigma`` set, ``-n/2 log(2 pi sigma^2) -
+    RSS/(2 sigma^2)``; otherwise s2 is profiled at this theta (s2 = RSS/n, its MLE) and the value
+    is ``-n/2 (log(2 pi RSS/n) + 1)`` (``+inf`` when RSS = 0). Logistic (Bernoulli, P(y=1) =
+    sigmoid(z)): ``-sum_i softplus((1 - 2 y_i) z_i)`` (exactly minus the bce sum). Independent
+    of ``loss`` and ``reduction``: it is the model's likelihood, computed in float64. See
+    DESIGN §9.7 (a total over rows, not per row).
+    """
+    theta, X = obj._check(theta, X)
+    y = np.asarray(y, dtype=np.float64)
+    z = obj._z(theta.astype(np.float64), X).astype(np.float64, copy=False)
+    n = z.shape[0]
+    if obj.model == "logistic":
+        return -float(np.sum(_softplus_signed(z, y, np.exp(-np.abs(z)))))
+    r = z - y
+    rss = float(r @ r)
+    if obj.sigma is not None:
+        s2 = obj.sigma * obj.sigma
+        return -0.5 * n * math.log(2.0 * math.pi * s2) - rss / (2.0 * s2)
+    if rss == 0.0:
+        return math.inf
+    return -0.5 * n * (math.log(2.0 * math.pi * rss / n) + 1.0)

@@ -143,7 +143,8 @@ def compute_reference(obj: Objective, X, y, max_newton_iter: int = 100) -> Refer
     p = obj.n_params(d)
     zero = np.zeros(p)
 
-    factor = None  # linear: M with Hessian = (2c/n) M^T M, from the least-squares pass
+    factor = None  # linear: M with Hessian = 2k M^T M, from the least-squares pass
+    factor_scale = 0.0
     theta_star: np.ndarray | None = None
     f_star: float | None = None
     separable: bool | None = None
@@ -151,36 +152,77 @@ def compute_reference(obj: Objective, X, y, max_newton_iter: int = 100) -> Refer
     grad_norm = None
     notes: list[str] = []
     extra: dict = {}
+    convex: bool | None = True  # by theory; False only for logistic (half_)mse
+    infimum = False  # f* is an infimum that no theta attains
 
     if obj.model == "linear":
+        profiled = obj.loss == "gaussian_nll" and obj.sigma is None
         if obj.l1 > 0:
             status = "unavailable"
             notes.append("l1 penalty: no closed form; f* unavailable")
-        else:
-            theta_star, ls_note, factor = _least_squares(obj, X, y)
+        elif profiled and obj.l2 > 0:
+            theta_star, ls_note, iterations = _profiled_ridge(obj, X, y)
             status = "exact"
             if ls_note:
                 notes.append(ls_note)
+        else:
+            theta_star, ls_note, factor = _least_squares(obj, X, y, _ls_weight(obj, n))
+            status = "exact"
+            if ls_note:
+                notes.append(ls_note)
+            factor_scale = 2.0 * _ls_weight(obj, n)
+            if profiled:  # the spectrum at theta*, where s2 = RSS*/n (the rank-one term is 0)
+                r = obj.linear_predictor(theta_star, X) - y
+                s2 = float(r @ r) / n
+                factor_scale = 2.0 * _ls_weight(obj, n, s2) if s2 > 0 else math.inf
+        if profiled and theta_star is not None:
+            r = obj.linear_predictor(theta_star, X) - y
+            if not float(r @ r) > 0:
+                status, theta_star, factor = "unavailable", None, None
+                notes.append("the model fits every row exactly (RSS = 0): the profiled Gaussian "
+                             "NLL is unbounded below; f* unavailable")
     elif obj.loss == "bce" and obj.l1 == 0:
         res = _newton_logistic(obj, X, y, max_newton_iter)
         iterations = res["iterations"]
         if res["hessian_rows"] is not None:
             extra["newton_hessian_rows"] = res["hessian_rows"]
-        if res["separated"]:
-            status, separable, f_star = "separable", True, 0.0
+        # Without a penalty the MLE exists iff no direction d has s_i x~_i^T d >= 0 for every row
+        # with some row > 0 (Albert & Anderson 1984): decided exactly by a small LP, which also
+        # finds the rows a direction of recession separates (quasi-complete separation).
+        sep = None if obj.l2 > 0 else _separation(X, y, obj.fit_intercept)
+        if res["separated"] or (sep is not None and sep["kind"] == "complete"):
+            status, separable, f_star, infimum = "separable", True, 0.0, True
+            via = "" if res["separated"] else " (linear program)"
             notes.append(
-                "data are linearly separable: the logistic MLE does not exist; "
+                f"data are linearly separable{via}: the logistic MLE does not exist; "
                 "f* = 0 (infimum), no theta*"
+            )
+        elif sep is not None and sep["kind"] == "quasi":
+            status, separable, infimum = "quasi_separated", False, True
+            keep = ~sep["separated_rows"]
+            f_star, sub_it = _quasi_infimum(obj, X, y, keep, max_newton_iter)
+            iterations += sub_it
+            extra["separated_rows"] = int(sep["separated_rows"].sum())
+            extra["separation_direction"] = sep["direction"]
+            notes.append(
+                f"quasi-complete separation: a direction d with (2y - 1) x~^T d >= 0 on every row "
+                f"separates {extra['separated_rows']} of {n} rows and leaves the rest tied; the "
+                "logistic MLE does not exist (Albert & Anderson 1984); f* is the infimum, the "
+                "loss of the tied rows at their own MLE, approached as ||theta|| -> infinity; "
+                "no theta*"
             )
         elif res["converged"]:
             status, theta_star = "exact", res["theta"]
-            separable = False if obj.l2 == 0 else _lp_separable(X, y, obj.fit_intercept)
+            if obj.l2 == 0:
+                separable = False if sep is not None else None
+            else:
+                separable = _lp_separable(X, y, obj.fit_intercept)
             if obj.l2 > 0 and separable:
                 notes.append("data are linearly separable; the l2 penalty keeps the minimiser finite")
         else:
             lp = _lp_separable(X, y, obj.fit_intercept) if obj.l2 == 0 else None
             if lp:
-                status, separable, f_star = "separable", True, 0.0
+                status, separable, f_star, infimum = "separable", True, 0.0, True
                 notes.append(
                     "data are linearly separable (linear program): the logistic MLE does not "
                     "exist; f* = 0 (infimum), no theta*"
@@ -190,7 +232,7 @@ def compute_reference(obj: Objective, X, y, max_newton_iter: int = 100) -> Refer
                 notes.append(
                     f"Newton did not converge in {iterations} iterations (gradient norm "
                     f"{res['grad_norm']:.3g})"
-                    + ("; the data may be quasi-completely separated" if obj.l2 == 0 else "")
+                    + ("; the data may be quasi-completely separated" if obj.l2 == 0 and sep is None else "")
                     + "; f* unavailable"
                 )
     else:
@@ -198,6 +240,7 @@ def compute_reference(obj: Objective, X, y, max_newton_iter: int = 100) -> Refer
         if obj.l1 > 0:
             notes.append("l1 penalty: no closed form; f* unavailable")
         else:
+            convex = False
             notes.append(
                 f"logistic model with {obj.loss} loss: mean (sigmoid(z) - y)^2 is non-convex in "
                 "theta (no closed form, no guaranteed global minimiser); f* unavailable"
@@ -214,18 +257,21 @@ def compute_reference(obj: Objective, X, y, max_newton_iter: int = 100) -> Refer
         at, hessian_at = zero, "zero"
 
     if factor is not None:
-        eig, singular = _spectrum_from_factor(factor, (2.0 if obj.loss == "mse" else 1.0) / n, max(n, p))
+        eig, singular = _spectrum_from_factor(factor, factor_scale, max(n, p))
     else:
         eig, singular = _hessian_spectrum(obj, X, y, at)
     L = float(eig[-1]) if eig.size else 0.0
     mu = 0.0 if singular else float(eig[0])
     kappa = (L / mu) if mu > 0 else math.inf
     max_lr = (2.0 / L) if L > 0 else None
+    strong: float | None = mu
+    if convex is False:  # curvature at one point says nothing global: no mu, no kappa
+        strong, kappa = None, None
 
-    quadratic = obj.model == "linear"
+    quadratic = obj.model == "linear" and not (obj.loss == "gaussian_nll" and obj.sigma is None)
     rate = gd_rate_note(L, mu, quadratic=quadratic, at=hessian_at, l1=obj.l1 > 0,
-                        separable=status == "separable")
-    if singular and not any("rank" in s for s in notes):
+                        separable=infimum, convex=convex)
+    if singular and convex is not False and not any("rank" in s for s in notes):
         notes.append(f"the Hessian at theta{'*' if hessian_at == 'theta_star' else ' = 0'} is singular: condition number infinite")
 
     return Reference(
@@ -237,7 +283,7 @@ def compute_reference(obj: Objective, X, y, max_newton_iter: int = 100) -> Refer
         hessian_eigenvalues=eig,
         condition_number=kappa,
         lipschitz=L,
-        strong_convexity=mu,
+        strong_convexity=strong,
         max_stable_lr=max_lr,
         iterations=iterations,
         gd_rate_note=rate,
@@ -249,32 +295,46 @@ def compute_reference(obj: Objective, X, y, max_newton_iter: int = 100) -> Refer
 
 
 def gd_rate_note(L: float, mu: float, quadratic: bool = True, at: str = "theta_star",
-                 l1: bool = False, separable: bool = False) -> str:
+                 l1: bool = False, separable: bool = False, convex: bool | None = True) -> str:
     """One or two sentences on what constant-step full-batch gradient descent can do here.
 
     For a quadratic with Hessian eigenvalues in [mu, L]: GD is stable iff ``lr < 2/L``; at
     ``lr = 1/L`` the error contracts by ``1 - mu/L = 1 - 1/kappa`` per step; the best constant
-    step ``2/(L + mu)`` gives ``(kappa - 1)/(kappa + 1)``. For non-quadratic losses the numbers
-    hold near the point where the Hessian was taken.
+    step ``2/(L + mu)`` gives ``(kappa - 1)/(kappa + 1)``. At kappa = 1 (up to rounding) both are
+    0: one step lands on theta*. For non-quadratic losses the numbers hold near the point where
+    the Hessian was taken. ``separable``: the infimum is not attained (no rate). ``convex=False``:
+    only the local stability bound is stated, never a rate or a strong-convexity constant.
     """
     if not (L > 0) or not math.isfinite(L):
         return "the Hessian is zero: no curvature information for a step size"
     where = "" if quadratic else (" near theta*" if at == "theta_star" else " near theta = 0")
     parts = [f"full-batch GD with a constant lr is stable{where} for lr < 2/L = {2.0 / L:.4g}"]
-    if separable:
+    if convex is False:
         parts.append(
-            "on separable data the loss has no minimiser: GD drives ||w|| to infinity while the "
-            "loss decays like O(1/t)"
+            "the objective is not convex: there is no global rate, and the curvature at this one "
+            "point gives no strong-convexity constant (GD may stop at any stationary point)"
+        )
+    elif separable:
+        parts.append(
+            "the loss has no minimiser (separation: its infimum is not attained): GD drives "
+            "||w|| to infinity while the loss approaches the infimum slowly (like O(1/t) under "
+            "strict separation)"
         )
     elif mu > 0:
         kappa = L / mu
-        steps = kappa * math.log(10.0)
-        parts.append(
-            f"kappa = L/mu = {kappa:.4g}: at lr = 1/L = {1.0 / L:.4g} the error contracts by a factor "
-            f"1 - 1/kappa = {1.0 - 1.0 / kappa:.6g} per step (about {steps:.3g} steps per decimal "
-            f"digit); the best constant lr 2/(L+mu) = {2.0 / (L + mu):.4g} gives (kappa-1)/(kappa+1) "
-            f"= {(kappa - 1.0) / (kappa + 1.0):.6g}"
-        )
+        if kappa - 1.0 <= 64 * _EPS:  # kappa = 1 up to rounding: the contraction factor is 0
+            parts.append(
+                f"kappa = L/mu = 1: at lr = 1/L = {1.0 / L:.4g} gradient descent reaches theta* in "
+                f"one step{'' if quadratic else ' (on the local quadratic model)'}"
+            )
+        else:
+            steps = kappa * math.log(10.0)
+            parts.append(
+                f"kappa = L/mu = {kappa:.4g}: at lr = 1/L = {1.0 / L:.4g} the error contracts by a factor "
+                f"1 - 1/kappa = {1.0 - 1.0 / kappa:.6g} per step (about {steps:.3g} steps per decimal "
+                f"digit); the best constant lr 2/(L+mu) = {2.0 / (L + mu):.4g} gives (kappa-1)/(kappa+1) "
+                f"= {(kappa - 1.0) / (kappa + 1.0):.6g}"
+            )
     else:
         parts.append("the Hessian is singular (mu = 0): convergence along flat directions is sublinear")
     if l1:
@@ -306,16 +366,32 @@ def _block_rows(d: int) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def _least_squares(obj: Objective, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, str, np.ndarray]:
-    """theta* of (c/n)||X~ theta - y||^2 + (l2/2)||w||^2 (see module docstring).
+def _ls_weight(obj: Objective, n: int, s2: float | None = None) -> float:
+    """k in ``F = k ||X~ theta - y||^2 + (l2/2)||w||^2 + const`` for the linear model.
+
+    ``k = m c`` with m = 1/n (mean) or 1 (sum) and c = 1 (mse), 1/2 (half_mse), 1/(2 s2)
+    (gaussian_nll; s2 = sigma^2, or the given profiled value; 1/2 when neither is known, which
+    does not change theta* without a penalty).
+    """
+    m = obj.data_weight(n)
+    if obj.loss == "mse":
+        return m
+    if obj.loss == "gaussian_nll":
+        s2 = obj.sigma**2 if obj.sigma is not None else s2
+        if s2 is not None:
+            return m / (2.0 * s2)
+    return 0.5 * m
+
+
+def _least_squares(obj: Objective, X: np.ndarray, y: np.ndarray, k: float) -> tuple[np.ndarray, str, np.ndarray]:
+    """theta* of k||X~ theta - y||^2 + (l2/2)||w||^2 (see module docstring; k = c/n for a mean).
 
     Also returns a small p x p factor M with ``M^T M = X~^T X~ + kappa P``, so the Hessian
-    ``(2c/n) M^T M`` and its spectrum come from the same single pass over the data.
+    ``2k M^T M`` and its spectrum come from the same single pass over the data.
     """
     n, d = X.shape
     p = obj.n_params(d)
-    c = 1.0 if obj.loss == "mse" else 0.5
-    kappa = n * obj.l2 / (2.0 * c)
+    kappa = obj.l2 / (2.0 * k)
     rows = _block_rows(d)
     if obj.fit_intercept:
         mu = X.mean(axis=0)
@@ -382,6 +458,32 @@ def _least_squares(obj: Objective, X: np.ndarray, y: np.ndarray) -> tuple[np.nda
         f"the design {'[X, 1]' if obj.fit_intercept else 'X'} has rank {rank} < {p} parameters: theta* is not unique; "
         "theta* is the minimum-norm minimiser (the limit of GD from theta = 0)"
     ), M
+
+
+def _profiled_ridge(obj: Objective, X: np.ndarray, y: np.ndarray, max_iter: int = 200) -> tuple[np.ndarray, str, int]:
+    """theta* of the profiled Gaussian NLL with an l2 penalty, by a fixed-point iteration.
+
+    Stationarity of ``log(RSS)/2 + (l2/2)||w||^2`` (times m n) is ``X~^T r / RSS + l2 P w = 0``,
+    which is the ridge equation with ``k = m / (2 s2)`` at ``s2 = RSS(theta)/n``. So: solve the
+    ridge problem at s2, update s2 = RSS/n, repeat until s2 stops changing. Each ridge solve
+    lowers the objective (an MM step: log is concave, so its tangent majorises it), hence the
+    iteration decreases F monotonically to a stationary point.
+    """
+    n = X.shape[0]
+    theta, note, _ = _least_squares(obj, X, y, _ls_weight(obj, n, 1.0))
+    s2 = 1.0
+    it = 0
+    for it in range(1, max_iter + 1):
+        r = obj.linear_predictor(theta, X) - y
+        s2_new = float(r @ r) / n
+        if not s2_new > 0:
+            break
+        done = abs(s2_new - s2) <= 4 * _EPS * s2_new
+        s2 = s2_new
+        if done:
+            break
+        theta, note, _ = _least_squares(obj, X, y, _ls_weight(obj, n, s2))
+    return theta, note, it
 
 
 # --------------------------------------------------------------------------------------------
@@ -460,7 +562,7 @@ def _newton_logistic(obj: Objective, X: np.ndarray, y: np.ndarray, max_iter: int
         it += 1
         theta, f, g, gnorm = cand, f_c, g_c, gn_c
         if check_sep:
-            z = obj._z(theta, X)
+            z = obj.linear_predictor(theta, X)
             if np.min(sgn * z) > 1e-8 * max(1.0, float(np.max(np.abs(z)))):
                 return {"theta": theta, "iterations": it, "converged": False, "separated": True,
                         "grad_norm": gnorm, "hessian_rows": None if sub is None else int(sub.size)}
@@ -477,46 +579,180 @@ def _rounding_floor(obj: Objective, theta: np.ndarray, X: np.ndarray, y: np.ndar
     """
     n, d = X.shape
     w, b = obj.split(theta)
-    z = obj._z(theta, X)
-    _, dz = obj._per_sample.value_and_dz(z, y)
+    z = obj.linear_predictor(theta, X)
+    _, dz = obj.per_sample_loss_and_dz(z, y)
     aw = np.abs(w)
     rows = _block_rows(d)
     total = 0.0
     for i in range(0, n, rows):
         mag = np.abs(X[i : i + rows]) @ aw + abs(float(b)) + np.abs(y[i : i + rows])
         total += float(np.abs(dz[i : i + rows]) @ mag)
-    return 4.0 * _EPS * (abs(f) + total / n)
+    return 4.0 * _EPS * (abs(f) + total * obj.data_weight(n))
 
 
-def _lp_separable(X: np.ndarray, y: np.ndarray, fit_intercept: bool) -> bool | None:
-    """Is there theta with ``(2y_i - 1) z_i >= 1`` for every row (strict linear separation)?
-
-    A feasibility linear program, solved by ``scipy.optimize.linprog`` (HiGHS) when scipy is
-    installed and the problem is small; ``None`` when it cannot be decided that way.
-    """
+def _signed_design(X: np.ndarray, y: np.ndarray, fit_intercept: bool) -> np.ndarray:
+    """Rows ``a_i = (2 y_i - 1) x~_i`` scaled to unit length (a positive row scaling changes no
+    sign of ``a_i^T d``, so neither separation question), zero rows kept as zeros."""
     n, d = X.shape
-    p = d + (1 if fit_intercept else 0)
-    if n * p > _LP_MAX_ENTRIES:
-        return None
-    try:
-        from scipy.optimize import linprog
-    except Exception:  # scipy is optional
-        return None
-    sgn = 2.0 * y - 1.0
-    A = np.empty((n, p))
+    A = np.empty((n, d + (1 if fit_intercept else 0)))
     A[:, :d] = X
     if fit_intercept:
         A[:, d] = 1.0
-    A *= -sgn[:, None]
-    try:
-        res = linprog(np.zeros(p), A_ub=A, b_ub=-np.ones(n), bounds=[(None, None)] * p, method="highs")
-    except Exception:
-        return None
-    if res.status == 0:
-        return True
-    if res.status == 2:
-        return False
+    A *= (2.0 * y - 1.0)[:, None]
+    norm = np.linalg.norm(A, axis=1)
+    norm[norm == 0] = 1.0
+    return A / norm[:, None]
+
+
+def _phase1(M: np.ndarray, b: np.ndarray, tol: float = 1e-11) -> tuple[bool, np.ndarray] | None:
+    """Is ``{x >= 0 : M x = b}`` non-empty? Dense phase-1 simplex (Dantzig's rule, Bland's on stalls).
+
+    Returns ``(True, x)`` with a feasible x, or ``(False, z)`` with a Farkas certificate:
+    ``M^T z >= 0`` and ``b^T z < 0``. ``None`` if the pivot budget runs out. M is m x N with m
+    small (the number of parameters, + 1): one pivot costs O(m (N + m)). The entering column is
+    the most negative reduced cost; after m degenerate pivots in a row, Bland's rule (the lowest
+    eligible index enters and leaves), which cannot cycle, takes over until a pivot makes
+    progress. That matters here: the separation LPs are highly degenerate (almost every
+    right-hand side is 0).
+    """
+    m, N = M.shape
+    sgn = np.where(b < 0, -1.0, 1.0)
+    T = np.hstack([M * sgn[:, None], np.eye(m)])
+    rhs = b * sgn
+    basis = np.arange(N, N + m)
+    cost = np.zeros(N + m)
+    cost[N:] = 1.0
+    scale = max(1.0, float(np.abs(rhs).sum()))
+    stall = 0  # consecutive degenerate pivots: after m of them, Bland's rule takes over
+    red = cost - cost[basis] @ T  # reduced costs, updated with every pivot like a tableau row
+    for _ in range(50 * (N + m)):
+        enter = np.flatnonzero(red < -tol)
+        if enter.size == 0:  # optimal by the updated row: confirm with freshly computed costs
+            red = cost - cost[basis] @ T
+            enter = np.flatnonzero(red < -tol)
+        if enter.size and stall < m:  # Dantzig: the steepest reduced cost (fewer pivots)
+            enter = enter[np.argmin(red[enter])][None]
+        if enter.size == 0:
+            value = float(cost[basis] @ rhs)
+            if value <= 1e-9 * scale:
+                x = np.zeros(N + m)
+                x[basis] = rhs
+                return True, x[:N]
+            y = cost[basis] @ T[:, N:]  # simplex multipliers c_B^T B^-1
+            return False, -sgn * y
+        j = int(enter[0])
+        col = T[:, j]
+        rows = np.flatnonzero(col > tol)
+        ratios = rhs[rows] / col[rows]
+        best = ratios.min()
+        tied = rows[ratios <= best + 1e-12 * max(1.0, abs(best))]
+        i = int(tied[np.argmin(basis[tied])])
+        stall = stall + 1 if best <= 0.0 else 0
+        piv = T[i, j]
+        T[i] /= piv
+        rhs[i] /= piv
+        f = T[:, j].copy()
+        f[i] = 0.0
+        T -= np.outer(f, T[i])
+        rhs -= f * rhs[i]
+        red -= red[j] * T[i]
+        np.maximum(rhs, 0.0, out=rhs)  # exact arithmetic keeps rhs >= 0; drop rounding below 0
+        basis[i] = j
     return None
+
+
+def _separation(X: np.ndarray, y: np.ndarray, fit_intercept: bool) -> dict | None:
+    """Does the logistic MLE (no penalty) exist? Exact answer by linear programming, no scipy.
+
+    With ``a_i = (2y_i - 1) x~_i``, the MLE does not exist iff some d has ``A d >= 0`` and
+    ``A d != 0`` (Albert & Anderson 1984; d is a direction along which every row's loss is
+    non-increasing and some row's loss goes to 0). By Stiemke's theorem of the alternative this
+    fails iff some ``lambda > 0`` (every entry) has ``A^T lambda = 0``; scaled, ``lambda >= 1``,
+    a phase-1 LP with only p equality rows: :func:`_phase1`. Its Farkas certificate is such a d.
+
+    The rows a direction of recession can separate (``a_i^T d > 0``) are found by peeling: drop
+    the rows the certificate separates and ask again on the rest, until the rest admits an MLE.
+    Returns None when undecided (too big, or the pivot budget ran out); else ``{"kind": "none" |
+    "quasi" | "complete", "separated_rows": bool mask, "direction": d or None}``. "complete"
+    means every row is separated (strict linear separation, f* = 0).
+    """
+    n, d = X.shape
+    p = d + (1 if fit_intercept else 0)
+    if n * p > _LP_MAX_ENTRIES or n == 0:
+        return None
+    A = _signed_design(X, y, fit_intercept)
+    rest = np.ones(n, dtype=bool)
+    total = np.zeros(p)
+    while rest.any():
+        Ar = A[rest]
+        out = _phase1(Ar.T, -Ar.sum(axis=0))  # lambda = 1 + x >= 1 with A^T lambda = 0
+        if out is None:
+            return None
+        feasible, z = out
+        if feasible:
+            break
+        nz = float(np.linalg.norm(z))
+        if not nz > 0:
+            return None
+        z = z / nz
+        margins = Ar @ z
+        tol = 1e-9
+        if margins.min() < -tol or margins.max() <= tol:
+            return None  # the certificate does not hold up to rounding: undecided
+        hit = np.flatnonzero(rest)[margins > tol]
+        # one direction for all stages: c * total + z, c large enough that the rows separated
+        # at earlier stages (a_i^T total > 0) stay separated whatever z does to them
+        done = ~rest
+        if done.any():
+            mt, mz = A[done] @ total, A[done] @ z
+            c = max(1.0, 2.0 * float(np.max(-mz / mt)))
+            total = c * total + z
+        else:
+            total = z
+        rest[hit] = False
+    separated = ~rest
+    if not separated.any():
+        return {"kind": "none", "separated_rows": separated, "direction": None}
+    kind = "complete" if separated.all() else "quasi"
+    return {"kind": kind, "separated_rows": separated, "direction": total / np.linalg.norm(total)}
+
+
+def _quasi_infimum(obj: Objective, X: np.ndarray, y: np.ndarray, keep: np.ndarray,
+                   max_iter: int) -> tuple[float, int]:
+    """Infimum of the logistic bce under quasi-complete separation.
+
+    Along the separating direction the separated rows' losses go to 0 while the tied rows'
+    margins do not change, and the tied rows alone admit an MLE (a direction of recession for
+    them would enlarge the separated set). So ``f* = m sum_{tied} l_i(theta_tied)`` with
+    theta_tied their own Newton solution (m = 1/n of the *full* data, or 1 for a sum).
+    """
+    n = X.shape[0]
+    Xk, yk = X[keep], y[keep]
+    res = _newton_logistic(obj, Xk, yk, max_iter)
+    z = obj.linear_predictor(res["theta"], Xk)
+    total = float(np.sum(obj.per_sample_loss(z, yk)))
+    return total * obj.data_weight(n), res["iterations"]
+
+
+def _lp_separable(X: np.ndarray, y: np.ndarray, fit_intercept: bool) -> bool | None:
+    """Is there theta with ``(2y_i - 1) z_i > 0`` for every row (strict linear separation)?
+
+    By Gordan's theorem of the alternative, exactly when no ``lambda >= 0`` with ``sum lambda =
+    1`` has ``A^T lambda = 0`` (``a_i = (2y_i - 1) x~_i``): a phase-1 LP with p + 1 rows, solved
+    by :func:`_phase1` (no scipy). ``None`` when the problem is too big or undecided.
+    """
+    n, d = X.shape
+    p = d + (1 if fit_intercept else 0)
+    if n * p > _LP_MAX_ENTRIES or n == 0:
+        return None
+    A = _signed_design(X, y, fit_intercept)
+    M = np.vstack([A.T, np.ones((1, n))])
+    b = np.zeros(p + 1)
+    b[p] = 1.0
+    out = _phase1(M, b)
+    if out is None:
+        return None
+    return not out[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -551,7 +787,7 @@ def _hessian_spectrum(obj: Objective, X: np.ndarray, y: np.ndarray, theta: np.nd
     if not psd or not eig.size or (eig[0] > 1e-6 * L):
         return eig, bool(eig.size and eig[0] <= L * max(n, p) * _EPS)
     rows = _block_rows(p)
-    w = np.sqrt(s / n)
+    w = np.sqrt(s * obj.data_weight(n))
 
     def blocks() -> Iterator[np.ndarray]:
         for i in range(0, n, rows):
@@ -571,3 +807,82 @@ def _hessian_spectrum(obj: Objective, X: np.ndarray, y: np.ndarray, theta: np.nd
     Rp = np.zeros((p, p))
     Rp[: min(p, R.shape[0])] = R[:p]
     return _spectrum_from_factor(Rp, 1.0, max(n, p))
+
+
+# --------------------------------------------------------------------------------------------
+# Convexity from sampled Hessian eigenvalues
+# --------------------------------------------------------------------------------------------
+
+
+def _convex_by_theory(obj) -> bool | None:
+    """True when the objective is convex by construction; None when theory does not say."""
+    if isinstance(obj, Objective):
+        if obj.model == "linear":
+            # least squares and the Gaussian NLL with known sigma are convex quadratics; the
+            # profiled NLL is log(RSS)/2, not convex in general
+            return True if obj.loss != "gaussian_nll" or obj.sigma is not None else None
+        return True if obj.loss == "bce" else None  # sigmoid residuals squared: no
+    conv = getattr(obj, "convex", None)
+    return conv if conv in (True, False) else None
+
+
+def convexity(obj, X=None, y=None, frame=None, path=None, n_samples: int = 64,
+              seed: int = 0) -> dict:
+    """Is F convex? Decided from the smallest Hessian eigenvalue over sampled points.
+
+    Points: the frame's centre and corners (``2^p``, for p <= 10), a grid of 9 x 9 for p <= 2
+    or ``n_samples`` uniform draws (``default_rng(seed)``) otherwise, and every row of ``path``
+    (e.g. a run's iterates, shape (k, p)). ``frame``: one ``(lo, hi)`` per parameter; default
+    the object's own ``frame`` attribute (analytic objectives) or ``[-3, 3]`` per parameter.
+
+    A Hessian eigenvalue below ``-64 p eps max|eig|`` (beyond the rounding of ``eigvalsh``) at a
+    point proves F is not convex (second-order condition): ``convex`` is then ``False`` and
+    ``witness`` is that point (the most negative one found). Otherwise sampling proves nothing:
+    ``convex`` is ``True`` when F is convex by construction (least squares, bce, ...) and
+    ``"unknown"`` when not. The l1 term (convex) is ignored. Returns ``{convex,
+    min_hessian_eigenvalue, witness, points}`` (``witness`` a list or None).
+    """
+    X = np.zeros((0, 0)) if X is None else np.asarray(X, dtype=np.float64)
+    y = np.zeros(0) if y is None else np.asarray(y, dtype=np.float64)
+    if isinstance(obj, Objective):
+        p = obj.n_params(X.shape[1])
+    else:
+        p = int(getattr(obj, "n_params")(X.shape[1] if X.ndim == 2 else 0))
+    if frame is None:
+        frame = getattr(obj, "frame", None)
+    box = np.array([(-3.0, 3.0)] * p if frame is None else frame, dtype=np.float64).reshape(p, 2)
+    lo, hi = box[:, 0], box[:, 1]
+    pts = [0.5 * (lo + hi)]
+    if p <= 10:
+        for bits in range(2**p):
+            pts.append(np.where([(bits >> j) & 1 for j in range(p)], hi, lo))
+    if p <= 2:
+        axes = [np.linspace(lo[j], hi[j], 9) for j in range(p)]
+        pts.extend(np.array(np.meshgrid(*axes, indexing="ij")).reshape(p, -1).T)
+    else:
+        pts.extend(np.random.default_rng(seed).uniform(lo, hi, size=(n_samples, p)))
+    if path is not None:
+        pts.extend(np.asarray(path, dtype=np.float64).reshape(-1, p))
+    best, witness = math.inf, None
+    for theta in pts:
+        with np.errstate(all="ignore"):
+            H = np.asarray(obj.hessian(theta, X, y), dtype=np.float64)
+        if not np.all(np.isfinite(H)):
+            continue
+        eig = np.linalg.eigvalsh(0.5 * (H + H.T))
+        tol = 64 * p * _EPS * float(np.max(np.abs(eig)))
+        lam = float(eig[0])
+        if lam < best:
+            best = lam
+            if lam < -tol:
+                witness = np.array(theta, dtype=np.float64)
+    if witness is not None:
+        convex: bool | str = False
+    else:
+        convex = True if _convex_by_theory(obj) is True else "unknown"
+    return {
+        "convex": convex,
+        "min_hessian_eigenvalue": _num(best) if math.isfinite(best) else None,
+        "witness": None if witness is None else [float(v) for v in witness],
+        "points": len(pts),
+    }

@@ -293,3 +293,107 @@ def test_validate_targets():
 def test_all_combinations_constructible():
     for (model, loss), fi in itertools.product(COMBOS, (True, False)):
         assert Objective(model, loss, fit_intercept=fi).n_params(2) == 2 + fi
+
+
+# ---------------------------------------------------------------------------------------------
+# 0.2: public predictor/per-sample API, gaussian_nll, reduction, log-likelihood, BCE precision
+# ---------------------------------------------------------------------------------------------
+
+
+def test_public_predictor_and_per_sample_loss_match_the_aliases():
+    X, y = make_data("logistic")
+    obj = Objective("logistic", "bce")
+    t = theta_away_from_zero(4)
+    z = obj.linear_predictor(t, X)
+    np.testing.assert_array_equal(z, obj._z(t, X))
+    np.testing.assert_array_equal(obj.per_sample_loss(z, y), obj._per_sample.value(z, y))
+    assert obj.per_sample_loss(z, y).mean() == pytest.approx(obj.data_loss(t, X, y), rel=1e-15)
+    l, dz = obj.per_sample_loss_and_dz(z, y)
+    np.testing.assert_allclose(dz, sigmoid(z) - y, rtol=1e-15)
+
+
+def test_bce_keeps_tiny_losses_of_well_classified_rows():
+    obj = Objective("logistic", "bce")
+    z = np.array([40.0, -40.0, 40.0, -40.0, 0.0])
+    y = np.array([1.0, 0.0, 0.0, 1.0, 1.0])
+    exact = np.log1p(np.exp(-40.0))  # 4.248354255291589e-18
+    l = obj.per_sample_loss(z, y)
+    assert l[0] == exact and l[1] == exact and l[0] > 0
+    assert l[2] == 40.0 + exact and l[3] == 40.0 + exact and l[4] == np.log(2.0)
+    l2, _ = obj.per_sample_loss_and_dz(z, y)
+    np.testing.assert_array_equal(l, l2)
+
+
+@pytest.mark.parametrize("sigma", [None, 0.7])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("l2", [0.0, 0.3])
+def test_gaussian_nll_derivatives_match_finite_differences(sigma, reduction, l2):
+    X, y = make_data("linear", n=30)
+    obj = Objective("linear", "gaussian_nll", sigma=sigma, reduction=reduction, l2=l2)
+    t = theta_away_from_zero(4)
+    f = lambda u: obj.value(u, X, y)  # noqa: E731
+    g = obj.grad(t, X, y)
+    np.testing.assert_allclose(g, fd_grad(f, t), rtol=1e-6, atol=1e-7 * (1 + np.abs(g).max()))
+    H = obj.hessian(t, X, y)
+    Hfd = fd_jac(lambda u: obj.grad(u, X, y), t)
+    np.testing.assert_allclose(H, Hfd, rtol=1e-5, atol=1e-6 * np.abs(H).max())
+
+
+def test_gaussian_nll_values():
+    X, y = make_data("linear", n=25)
+    t = theta_away_from_zero(4)
+    r = X @ t[:3] + t[3] - y
+    s2 = np.mean(r * r)
+    prof = Objective("linear", "gaussian_nll")
+    assert prof.value(t, X, y) == pytest.approx(0.5 * np.log(2 * np.pi * s2) + 0.5, rel=1e-14)
+    fixed = Objective("linear", "gaussian_nll", sigma=2.0)
+    per_row = 0.5 * np.log(2 * np.pi * 4.0) + r * r / 8.0
+    assert fixed.value(t, X, y) == pytest.approx(per_row.mean(), rel=1e-14)
+    # minus the log-likelihood, per row
+    assert models.log_likelihood(prof, t, X, y) == pytest.approx(-25 * prof.value(t, X, y), rel=1e-14)
+    assert models.log_likelihood(fixed, t, X, y) == pytest.approx(-per_row.sum(), rel=1e-14)
+    # a stack of predictors (plots): one profiled variance per row of the stack
+    z = X @ t[:3] + t[3]
+    Z = np.vstack([z, z + 1.0])
+    L = prof.per_sample_loss(Z, y).mean(axis=1)
+    assert L[0] == pytest.approx(prof.value(t, X, y), rel=1e-14)
+
+
+@pytest.mark.parametrize(("model", "loss"), COMBOS + [("linear", "gaussian_nll")])
+def test_reduction_sum_scales_the_data_term_by_n_exactly(model, loss):
+    X, y = make_data(model, n=64)  # n a power of two: dividing by n is exact
+    t = theta_away_from_zero(4)
+    mean = Objective(model, loss, l2=0.3, l1=0.2)
+    total = Objective(model, loss, l2=0.3, l1=0.2, reduction="sum")
+    pen = mean.penalty(t)
+    assert total.data_loss(t, X, y) == 64 * mean.data_loss(t, X, y)
+    assert total.value(t, X, y) == pytest.approx(64 * (mean.value(t, X, y) - pen) + pen, rel=1e-14)
+    m0, s0 = Objective(model, loss), Objective(model, loss, reduction="sum")
+    np.testing.assert_array_equal(s0.grad(t, X, y), 64 * m0.grad(t, X, y))
+    np.testing.assert_allclose(s0.hessian(t, X, y), 64 * m0.hessian(t, X, y), rtol=1e-13, atol=1e-13)
+    # penalties are not multiplied
+    d = total.grad(t, X, y) - s0.grad(t, X, y)
+    np.testing.assert_allclose(d, mean.grad(t, X, y) - m0.grad(t, X, y), rtol=1e-12, atol=1e-13)
+
+
+def test_bernoulli_log_likelihood_is_minus_the_bce_sum():
+    X, y = make_data("logistic")
+    t = theta_away_from_zero(4)
+    obj = Objective("logistic", "bce")
+    p = sigmoid(X @ t[:3] + t[3])
+    direct = float(np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    assert models.log_likelihood(obj, t, X, y) == pytest.approx(direct, rel=1e-13)
+    assert models.log_likelihood(obj, t, X, y) == pytest.approx(-Objective("logistic", "bce", reduction="sum").value(t, X, y), rel=1e-15)
+
+
+def test_new_fields_validation():
+    with pytest.raises(OptrunError, match="loss.name: gaussian_nll needs model linear"):
+        Objective("logistic", "gaussian_nll")
+    with pytest.raises(OptrunError, match="loss.reduction: expected mean or sum"):
+        Objective("linear", "mse", reduction="total")
+    with pytest.raises(OptrunError, match="loss.sigma"):
+        Objective("linear", "gaussian_nll", sigma=0.0)
+    with pytest.raises(OptrunError, match="loss.sigma"):
+        Objective("logistic", "bce", sigma=1.0)
+    assert Objective("linear", "gaussian_nll", sigma=2).sigma == 2.0
+    assert Objective().reduction == "mean" and Objective().sigma is None

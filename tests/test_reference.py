@@ -396,3 +396,163 @@ def test_gd_rate_note():
     assert "near theta*" in gd_rate_note(4.0, 1.0, quadratic=False)
     assert "no minimiser" in gd_rate_note(4.0, 0.0, quadratic=False, at="zero", separable=True)
     assert "zero" in gd_rate_note(0.0, 0.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# 0.2: gaussian_nll, reduction, quasi-complete separation, convexity, consistent diagnostics
+# ---------------------------------------------------------------------------------------------
+
+
+def test_gaussian_nll_and_half_mse_share_theta_star():
+    ds = data.synthetic_linear(n_samples=80, n_features=3, condition_number=20, rng=4)
+    ref_ls = compute_reference(Objective("linear", "half_mse"), ds.X, ds.y)
+    for sigma in (None, 0.5):
+        obj = Objective("linear", "gaussian_nll", sigma=sigma)
+        ref = compute_reference(obj, ds.X, ds.y)
+        assert ref.status == "exact"
+        np.testing.assert_allclose(ref.theta_star, ref_ls.theta_star, rtol=1e-13, atol=1e-14)
+        assert ref.grad_norm < 1e-12
+        # the spectrum is that of the objective's own Hessian at theta*
+        eig = np.linalg.eigvalsh(obj.hessian(ref.theta_star, ds.X, ds.y))
+        np.testing.assert_allclose(ref.hessian_eigenvalues, eig, rtol=1e-9)
+
+
+def test_profiled_gaussian_nll_with_ridge_is_stationary():
+    ds = data.synthetic_linear(n_samples=60, n_features=2, rng=1)
+    obj = Objective("linear", "gaussian_nll", l2=0.2)
+    ref = compute_reference(obj, ds.X, ds.y)
+    assert ref.status == "exact" and ref.grad_norm < 1e-10
+    # the profiled objective is not the ridge objective: a different minimiser
+    ridge = compute_reference(Objective("linear", "half_mse", l2=0.2), ds.X, ds.y)
+    assert np.abs(ref.theta_star - ridge.theta_star).max() > 1e-6
+
+
+@pytest.mark.parametrize("model,loss", [("linear", "mse"), ("logistic", "bce")])
+def test_reduction_sum_reference(model, loss):
+    X, y, _, _ = data.read_csv(data.builtin_path("iris_virginica"))
+    if model == "linear":
+        y = X[:, 0] + 0.3 * X[:, 1]
+        X = X[:, 1:]
+    mean = compute_reference(Objective(model, loss, l2=0.05), X, y)
+    total = compute_reference(Objective(model, loss, l2=0.05 * len(y), reduction="sum"), X, y)
+    # sum with n l2 is n times the mean objective: same theta*, n times f* and the spectrum
+    np.testing.assert_allclose(total.theta_star, mean.theta_star, rtol=1e-9)
+    assert total.f_star == pytest.approx(len(y) * mean.f_star, rel=1e-12)
+    np.testing.assert_allclose(total.hessian_eigenvalues, len(y) * mean.hessian_eigenvalues, rtol=1e-9)
+    assert total.max_stable_lr == pytest.approx(mean.max_stable_lr / len(y), rel=1e-9)
+
+
+def quasi_separated_data(seed=0, n=40):
+    """Every row with the binary feature x1 = 1 has y = 1; the rest overlap."""
+    rng = np.random.default_rng(seed)
+    x1 = (rng.random(n) < 0.3).astype(float)
+    x2 = rng.standard_normal(n)
+    y = np.where(x1 == 1, 1.0, (rng.random(n) < 0.5).astype(float))
+    return np.c_[x1, x2], y, x1 == 1
+
+
+def test_quasi_complete_separation_mle_does_not_exist():
+    X, y, sep = quasi_separated_data()
+    n = len(y)
+    ref = compute_reference(Objective("logistic", "bce"), X, y)
+    assert ref.status == "quasi_separated" and ref.theta_star is None
+    assert "MLE does not exist" in ref.note and "quasi-complete separation" in ref.note
+    assert ref.extra["separated_rows"] == int(sep.sum())
+    d = ref.extra["separation_direction"]
+    A = np.c_[X, np.ones(n)] * (2 * y - 1)[:, None]
+    assert np.all(A @ d >= -1e-12) and np.all((A @ d)[sep] > 1e-6)
+    # f* is the infimum: the tied rows' own maximum likelihood (statsmodels as the independent solver)
+    minimize = pytest.importorskip("scipy.optimize").minimize
+    xt, yt = X[~sep, 1], y[~sep]
+
+    def nll(v):  # the tied rows' total Bernoulli NLL, written out directly
+        z = v[0] + v[1] * xt
+        return float(np.sum(np.logaddexp(0.0, z) - yt * z))
+
+    fit = minimize(nll, np.zeros(2), method="BFGS", options={"gtol": 1e-12})
+    assert ref.f_star == pytest.approx(fit.fun / n, rel=1e-10)
+    # the loss along theta_tied + t d approaches f* from above
+    obj = Objective("logistic", "bce")
+    theta_tied = np.array([0.0, fit.x[1], fit.x[0]])
+    vals = [obj.value(theta_tied + t * d, X, y) for t in (2.0, 10.0)]
+    assert vals[0] > vals[1] > ref.f_star - 1e-15 and vals[1] - ref.f_star < 1e-4
+    json.dumps(ref.to_dict(), allow_nan=False)
+
+
+def test_separation_lp_works_without_scipy(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_scipy(name, *a, **k):
+        if name.startswith("scipy"):
+            raise ImportError("no scipy here")
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_scipy)
+    X, y, _ = quasi_separated_data(seed=1)
+    assert compute_reference(Objective("logistic", "bce"), X, y).status == "quasi_separated"
+    Xs = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+    assert reference._lp_separable(Xs, np.array([0.0, 0.0, 1.0, 1.0]), True) is True
+    ref = compute_reference(Objective("logistic", "bce"), Xs, np.array([0.0, 0.0, 1.0, 1.0]), max_newton_iter=0)
+    assert ref.status == "separable" and "linear program" in ref.note
+
+
+def test_separation_lp_agrees_with_scipy_on_random_problems():
+    linprog = pytest.importorskip("scipy.optimize").linprog
+    rng = np.random.default_rng(5)
+    kinds = set()
+    for trial in range(30):
+        n, d = int(rng.integers(4, 25)), int(rng.integers(1, 4))
+        X = rng.standard_normal((n, d))
+        w = rng.standard_normal(d)
+        y = (X @ w + rng.standard_normal(n) * (trial % 2) > 0).astype(float)
+        if trial % 3 == 0:  # binary feature with y = 1 wherever it is 1: quasi separation likely
+            X[:, 0] = (X[:, 0] > 0.5).astype(float)
+            y = np.where(X[:, 0] == 1, 1.0, (rng.random(n) < 0.5).astype(float))
+        res = reference._separation(X, y, True)
+        A = np.c_[X, np.ones(n)] * (2 * y - 1)[:, None]
+        # max sum t_i s.t. A d >= 0, 0 <= t_i <= min(a_i^T d, 1): the number of rows some
+        # direction of recession separates (0 iff the MLE exists), by scipy's HiGHS
+        p = d + 1
+        c = np.r_[np.zeros(p), -np.ones(n)]
+        A_ub = np.block([[-A, np.zeros((n, n))], [-A, np.eye(n)]])
+        lp = linprog(c, A_ub=A_ub, b_ub=np.zeros(2 * n), bounds=[(None, None)] * p + [(0, 1)] * n, method="highs")
+        count = -lp.fun
+        assert (res["kind"] == "none") == (count < 1e-7)
+        assert res["separated_rows"].sum() == pytest.approx(count, abs=1e-6)
+        assert (res["kind"] == "complete") == (res["separated_rows"].sum() == n)
+        kinds.add(res["kind"])
+    assert kinds == {"none", "quasi", "complete"}
+
+
+def test_convexity_logistic_mse_false_with_witness_bce_true():
+    X, y, _, _ = data.read_csv(data.builtin_path("iris_virginica"))
+    for loss in ("mse", "half_mse"):
+        obj = Objective("logistic", loss)
+        r = reference.convexity(obj, X, y)
+        assert r["convex"] is False and r["witness"] is not None
+        lam = np.linalg.eigvalsh(obj.hessian(np.array(r["witness"]), X, y))[0]
+        assert lam == pytest.approx(r["min_hessian_eigenvalue"]) and lam < -1e-3
+    r = reference.convexity(Objective("logistic", "bce"), X, y)
+    assert r["convex"] is True and r["witness"] is None and r["min_hessian_eigenvalue"] >= -1e-12
+    assert reference.convexity(Objective("linear", "mse"), X, y)["convex"] is True
+    path = np.zeros((3, 5))
+    assert reference.convexity(Objective("logistic", "bce"), X, y, path=path)["points"] == 97 + 3
+
+
+def test_non_convex_reference_gives_no_rate_and_no_strong_convexity():
+    X, y, _, _ = data.read_csv(data.builtin_path("iris_virginica"))
+    ref = compute_reference(Objective("logistic", "mse"), X, y)
+    assert ref.strong_convexity is None and ref.condition_number is None
+    assert "not convex" in ref.gd_rate_note and "contracts" not in ref.gd_rate_note
+    d = ref.to_dict()
+    assert d["strong_convexity"] is None and d["condition_number"] is None
+
+
+def test_rate_note_at_kappa_one_says_one_step():
+    s = gd_rate_note(2.0, 2.0 * (1 - 4e-16))
+    assert "one step" in s and "e-15" not in s and "e-16" not in s
+    ds = data.synthetic_linear(n_samples=100, n_features=3, condition_number=1.0, rng=0)
+    ref = compute_reference(Objective("linear", "half_mse"), ds.X, ds.y)
+    assert "one step" in ref.gd_rate_note
