@@ -163,21 +163,25 @@ def to_numbers(table: Table, columns: list[str]) -> np.ndarray:
         pass
     for row, ln in zip(table.rows, table.lines):
         for j in cols:
-            _check_cell(row[j].strip(), f"{table.path}: line {ln}, column {table.header[j]!r}")
+            problem = _cell_problem(row[j].strip())
+            if problem:
+                raise OptrunError(f"{table.path}: line {ln}, column {table.header[j]!r}: {problem}")
     raise OptrunError(f"{table.path}: could not read the numbers")  # pragma: no cover
 
 
-def _check_cell(text: str, where: str) -> None:
+def _cell_problem(text: str) -> str | None:
+    """What is wrong with one selected cell's text (None: a finite number within the limit)."""
     if not text:
-        raise OptrunError(f"{where}: empty cell; every selected cell must be a number")
+        return "empty cell; every selected cell must be a number"
     try:
         v = float(text)
     except ValueError:
-        raise OptrunError(f"{where}: {text!r} is not a number") from None
+        return f"{text!r} is not a number"
     if not math.isfinite(v):
-        raise OptrunError(f"{where}: {text!r} is not a finite number (NaN/inf are not allowed)")
+        return f"{text!r} is not a finite number (NaN/inf are not allowed)"
     if abs(v) > MAX_ABS_VALUE:
-        raise OptrunError(f"{where}: {text!r} is too large; values must lie within +-{MAX_ABS_VALUE:g} (rescale the column)")
+        return f"{text!r} is too large; values must lie within +-{MAX_ABS_VALUE:g} (rescale the column)"
+    return None
 
 
 # --------------------------------------------------------------------------------------------
