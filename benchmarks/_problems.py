@@ -40,6 +40,7 @@ def problem_from_arrays(cfg: dict, X: np.ndarray, y: np.ndarray):
         schedule=schedules.make_schedule(config["optimizer"]["schedule"], total), batch_size=size,
         shuffle=bcfg["shuffle"] and bcfg["mode"] != "full", total_steps=total, log_every=int(log_every),
         shuffle_rng=streams(config["seed"])["shuffle"],
+        tol=tcfg["tol"], divergence_factor=tcfg["divergence_factor"],
     )
 
 

@@ -61,8 +61,7 @@ def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineR
     has_val = data.X_val is not None
     full = problem.batch_size >= n and not problem.shuffle
     T, log_every = problem.total_steps, problem.log_every
-    tcfg = problem.config["train"]
-    tol = tcfg["tol"]
+    tol, factor = problem.tol, problem.divergence_factor
     base_lr = float(opt.hyperparams["lr"])
     schedule = problem.schedule
     value_and_grad = obj.value_and_grad
@@ -87,7 +86,7 @@ def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineR
         loss, g_full = value_and_grad(theta, X, y)
         gnorm = _norm(g_full)
         row(0, 0, 0.0, math.nan, loss, math.nan, gnorm, theta)
-        limit = tcfg["divergence_factor"] * max(1.0, abs(loss)) if math.isfinite(loss) else math.inf
+        limit = factor * max(1.0, abs(loss)) if math.isfinite(loss) else math.inf
 
         status, reason = "completed", f"step budget reached ({T} steps)"
         samples, t = 0, 0
@@ -123,7 +122,7 @@ def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineR
             if bad:
                 status = "diverged"
                 what = "non-finite loss or parameters" if not math.isfinite(loss) or not np.isfinite(theta).all() else (
-                    f"loss {loss:.3g} exceeded {tcfg['divergence_factor']:.0e} x the initial loss"
+                    f"loss {loss:.3g} exceeded {factor:.0e} x the initial loss"
                 )
                 reason = f"diverged at step {t}: {what}"
             elif tol > 0 and evaluated and gnorm <= tol:

@@ -10,28 +10,43 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from optrun.errors import OptrunError
 
+if TYPE_CHECKING:  # the real modules are imported where they are used (see prepare)
+    from optrun.data import Dataset
+    from optrun.models import Objective
+    from optrun.optim import Optimizer
+    from optrun.reference import Reference
+
 
 @dataclass
 class Problem:
+    """Everything a run needs, typed: the engine reads these fields and nothing else.
+
+    ``config`` is the resolved config the problem was built from (recorded in the summary; the
+    engine does not read it). ``tol`` and ``divergence_factor`` are ``train.tol`` and
+    ``train.divergence_factor`` (the defaults are the config's).
+    """
+
     config: dict
-    data: "object"  # optrun.data.Dataset
-    objective: "object"  # optrun.models.Objective
-    reference: "object"  # optrun.reference.Reference
+    data: Dataset
+    objective: Objective
+    reference: Reference | None
     theta0: np.ndarray
     param_names: list[str]
-    optimizer: "object"  # optrun.optim.Optimizer
+    optimizer: Optimizer
     schedule: Callable[[int], float]
     batch_size: int
     shuffle: bool
     total_steps: int
     log_every: int
     shuffle_rng: np.random.Generator
+    tol: float = 0.0
+    divergence_factor: float = 1e10
 
 
 def streams(seed: int) -> dict[str, np.random.Generator]:
@@ -80,57 +95,70 @@ def make_objective(config: dict):
     )
 
 
+def initial_theta(model_cfg: dict, param_names: list[str], rng: np.random.Generator, dtype) -> np.ndarray:
+    """``theta_0`` of ``model.init``: zeros, ``init_scale * N(0, 1)`` (from the init stream), or
+    the listed values (one per parameter, finite)."""
+    p = len(param_names)
+    init = model_cfg["init"]
+    if isinstance(init, list):
+        if len(init) != p:
+            raise OptrunError(f"model.init: expected {p} values ({', '.join(param_names)}), got {len(init)}",
+                              key="model.init")
+        theta0 = np.asarray(init, dtype=dtype)
+        if not np.all(np.isfinite(theta0)):
+            raise OptrunError("model.init: values must be finite numbers", key="model.init")
+        return theta0
+    if init == "normal":
+        return (rng.standard_normal(p) * model_cfg["init_scale"]).astype(dtype)
+    return np.zeros(p, dtype=dtype)
+
+
+def batching(batch_cfg: dict, train_cfg: dict, n: int) -> tuple[int, bool, int]:
+    """``(batch_size, shuffle, total_steps)`` for ``n`` training rows.
+
+    Full batch uses all n rows in file order; an epoch is ``ceil(n / batch_size)`` steps, and an
+    ``epochs`` budget is rounded up to whole steps (at least one).
+    """
+    mode = batch_cfg["mode"]
+    size = n if mode == "full" else batch_cfg["size"]
+    if size > n:
+        raise OptrunError(f"batch.size: {size} is larger than the {n} training rows", key="batch.size")
+    shuffle = batch_cfg["shuffle"] and mode != "full"
+    if train_cfg["steps"] is not None:
+        total = int(train_cfg["steps"])
+    else:
+        total = max(1, math.ceil(train_cfg["epochs"] * math.ceil(n / size) - 1e-9))
+    return size, shuffle, total
+
+
 def prepare(config: dict) -> Problem:
+    """The :class:`Problem` of a resolved config: data, objective, reference optimum, theta_0,
+    optimizer, schedule, batching, logging cadence and stop rules. Every user error is an
+    OptrunError (with ``key`` where it is about one config key)."""
     from optrun import optim, reference
     from optrun.optim import schedules
 
     rngs = streams(config["seed"])
-    mcfg, bcfg, tcfg = config["model"], config["batch"], config["train"]
-    dtype = np.dtype(tcfg["dtype"])
+    mcfg, tcfg = config["model"], config["train"]
     ds = load_data(config, rngs)
-    n, d = ds.X.shape
+    n = ds.X.shape[0]
     objective = make_objective(config)
     param_names = [f"w_{f}" for f in ds.feature_names] + (["b"] if mcfg["fit_intercept"] else [])
-    p = len(param_names)
-
-    init = mcfg["init"]
-    if isinstance(init, list):
-        if len(init) != p:
-            raise OptrunError(
-                f"model.init: expected {p} values ({', '.join(param_names)}), got {len(init)}"
-            )
-        theta0 = np.asarray(init, dtype=dtype)
-        if not np.all(np.isfinite(theta0)):
-            raise OptrunError("model.init: values must be finite numbers")
-    elif init == "normal":
-        theta0 = (rngs["init"].standard_normal(p) * mcfg["init_scale"]).astype(dtype)
-    else:
-        theta0 = np.zeros(p, dtype=dtype)
-
-    mode = bcfg["mode"]
-    size = n if mode == "full" else bcfg["size"]
-    if size > n:
-        raise OptrunError(f"batch.size: {size} is larger than the {n} training rows")
-    shuffle = bcfg["shuffle"] and mode != "full"
-
-    per_epoch = math.ceil(n / size)
-    if tcfg["steps"] is not None:
-        total = int(tcfg["steps"])
-    else:
-        total = max(1, math.ceil(tcfg["epochs"] * per_epoch - 1e-9))
+    theta0 = initial_theta(mcfg, param_names, rngs["init"], np.dtype(tcfg["dtype"]))
+    size, shuffle, total = batching(config["batch"], tcfg, n)
 
     optimizer = optim.create(config["optimizer"]["name"], **{
         k: v for k, v in config["optimizer"].items() if k not in ("name", "schedule")
     })
     schedule = schedules.make_schedule(config["optimizer"]["schedule"], total)
-
     log_every = tcfg["log_every"]
     if log_every == "auto":
-        log_every = auto_log_every(n, size, total, full=mode == "full")
+        log_every = auto_log_every(n, size, total, full=config["batch"]["mode"] == "full")
 
     ref = reference.compute_reference(objective, ds.X.astype(np.float64, copy=False), ds.y.astype(np.float64, copy=False))
     return Problem(
         config=config, data=ds, objective=objective, reference=ref, theta0=theta0,
         param_names=param_names, optimizer=optimizer, schedule=schedule, batch_size=size,
         shuffle=shuffle, total_steps=total, log_every=int(log_every), shuffle_rng=rngs["shuffle"],
+        tol=float(tcfg["tol"]), divergence_factor=float(tcfg["divergence_factor"]),
     )

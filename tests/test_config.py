@@ -154,3 +154,48 @@ def test_generator_parameter_on_a_file_dataset(base_config):
 def test_json_schema_has_sections():
     schema = config.json_schema()
     assert {"dataset", "optimizer", "train", "batch"} <= set(schema["properties"])
+
+
+def test_locate_prefers_the_error_key():
+    origin = {"batch.size": "override batch.size=3", "dataset": "override dataset=women"}
+    # the key decides, whatever the message says
+    assert config.locate(OptrunError("too big", key="batch.size"), "c.yaml", origin) == "override batch.size=3: too big"
+    assert config.locate(OptrunError("no such column", key="dataset.target"), "c.yaml", origin) == \
+        "override dataset=women: no such column"  # the closest enclosing key that an override set
+    assert config.locate(OptrunError("x", key="train.steps"), "c.yaml", origin) == "c.yaml: x"
+    # without a key: a leading dotted key in the message, else the message as is
+    assert config.locate("batch.size: too big", "c.yaml", origin) == "override batch.size=3: batch.size: too big"
+    assert config.locate(OptrunError("model.init: bad"), "c.yaml", origin) == "c.yaml: model.init: bad"
+    assert config.locate("d.csv: line 3: bad", "c.yaml", origin) == "d.csv: line 3: bad"
+
+
+def test_dataset_errors_are_located_by_key(base_config):
+    raw, origin = config.apply_overrides(base_config, ["dataset.name=csv", "dataset.path=", "dataset.targte=y"])
+    with pytest.raises(OptrunError) as exc:
+        config.resolve(raw, where="c.yaml", origin=origin)
+    # csv without a path: the override that asked for csv is to blame
+    assert str(exc.value) == "override dataset.name=csv: dataset.path: required when dataset.name is csv"
+    raw, origin = config.apply_overrides(base_config, ["dataset.targte=y"])
+    with pytest.raises(OptrunError) as exc:
+        config.resolve(raw, where="c.yaml", origin=origin)
+    assert str(exc.value) == "override dataset.targte=y: unknown key 'dataset.targte'; did you mean 'target'?"
+
+
+def test_logistic_on_a_regression_generator_is_a_config_error(base_config):
+    base_config.update(dataset={"name": "synthetic_linear"}, model="logistic", loss="bce")
+    with pytest.raises(OptrunError, match=r"^config: dataset.name: synthetic_linear makes real-valued targets but "
+                                          r"model logistic needs 0/1 targets; use synthetic_logistic$"):
+        config.resolve(base_config)
+
+
+def test_config_import_stays_light_and_schema_is_module_level():
+    import subprocess
+    import sys
+
+    code = ("import sys, optrun.config; print(sorted(m for m in ('numpy', 'pydantic', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    from optrun.config import sections
+
+    assert config.json_schema() == sections.Config.model_json_schema()
+    assert set(sections.Config.model_fields) == set(config.SECTIONS)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import annotated_types as at
 import numpy as np
 import pytest
 
 from optrun import data
+from optrun.data import generators
 from optrun.data import Dataset, load_dataset, read_csv, standardize
 from optrun.errors import OptrunError
 
@@ -336,3 +340,145 @@ def test_dataset_dataclass():
 def test_validate_targets_exported():
     data.validate_targets("logistic", np.array([0.0, 1.0]), "x")
     assert "0 or 1" in err(data.validate_targets, "logistic", np.array([0.0, 3.0]), "x")
+
+
+# ---------------------------------------------------------------------------------------------
+# the CSV reader's three steps
+# ---------------------------------------------------------------------------------------------
+
+
+def test_csv_steps_rows_columns_numbers(tmp_path):
+    from optrun.data.csv import read_rows, select_columns, to_numbers
+
+    p = write(tmp_path, "a, b ,name,t\n\n1,2,x,0\n3,4,y,1\n", "s.csv")
+    table = read_rows(p)
+    assert table.header == ["a", "b", "name", "t"] and table.header_line == 1
+    assert table.lines == [3, 4] and table.rows[1] == ["3", "4", "y", "1"]  # blank line 2 skipped
+    assert select_columns(table) == (["a", "b", "name"], "t")
+    assert select_columns(table, target="a", features="b") == (["b"], "a")
+    np.testing.assert_array_equal(to_numbers(table, ["b", "t"]), [[2.0, 0.0], [4.0, 1.0]])
+    msg = err(to_numbers, table, ["a", "name"])
+    assert msg == f"{p}: line 3, column 'name': 'x' is not a number"
+
+
+# ---------------------------------------------------------------------------------------------
+# the generator registry
+# ---------------------------------------------------------------------------------------------
+
+
+def test_registry_is_the_schema_and_the_listing():
+    assert generators.names() == ["synthetic_linear", "synthetic_logistic"]
+    assert {n: generators.get_spec(n).task for n in generators.names()} == {
+        "synthetic_linear": "regression", "synthetic_logistic": "classification"}
+    # the signature is the schema (rng is positional-only, so not a parameter)
+    assert list(data.GENERATORS["synthetic_linear"]) == ["n_samples", "n_features", "noise", "condition_number"]
+    assert data.GENERATORS["synthetic_logistic"] == {"n_samples": 200, "n_features": 2, "condition_number": 1.0,
+                                                     "label_noise": 0.1}
+    rows = {r["name"]: r for r in data.list_datasets() if r["kind"] == "generator"}
+    assert rows["synthetic_linear"] == {
+        "name": "synthetic_linear", "kind": "generator", "task": "regression", "rows": 200, "features": 2,
+        "feature_names": ["x1", "x2"], "target": "y",
+        "source": "generated: n_samples=200, n_features=2, noise=0.1, condition_number=1.0"}
+
+
+@pytest.mark.parametrize("params, key, needle", [
+    ({"noise": float("inf")}, "noise", "dataset.noise: expected a number in [0, 1e+06], got inf"),
+    ({"condition_number": float("nan")}, "condition_number", "dataset.condition_number: expected a number in [1, 1e+16]"),
+    ({"n_features": 2001}, "n_features", "dataset.n_features: expected an integer in [1, 2000], got 2001"),
+    ({"n_samples": 10**6, "n_features": 100}, "n_samples", "dataset.n_samples: 1000000 rows x 100 features is too large"),
+    ({"n_sample": 5}, "n_sample", "unknown key 'dataset.n_sample' for synthetic_linear; did you mean 'n_samples'?"),
+    ({"standardise": True}, "standardise", "did you mean 'standardize'?"),
+])
+def test_generator_messages_and_keys(params, key, needle):
+    with pytest.raises(OptrunError) as e:
+        data.validate_generator_params("synthetic_linear", params)
+    assert needle in str(e.value) and e.value.key == f"dataset.{key}"
+
+
+def test_adding_a_generator_is_one_decorated_function(monkeypatch, tmp_path):
+    """A new generator is validated, generated, listed, and checked against the model by its task."""
+    from optrun import config
+
+    monkeypatch.setattr(generators, "_REGISTRY", dict(generators._REGISTRY))
+
+    @generators.register_generator("constant_rows", task="regression")
+    def constant_rows(rng, /, n_samples: generators.Samples = 10, n_features: generators.Features = 1,
+                      level: Annotated[float, at.Ge(0)] = 2.0) -> generators.Generated:
+        """Rows of ones times ``level``, targets ``level`` (for tests)."""
+        return generators.Generated(np.full((n_samples, n_features), level), np.full(n_samples, level), {})
+
+    ds = constant_rows(n_samples=4, level=3)
+    assert ds.X.shape == (4, 1) and ds.y.tolist() == [3.0] * 4 and ds.info["level"] == 3.0
+    assert ds.source == "constant_rows(n_samples=4, n_features=1, level=3.0)"
+    assert any(r["name"] == "constant_rows" and r["task"] == "regression" for r in data.list_datasets())
+    base = {"dataset": {"name": "constant_rows", "level": 5}, "optimizer": "sgd", "train": {"steps": 1}}
+    assert config.resolve(base)["dataset"] == {"name": "constant_rows", "standardize": False,
+                                               "validation_fraction": 0.0, "n_samples": 10, "n_features": 1,
+                                               "level": 5.0}
+    assert "dataset.level: expected a number >= 0, got -1" in err(config.resolve, {**base, "dataset": {
+        "name": "constant_rows", "level": -1}})
+    msg = err(config.resolve, {**base, "model": "logistic"})
+    assert msg == ("config: dataset.name: constant_rows makes real-valued targets but model logistic needs 0/1 "
+                   "targets; use synthetic_logistic")
+    with pytest.raises(ValueError, match="registered twice"):
+        generators.register_generator("constant_rows", task="regression")(constant_rows.__wrapped__)
+    with pytest.raises(ValueError, match="unknown task"):
+        generators.register_generator("x", task="ranking")
+
+
+# ---------------------------------------------------------------------------------------------
+# check_spec: the one implementation of the dataset rules
+# ---------------------------------------------------------------------------------------------
+
+SPEC_CASES = [
+    # (spec, model, dtype, key, message)
+    ({"name": "csv"}, "linear", "float64", "dataset.name", "dataset.path: required when dataset.name is csv"),
+    ({"name": "women", "path": "x.csv"}, "linear", "float64", "dataset.path",
+     "dataset.path: does not apply to the built-in dataset 'women'; use name: csv"),
+    ({"name": "synthetic_linear", "features": ["a"]}, "linear", "float64", "dataset.features",
+     "dataset.features: does not apply to the synthetic_linear generator"),
+    ({"name": "women", "n_samples": 5}, "linear", "float64", "dataset.n_samples",
+     "dataset.n_samples is a parameter of the synthetic_linear and synthetic_logistic generators, "
+     "not of the dataset 'women'"),
+    ({"name": "women", "label_noise": 0.2}, "linear", "float64", "dataset.label_noise",
+     "dataset.label_noise is a parameter of the synthetic_logistic generator, not of the dataset 'women'"),
+    ({"name": "csv", "path": "a.csv", "targte": "y"}, "linear", "float64", "dataset.targte",
+     "unknown key 'dataset.targte'; did you mean 'target'?"),
+    ({"name": "wmen"}, "linear", "float64", "dataset.name", "dataset.name: unknown dataset 'wmen'; did you mean 'women'?"),
+    ({"name": "women", "validation_fraction": 1.0}, "linear", "float64", "dataset.validation_fraction",
+     "dataset.validation_fraction: expected a number in [0, 1), got 1.0"),
+    ({"name": "women"}, "linear", "int8", "train.dtype", "train.dtype: expected float64 or float32, got 'int8'"),
+    ({"name": "synthetic_linear"}, "logistic", "float64", "dataset.name",
+     "dataset.name: synthetic_linear makes real-valued targets but model logistic needs 0/1 targets; "
+     "use synthetic_logistic"),
+]
+
+
+@pytest.mark.parametrize("spec, model, dtype, key, message", SPEC_CASES)
+def test_check_spec_rules(spec, model, dtype, key, message):
+    with pytest.raises(OptrunError) as e:
+        data.check_spec(spec, model=model, dtype=dtype)
+    assert (str(e.value), e.value.key) == (message, key)
+
+
+@pytest.mark.parametrize("spec, model, dtype, key, message", [c for c in SPEC_CASES if c[2] == "float64"])
+def test_config_and_load_dataset_say_the_same(spec, model, dtype, key, message):
+    """config.resolve delegates to check_spec (the message, located), and so does load_dataset."""
+    from optrun import config
+
+    cfg = {"dataset": spec, "model": model, "optimizer": "sgd", "train": {"steps": 1}}
+    if spec.get("validation_fraction") == 1.0:  # the schema refuses it first, with its own words
+        assert "dataset.validation_fraction" in err(config.resolve, cfg)
+    else:
+        assert err(config.resolve, cfg, where="c.yaml") == f"c.yaml: {message}"
+    assert err(load_dataset, spec, None, *rngs(0), model=model) == message
+
+
+def test_check_spec_fills_generator_defaults_and_keeps_files_as_given():
+    out = data.check_spec({"name": "synthetic_logistic", "n_samples": 50.0, "validation_fraction": 0.2}, model="logistic")
+    assert out == {"name": "synthetic_logistic", "validation_fraction": 0.2, "n_samples": 50, "n_features": 2,
+                   "condition_number": 1.0, "label_noise": 0.1}
+    assert isinstance(out["n_samples"], int)
+    spec = {"name": "csv", "path": "a.csv", "target": "y", "standardize": True}
+    assert data.check_spec(spec, model="logistic") == spec
+    assert data.check_spec({"name": "synthetic_logistic"}, model="linear")["name"] == "synthetic_logistic"

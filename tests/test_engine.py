@@ -183,3 +183,28 @@ def test_interrupt_on_an_unlogged_step_records_the_current_loss(base_config, tmp
     obj = Objective(model="linear", loss="half_mse", fit_intercept=True)
     assert s["final_loss"] == pytest.approx(obj.value(theta, data[:, :2], data[:, 2]), rel=1e-14)
     assert r.trace["loss"].iloc[-1] == s["final_loss"] != r.trace["loss"].iloc[-2]
+
+
+def test_engine_reads_the_typed_problem_not_the_config(base_config):
+    """tol and divergence_factor travel on the Problem; the engine never looks at problem.config."""
+    from optrun import config, engine, optim, prepare
+
+    class Rows:
+        def __init__(self):
+            self.rows = []
+
+        def record(self, scalars, theta):
+            self.rows.append(scalars)
+
+    cfg = config.resolve({**base_config, "train": {"steps": 50, "tol": 1e-3, "divergence_factor": 50.0}})
+    problem = prepare.prepare(cfg)
+    assert (problem.tol, problem.divergence_factor) == (1e-3, 50.0)
+    problem.config = {}  # would raise KeyError if the engine still read it
+    result = engine.run(problem, Rows())
+    assert result.status == "completed"  # 50 steps of lr 0.1 do not reach 1e-3
+    problem.tol = 1e6  # the first evaluated step meets it
+    result = engine.run(problem, Rows())
+    assert result.status == "converged" and result.stop_reason.endswith("<= tol 1e+06 at step 1")
+    problem.tol, problem.optimizer = 0.0, optim.create("sgd", lr=10.0)
+    result = engine.run(problem, Rows())
+    assert result.status == "diverged" and "exceeded 5e+01 x the initial loss" in result.stop_reason

@@ -1,0 +1,89 @@
+"""``KEY=VALUE`` overrides: parsing them and setting them at their dotted paths."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import yaml
+
+from optrun._text import did_you_mean, short_repr
+from optrun.config.keys import EXCLUSIVE_PAIRS, SECTIONS, SHORTHAND_KEY
+from optrun.config.yaml_io import parse_yaml
+from optrun.errors import OptrunError
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"optimizer.lr=1e-3"`` -> ``("optimizer.lr", 0.001)``; the value is typed like YAML."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise OptrunError(f"override {text!r}: expected KEY=VALUE with a dotted key, e.g. optimizer.lr=0.1")
+    parts = key.split(".")
+    if any(not part.strip() for part in parts):
+        raise OptrunError(f"override {text!r}: {key!r} is not a dotted key path like optimizer.lr")
+    value = parse_yaml(raw, f"override {text!r}") if raw.strip() else None
+    return key, value
+
+
+def _items(overrides: list[str] | dict | str) -> list[tuple[str, Any]]:
+    """The overrides as ``(dotted key, value)`` pairs, from a list of texts or a mapping."""
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    if isinstance(overrides, (list, tuple)):
+        return [parse_override(str(o)) for o in overrides]
+    items = [(str(k).strip(), v) for k, v in overrides.items()]
+    for key, _ in items:
+        if not key or any(not part.strip() for part in key.split(".")):
+            raise OptrunError(f"override {key!r}: not a dotted key path like optimizer.lr")
+    return items
+
+
+def _section_of(cfg: dict, key: str, parts: list[str]) -> dict:
+    """The mapping that holds the last part of ``key``, created (or expanded) on the way."""
+    node = cfg
+    for i, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if isinstance(child, str) and i == 0 and part in SHORTHAND_KEY:
+            child = {SHORTHAND_KEY[part]: child}
+        if child is None:
+            child = {}
+        if not isinstance(child, dict):
+            raise OptrunError(f"override {key}: {'.'.join(parts[: i + 1])} is a value, not a section")
+        node[part] = child
+        node = child
+    return node
+
+
+def apply_overrides(cfg: dict, overrides: list[str] | dict | None) -> tuple[dict, dict[str, str]]:
+    """Return a new config with the overrides set at their dotted paths.
+
+    Also returns ``{dotted key: original text}`` so schema errors can name the override that
+    caused them. Setting ``train.steps`` clears ``train.epochs`` and vice versa, so that
+    ``train.steps=100`` works on a config that budgets epochs.
+    """
+    cfg = copy.deepcopy(cfg)
+    if not overrides:
+        return cfg, {}
+    origin: dict[str, str] = {}
+    for key, value in _items(overrides):
+        origin[key] = f"override {key}={_render(value)}"
+        parts = key.split(".")
+        if parts[0] not in SECTIONS:
+            raise OptrunError(f"override {key}: unknown section {parts[0]!r}{did_you_mean(parts[0], SECTIONS, 'listing')}")
+        _section_of(cfg, key, parts)[parts[-1]] = value
+        other = EXCLUSIVE_PAIRS.get(key)
+        if other and value is not None:
+            section, leaf = other.split(".")
+            if isinstance(cfg.get(section), dict) and other not in origin:
+                cfg[section].pop(leaf, None)
+    return cfg, origin
+
+
+def _render(value: Any) -> str:
+    try:
+        text = yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix("...").strip()
+    except yaml.YAMLError:
+        return short_repr(value)
+    text = " ".join(text.split())
+    return text if len(text) <= 80 else text[:77] + "..."

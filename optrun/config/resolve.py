@@ -1,0 +1,255 @@
+"""From a raw config dict to the *resolved* config: every default filled in, every rule checked.
+
+The steps, in order: the sections' shape -> the pydantic schema of the fixed sections
+(:mod:`optrun.config.sections`, imported here lazily) -> the dataset (the one implementation of
+its rules, :func:`optrun.data.checks.check_spec`) -> the loss default -> the optimizer and its
+schedule (each factory's signature is the schema, :mod:`optrun.optim`) -> batch-size defaults.
+Every failure is an :class:`~optrun.errors.OptrunError` whose message names the file or
+override (:func:`locate`), the dotted key, and what is expected. Semantic rules that need the
+data (batch size <= n, 0/1 targets in a file) live in :mod:`optrun.prepare`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+from optrun._text import did_you_mean, short_repr
+from optrun.config.keys import SECTIONS, SHORTHAND_KEY
+from optrun.config.overrides import apply_overrides
+from optrun.config.yaml_io import read_config_file, yaml_type
+from optrun.errors import OptrunError
+
+
+def _suggest(word: str, choices) -> str:
+    return did_you_mean(word, choices, style="listing")
+
+
+def json_schema() -> dict:
+    """The JSON Schema of the config file (for editor completion)."""
+    from optrun.config import sections
+
+    return sections.Config.model_json_schema()
+
+
+# --------------------------------------------------------------------------------------------
+# pydantic errors as one line
+
+
+def _format_pydantic_error(err: dict, where: str, origin: dict[str, str]) -> str:
+    loc = [str(p) for p in err["loc"] if not str(p).startswith(("literal[", "list[", "function-"))]
+    # pydantic appends union branch names to the location; keep the user's key path only
+    loc = [p for p in loc if p not in ("str", "int", "float", "bool", "int-constraints")]
+    key = ".".join(loc)
+    source = origin.get(key, where)
+    if err["type"] == "extra_forbidden":
+        return f"{source}: unknown key {key!r}{_suggest(loc[-1], _allowed_keys('.'.join(loc[:-1])))}"
+    if err["type"] == "missing":
+        return f"{source}: missing required key {key!r}"
+    if err["type"] == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        choices = [c.strip().strip("'") for c in expected.replace(" or ", ", ").split(",")]
+        choices = [c for c in choices if c]
+        got = err.get("input")
+        hint = _suggest(str(got), choices) if isinstance(got, str) and choices else ""
+        if hint.startswith("; did you mean"):
+            return f"{source}: {key}: unknown value {short_repr(got)}{hint} (expected {expected})"
+        return f"{source}: {key}: expected {expected or 'one of the listed values'}, got {short_repr(got)}"
+    msg = err["msg"].removeprefix("Value error, ")
+    if "input" in err and err["type"] not in ("value_error", "model_type") and not isinstance(err["input"], dict):
+        msg += f", got {short_repr(err['input'])}"
+    return f"{source}: {key or 'config'}: {msg}"
+
+
+def _best_error(errors: list[dict]) -> dict:
+    """The error to show. For a union (``init: zeros | normal | [numbers]``), the literal branch's
+    complaint is misleading when the value is not a string: show the other branch's instead."""
+    first = errors[0]
+    if first["type"] == "literal_error" and not isinstance(first.get("input"), str):
+        for err in errors[1:]:
+            if err["loc"][: len(first["loc"]) - 1] == first["loc"][:-1] and err["type"] != "literal_error":
+                return err
+    return first
+
+
+def _allowed_keys(section: str) -> list[str]:
+    from optrun.config import sections
+
+    if not section:
+        return list(sections.Config.model_fields)
+    field = sections.Config.model_fields.get(section.split(".")[0])
+    return list(getattr(getattr(field, "annotation", None), "model_fields", {}))
+
+
+# --------------------------------------------------------------------------------------------
+# The steps
+
+
+def _check_sections(cfg: dict, where: str, origin: dict[str, str]) -> dict:
+    """Known top-level keys, the required sections present, every section a mapping."""
+    unknown = [k for k in cfg if k not in SECTIONS]
+    if unknown:
+        raise OptrunError(f"{where}: unknown key {unknown[0]!r}{_suggest(unknown[0], SECTIONS)}")
+    cfg = {**cfg, **{s: {k: cfg[s]} for s, k in SHORTHAND_KEY.items() if isinstance(cfg.get(s), str)}}
+    for section in ("dataset", "optimizer"):
+        if cfg.get(section) is None:
+            raise OptrunError(f"{where}: missing required section {section!r}")
+    for section in ("dataset", "model", "loss", "optimizer", "batch", "train"):
+        if section in cfg and not isinstance(cfg[section], dict):
+            raise OptrunError(
+                f"{origin.get(section, where)}: {section}: expected a mapping (or a name), got {yaml_type(cfg[section])}"
+            )
+    if "train" not in cfg:
+        raise OptrunError(f"{where}: missing required section 'train' (set train.steps or train.epochs)")
+    return cfg
+
+
+def _validate_schema(cfg: dict, where: str, origin: dict[str, str]) -> dict:
+    """The fixed sections through pydantic (the optimizer's own schema comes later)."""
+    from pydantic import ValidationError
+
+    from optrun.config import sections
+
+    try:
+        model = sections.Config.model_validate({**cfg, "optimizer": {}})
+    except ValidationError as exc:
+        raise OptrunError(_format_pydantic_error(_best_error(exc.errors()), where, origin)) from None
+    return model.model_dump()
+
+
+def _resolve_dataset(resolved: dict, where: str, origin: dict[str, str], base_dir: Path | None) -> dict:
+    """The dataset rules (:func:`~optrun.data.checks.check_spec`), located; a csv path made absolute."""
+    from optrun.data import checks
+
+    try:
+        ds = checks.check_spec(resolved["dataset"], model=resolved["model"]["name"], dtype=resolved["train"]["dtype"])
+    except OptrunError as exc:
+        raise OptrunError(locate(exc, where, origin)) from None
+    if ds["name"] == "csv":
+        path = checks.csv_path(ds["path"], base_dir)
+        ds["path"] = str(path.resolve()) if base_dir is not None else str(path)
+    return ds
+
+
+def _resolve_loss(resolved: dict, where: str, origin: dict[str, str]) -> dict:
+    """The loss default depends on the model; bce needs the logistic model (checked here only)."""
+    loss, model = resolved["loss"], resolved["model"]["name"]
+    if loss["name"] is None:
+        loss["name"] = "bce" if model == "logistic" else "mse"
+    if loss["name"] == "bce" and model != "logistic":
+        raise OptrunError(f"{origin.get('loss.name', where)}: loss.name: bce needs model logistic "
+                          "(linear regression uses mse or half_mse)")
+    return loss
+
+
+def _resolve_optimizer(opt_raw: dict, where: str, origin: dict[str, str]) -> dict:
+    """The registry's factory signature is the schema, for the optimizer and its schedule."""
+    from optrun import optim
+    from optrun.optim import schedules
+
+    opt_raw = dict(opt_raw)
+    if "name" not in opt_raw:
+        raise OptrunError(f"{where}: optimizer.name is required (see `optrun optimizers`)")
+    schedule_raw = opt_raw.pop("schedule", None) or {"name": "constant"}
+    if isinstance(schedule_raw, str):
+        schedule_raw = {"name": schedule_raw}
+    name = opt_raw.pop("name")
+    try:
+        canonical = optim.resolve_name(str(name))
+        hps = optim.validate_hyperparams(canonical, opt_raw)
+        if not isinstance(schedule_raw, dict):
+            raise OptrunError(f"optimizer.schedule: expected a mapping like {{name: cosine}}, got {yaml_type(schedule_raw)}")
+        schedule = schedules.validate(schedule_raw)
+        _check_finite("optimizer", hps)
+        _check_finite("optimizer.schedule", schedule)
+    except OptrunError as exc:
+        source = next((v for k, v in origin.items() if k.startswith("optimizer")), where)
+        raise OptrunError(f"{source}: {exc}") from None
+    return {"name": canonical, **hps, "schedule": schedule}
+
+
+def _check_finite(prefix: str, values: dict) -> None:
+    """Every number (and every number in a list) must be finite: inf/nan are typos here."""
+    for key, value in values.items():
+        items = value if isinstance(value, (list, tuple)) else [value]
+        for v in items:
+            if isinstance(v, float) and not math.isfinite(v):
+                raise OptrunError(f"{prefix}.{key}: expected a finite number, got {short_repr(value)}")
+
+
+def _resolve_batch(batch: dict, where: str, origin: dict[str, str]) -> dict:
+    """Batch-size defaults: 1 for stochastic, 32 for minibatch (full uses n, known later)."""
+    if batch["mode"] == "stochastic":
+        if batch["size"] not in (None, 1):
+            raise OptrunError(f"{origin.get('batch.size', where)}: batch.size: stochastic mode uses size 1, got {batch['size']}")
+        batch["size"] = 1
+    elif batch["mode"] == "minibatch" and batch["size"] is None:
+        batch["size"] = 32
+    return batch
+
+
+def resolve(cfg: dict, where: str = "config", origin: dict[str, str] | None = None, base_dir: Path | None = None) -> dict:
+    """Validate a raw config dict and return the *resolved* config: every default filled in.
+
+    The result is plain Python (dicts, lists, str, int, float, bool, None) in the section
+    order of :data:`~optrun.config.keys.SECTIONS`, ready for ``yaml.safe_dump`` and rerunnable
+    as is.
+    """
+    origin = origin or {}
+    cfg = _check_sections(cfg, where, origin)
+    resolved = _validate_schema(cfg, where, origin)
+    resolved["dataset"] = _resolve_dataset(resolved, where, origin, base_dir)
+    resolved["loss"] = _resolve_loss(resolved, where, origin)
+    resolved["optimizer"] = _resolve_optimizer(cfg["optimizer"], where, origin)
+    resolved["batch"] = _resolve_batch(resolved["batch"], where, origin)
+    return {k: resolved[k] for k in SECTIONS}
+
+
+# --------------------------------------------------------------------------------------------
+# Loading and locating
+
+
+def load_located(source: str | Path | dict, overrides: list[str] | dict | None = None) -> tuple[dict, str, dict[str, str]]:
+    """:func:`load`, also returning where the config came from and which override set each key.
+
+    ``where`` is the file path (or ``"config"`` for a dict) and ``origin`` maps a dotted key to
+    the override text that set it, so :func:`locate` can point a later (semantic) error at the
+    file or the override responsible.
+    """
+    if isinstance(source, dict):
+        raw, where, base_dir = source, "config", Path.cwd()
+    else:
+        raw, where, base_dir = read_config_file(source), str(source), Path(source).resolve().parent
+    cfg, origin = apply_overrides(raw, overrides)
+    return resolve(cfg, where=where, origin=origin, base_dir=base_dir), where, origin
+
+
+def load(source: str | Path | dict, overrides: list[str] | dict | None = None) -> dict:
+    """Load, override and resolve a config from a YAML path or a dict."""
+    return load_located(source, overrides)[0]
+
+
+_KEY_PREFIX = re.compile(r"^((?:name|seed|dataset|model|loss|optimizer|batch|train)(?:\.[A-Za-z0-9_]+)*):")
+
+
+def locate(error: str | OptrunError, where: str, origin: dict[str, str]) -> str:
+    """Prefix a semantic error with the override that set its key, or else the config file,
+    so every message names its source.
+
+    The key is the error's ``key`` attribute (an :class:`OptrunError` raised with ``key=``);
+    failing that, a message that starts with a dotted key (``batch.size: ...``) names it. A
+    message with neither (a CSV error names its file already) is returned as is.
+    """
+    message = str(error)
+    key = getattr(error, "key", None)
+    if key is None:
+        m = _KEY_PREFIX.match(message)
+        if not m or m.group(1).endswith((".yaml", ".yml", ".csv", ".json")):
+            return message
+        key = m.group(1)
+    parts = key.split(".")
+    for i in range(len(parts), 0, -1):
+        if ".".join(parts[:i]) in origin:
+            return f"{origin['.'.join(parts[:i])]}: {message}"
+    return f"{where}: {message}"

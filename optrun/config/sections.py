@@ -1,0 +1,99 @@
+"""The schema of the fixed config sections, as pydantic v2 models.
+
+pydantic is slow to import, and the CLI imports :mod:`optrun.config` for every command (``optrun
+--help`` must stay fast): so this module imports pydantic at the top, and nothing imports *it*
+at module level; :mod:`optrun.config.resolve` imports it inside the functions that validate.
+
+The optimizer section is a plain dict here: its hyperparameters are validated against the
+optimizer's own signature (:mod:`optrun.optim`), as a generator's parameters are against the
+generator's (:mod:`optrun.data.checks`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from optrun.config.keys import MAX_STEPS
+from optrun.data import generators
+
+
+def _no_bool(value):
+    # pydantic's lax mode reads true/false as 1/0; in a config that is always a typo
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {str(value).lower()}")
+    return value
+
+
+# numbers: never booleans; floats must be finite (allow_inf_nan=False below)
+Int = Annotated[int, BeforeValidator(_no_bool)]
+Float = Annotated[float, BeforeValidator(_no_bool)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
+
+
+class DatasetConfig(BaseModel):
+    # extra keys are generator parameters, checked against the generator's own signature
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+    name: str = Field(description=f"csv | {' | '.join(generators.names())} | a file in datasets/ (see `optrun datasets`)")
+    path: Optional[str] = Field(None, description="CSV path (name: csv); relative to the config file's folder")
+    target: Optional[str] = Field(None, description="target column; default: the last column")
+    features: Optional[list[str]] = Field(None, description="feature columns; default: every other column")
+    standardize: bool = Field(False, description="z-score features with the training mean/std")
+    validation_fraction: Float = Field(0.0, ge=0.0, lt=1.0, description="fraction of rows held out for val_loss")
+
+
+class ModelConfig(Section):
+    name: Literal["linear", "logistic"] = "linear"
+    fit_intercept: bool = True
+    init: Union[Literal["zeros", "normal"], list[Float]] = Field("zeros", description="zeros | normal | [w_1, ..., w_d, b]")
+    init_scale: Float = Field(0.1, gt=0, description="standard deviation of init: normal")
+
+
+class LossConfig(Section):
+    name: Optional[Literal["mse", "half_mse", "bce"]] = Field(None, description="default: mse for linear, bce for logistic")
+    l2: Float = Field(0.0, ge=0, description="(l2/2)*||w||^2, intercept excluded")
+    l1: Float = Field(0.0, ge=0, description="l1*||w||_1, intercept excluded")
+
+
+class BatchConfig(Section):
+    mode: Literal["full", "stochastic", "minibatch"] = "full"
+    size: Optional[Int] = Field(None, ge=1, description="minibatch size (default 32); 1 for stochastic; n for full")
+    shuffle: bool = Field(True, description="reshuffle every epoch (seeded); false: file order, cycling")
+
+
+class TrainConfig(Section):
+    steps: Optional[Int] = Field(None, ge=1, le=MAX_STEPS, description="optimizer steps (batches); exactly one of steps/epochs")
+    epochs: Optional[Float] = Field(None, gt=0, le=MAX_STEPS, description="passes over the training set; exactly one of steps/epochs")
+    tol: Float = Field(0.0, ge=0, description="stop when the full-data gradient norm <= tol (0 = off)")
+    log_every: Union[Literal["auto"], Int] = Field("auto", description="auto | k (1 = every step)")
+    divergence_factor: Float = Field(1e10, gt=1, description="diverged when loss > factor * max(1, initial loss)")
+    dtype: Literal["float64", "float32"] = "float64"
+
+    @field_validator("log_every")
+    @classmethod
+    def _positive(cls, v):
+        if isinstance(v, int) and v < 1:
+            raise ValueError("must be 'auto' or an integer >= 1")
+        return v
+
+    @model_validator(mode="after")
+    def _one_budget(self):
+        if (self.steps is None) == (self.epochs is None):
+            both = "both are set" if self.steps is not None else "neither is set"
+            raise ValueError(f"set exactly one of steps or epochs ({both})")
+        return self
+
+
+class Config(Section):
+    name: Optional[str] = None
+    seed: Int = Field(0, ge=0)
+    dataset: DatasetConfig
+    model: ModelConfig = ModelConfig()
+    loss: LossConfig = LossConfig()
+    optimizer: dict = Field(description="name plus the optimizer's hyperparameters (see `optrun optimizers NAME`)")
+    batch: BatchConfig = BatchConfig()
+    train: TrainConfig

@@ -1,0 +1,208 @@
+"""The CSV reader, in three steps: rows (file -> header and text rows), columns (which are
+features and which the target), numbers (text cells -> a float64 array).
+
+It uses the ``csv`` module and NumPy only (importing pandas would cost more time than reading
+these files). Every error is an :class:`OptrunError` with one line that names the file, the line
+number as an editor shows it (the header is line 1), the column and the bad text.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from optrun._text import did_you_mean
+from optrun.data.checks import MAX_ABS_VALUE
+from optrun.errors import OptrunError
+
+
+class Table(NamedTuple):
+    """A CSV file's header and its data rows as text, with file line numbers (for messages)."""
+
+    path: Path
+    header: list[str]
+    header_line: int
+    rows: list[list[str]]
+    lines: list[int]
+
+
+def _shorten(items, limit: int = 12) -> str:
+    items = list(items)
+    s = ", ".join(items[:limit])
+    return s + (f", ... ({len(items)} in all)" if len(items) > limit else "")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# Step 1: rows
+
+
+def _parse(path: Path) -> tuple[list[str] | None, int, list[list[str]], list[int]]:
+    """Header, its line, and the non-blank rows with their lines; I/O and CSV errors as OptrunError."""
+    header, header_line, rows, lines = None, 0, [], []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            for row in reader:
+                if not row or all(not c.strip() for c in row):
+                    continue  # blank line
+                if header is None:
+                    header, header_line = [c.strip() for c in row], reader.line_num
+                else:
+                    rows.append(row)
+                    lines.append(reader.line_num)
+    except UnicodeDecodeError as e:
+        raise OptrunError(f"{path}: not a UTF-8 text file (byte {e.start}: {e.reason})") from None
+    except csv.Error as e:
+        raise OptrunError(f"{path}: line {reader.line_num}: malformed CSV ({e})") from None
+    except OSError as e:
+        raise OptrunError(f"{path}: cannot read the file ({e.strerror})") from None
+    return header, header_line, rows, lines
+
+
+def _check_header(path: Path, header: list[str] | None, line: int) -> None:
+    if header is None:
+        raise OptrunError(f"{path}: file is empty; expected a header row of column names, then data rows")
+    if all(_is_number(c) for c in header):
+        raise OptrunError(f"{path}: line {line} looks like data ({_shorten(header, 5)}); the first row must be a "
+                          "header naming the columns, e.g. x1,x2,y")
+    seen: dict[str, int] = {}
+    for j, name in enumerate(header):
+        if not name:
+            raise OptrunError(f"{path}: line {line}: column {j + 1} has an empty name")
+        if name in seen:
+            raise OptrunError(f"{path}: line {line}: duplicate column name {name!r} (columns {seen[name] + 1} and {j + 1})")
+        seen[name] = j
+    if len(header) < 2:
+        hint = "; columns must be separated by commas" if any(sep in header[0] for sep in ";\t|") else ""
+        raise OptrunError(f"{path}: line {line}: found one column ({header[0]!r}); expected at least a feature "
+                          f"and a target{hint}")
+
+
+def read_rows(path) -> Table:
+    """Step 1: the file's header (checked: named, unique, >= 2 columns) and its data rows as text.
+
+    Blank lines are skipped; every row must have as many values as the header.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise OptrunError(f"{path}: file not found")
+    if path.is_dir():
+        raise OptrunError(f"{path}: is a directory; expected a CSV file")
+    header, header_line, rows, lines = _parse(path)
+    _check_header(path, header, header_line)
+    if not rows:
+        raise OptrunError(f"{path}: has a header but no data rows")
+    for row, ln in zip(rows, lines):
+        if len(row) != len(header):
+            raise OptrunError(f"{path}: line {ln} has {len(row)} values but the header has {len(header)} columns")
+    return Table(path, header, header_line, rows, lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Step 2: columns
+
+
+def _not_found(path: Path, what: str, name: str, header: list[str]) -> OptrunError:
+    return OptrunError(f"{path}: {what} column {name!r} not found{did_you_mean(name, header, 'paren')}; "
+                       f"columns: {_shorten(header)}")
+
+
+def select_columns(table: Table, target=None, features=None) -> tuple[list[str], str]:
+    """Step 2: ``(features, target)``. The target defaults to the last column, the features to
+    every other column (in file order); a feature name must fit in a trace.csv column header."""
+    path, header = table.path, table.header
+    target = str(header[-1] if target is None else target)
+    if target not in header:
+        raise _not_found(path, "target", target, header)
+    if features is None:
+        features = [h for h in header if h != target]
+    features = [str(f) for f in ([features] if isinstance(features, str) else features)]
+    if not features:
+        raise OptrunError(f"{path}: features is an empty list; name at least one column")
+    dup = [f for i, f in enumerate(features) if f in features[:i]]
+    if dup:
+        raise OptrunError(f"{path}: feature {dup[0]!r} is listed twice")
+    for f in features:
+        if f not in header:
+            raise _not_found(path, "feature", f, header)
+        if f == target:
+            raise OptrunError(f"{path}: column {f!r} is the target; it cannot also be a feature")
+    for f in features:
+        if any(ch in f for ch in ',"\r\n'):
+            raise OptrunError(f"{path}: line {table.header_line}: feature column {f!r} has a comma, quote or line "
+                              "break in its name; rename it (it becomes a trace.csv column w_<name>)")
+    return features, target
+
+
+# --------------------------------------------------------------------------------------------
+# Step 3: numbers
+
+
+def to_numbers(table: Table, columns: list[str]) -> np.ndarray:
+    """Step 3: the selected cells as a float64 ``(rows, len(columns))`` array, every value finite
+    and within +-MAX_ABS_VALUE. A fast vectorised path; on failure a cell-by-cell scan names the
+    first bad cell."""
+    cols = [table.header.index(c) for c in columns]
+    try:
+        arr = np.array([[row[j] for j in cols] for row in table.rows], dtype=np.float64)
+        if np.all(np.abs(arr) <= MAX_ABS_VALUE):  # False for NaN and inf too
+            return arr
+    except ValueError:
+        pass
+    for row, ln in zip(table.rows, table.lines):
+        for j in cols:
+            problem = _cell_problem(row[j].strip())
+            if problem:
+                raise OptrunError(f"{table.path}: line {ln}, column {table.header[j]!r}: {problem}")
+    raise OptrunError(f"{table.path}: could not read the numbers")  # pragma: no cover
+
+
+def _cell_problem(text: str) -> str | None:
+    """What is wrong with one selected cell's text (None: a finite number within the limit)."""
+    if not text:
+        return "empty cell; every selected cell must be a number"
+    try:
+        v = float(text)
+    except ValueError:
+        return f"{text!r} is not a number"
+    if not math.isfinite(v):
+        return f"{text!r} is not a finite number (NaN/inf are not allowed)"
+    if abs(v) > MAX_ABS_VALUE:
+        return f"{text!r} is too large; values must lie within +-{MAX_ABS_VALUE:g} (rescale the column)"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# The three steps together
+
+
+def read_csv_lines(path, target=None, features=None):
+    """:func:`read_csv` plus the file line number of every data row (for later messages)."""
+    table = read_rows(path)
+    features, target = select_columns(table, target, features)
+    arr = to_numbers(table, [*features, target])
+    X = np.ascontiguousarray(arr[:, :-1])
+    y = np.ascontiguousarray(arr[:, -1])
+    return X, y, features, target, np.asarray(table.lines)
+
+
+def read_csv(path, target=None, features=None) -> tuple[np.ndarray, np.ndarray, list[str], str]:
+    """Read a numeric CSV with a header row: ``(X, y, feature_names, target_name)``.
+
+    ``target`` defaults to the last column, ``features`` to every other column (in file order).
+    Columns not selected may hold anything (e.g. text labels). Blank lines are skipped.
+    """
+    X, y, names, target, _ = read_csv_lines(path, target, features)
+    return X, y, names, target
