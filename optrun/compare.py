@@ -28,6 +28,10 @@ The folder ``<out>/<stamp>-compare-<name>-<hex>/`` holds the run folders, ``comp
 (the overlay figures). Comparisons are fair by construction: same data, same init rule, same
 budget; when batch modes differ the figures use epochs (equal passes over the data), and
 "steps/epochs/samples to target" are read from the first logged row where f - f* <= target.
+
+The runs go through :func:`optrun.executors.run_all`, the sweep's executors: each trains in a
+hidden staging folder and appears in the comparison folder complete; ``jobs=N`` runs N at once
+in spawned processes, with the same rows in the same order.
 """
 
 from __future__ import annotations
@@ -253,9 +257,8 @@ def compare(
     """Run the base config once per combination of ``vary`` values and seed; see the module doc.
 
     ``on_run(i, total, label, summary_or_None)`` is called before (summary None) and after each run.
-    ``jobs > 1`` runs that many at once in spawned processes (:func:`optrun.executors.run_all`);
-    the comparison is the same. Raises OptrunError for a bad config or ``--vary`` before
-    anything is written.
+    ``jobs > 1`` runs that many at once (spawned processes); the comparison is the same. Raises
+    OptrunError for a bad config or ``--vary`` before anything is written.
     """
     from optrun.control import StopFlag
     from optrun.rundir import create_run_dir, write_json

@@ -52,9 +52,9 @@ def _number(text: str, where: str) -> int | float:
         value = float(text)
     except ValueError:
         raise OptrunError(f"{where}: {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise OptrunError(f"{where}: {text!r} is not a finite number")
-    return value
+    if math.isfinite(value):
+        return value
+    raise OptrunError(f"{where}: {text!r} is not a finite number")
 
 
 def _tidy(x: float) -> float:
