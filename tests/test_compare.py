@@ -219,3 +219,22 @@ def test_stop_before_the_first_run_writes_no_row(cfg_file, tmp_path):
     res = C.compare(cfg_file, vary=["optimizer.lr=0.2,0.1"], out=tmp_path / "o", plots=False, stop=stop)
     assert res.rows == [] and res.interrupted and res.failed == 0
     assert (res.folder / "comparison.csv").read_text().count("\n") == 1  # the header only
+
+
+def test_interrupt_at_once_ends_the_comparison_without_a_row(cfg_file, tmp_path, monkeypatch):
+    """A second Ctrl-C inside a run (api.train raises Interrupted): as in 0.1, that run gets no
+    row, no further run starts, and what ran is kept and ranked."""
+    from optrun import api
+
+    real, calls = api.train, []
+
+    def second_ctrl_c(cfg, **kw):
+        calls.append(cfg["optimizer"]["lr"])
+        if len(calls) == 2:
+            raise api.Interrupted("stopped at once")
+        return real(cfg, **kw)
+
+    monkeypatch.setattr(api, "train", second_ctrl_c)
+    res = C.compare(cfg_file, vary=["optimizer.lr=0.2,0.1,0.05"], out=tmp_path / "o", plots=False)
+    assert calls == [0.2, 0.1] and res.interrupted and res.failed == 0
+    assert [r["label"] for r in res.rows] == ["lr=0.2"] and [s["label"] for s in res.settings] == ["lr=0.2"]
