@@ -28,12 +28,15 @@ The folder ``<out>/<stamp>-compare-<name>-<hex>/`` holds the run folders, ``comp
 (the overlay figures). Comparisons are fair by construction: same data, same init rule, same
 budget; when batch modes differ the figures use epochs (equal passes over the data), and
 "steps/epochs/samples to target" are read from the first logged row where f - f* <= target.
+
+The runs go through :func:`optrun.executors.run_all`, the sweep's executors: each trains in a
+hidden staging folder and appears in the comparison folder complete; ``jobs=N`` runs N at once
+in spawned processes, with the same rows in the same order.
 """
 
 from __future__ import annotations
 
 import copy
-import csv
 import itertools
 import json
 import math
@@ -44,8 +47,8 @@ from typing import Any, Callable
 
 from optrun import config as config_mod
 from optrun.errors import OptrunError
-from optrun._text import split_top_level
-from optrun.sweep import parse_values
+from optrun.executors import run_all, train_into
+from optrun.grid import parse_optimizer_specs, parse_values
 
 OPTIMIZER_KEYS = ("optimizer", "optimizer.name")
 
@@ -60,10 +63,6 @@ class VaryAxis:
     values: list[Any]
     labels: list[str]
     text: str = ""
-
-
-def _value(raw: str, where: str) -> Any:
-    return config_mod.parse_yaml(raw, where) if raw.strip() else None
 
 
 def _fmt(v: Any) -> str:
@@ -97,20 +96,9 @@ def parse_vary(text: str) -> VaryAxis:
         raise OptrunError(f"{where}: unknown section {key.split('.')[0]!r}; expected one of: {', '.join(config_mod.SECTIONS)}")
     if key == "seed":
         raise OptrunError(f"{where}: use --seeds N to repeat runs over seeds")
-    values: list[Any] = []
-    if key in OPTIMIZER_KEYS:
-        raws = split_top_level(rest)
-        if any(not r.strip() for r in raws):
-            raise OptrunError(f"{where}: empty value in the list (two commas in a row?)")
-        for r in raws:
-            name, *hps = split_top_level(r, ":")
-            opt: dict[str, Any] = {"name": name.strip()}
-            for hp in hps:
-                k, s, v = hp.partition("=")
-                if not s or not k.strip():
-                    raise OptrunError(f"{where}: {r!r}: expected NAME:hp=value:hp=value (e.g. adam:lr=0.01)")
-                opt[k.strip()] = _value(v, where)
-            values.append(opt)
+    values: list[Any]
+    if key in OPTIMIZER_KEYS:  # each value a whole optimizer: adam:lr=0.01,sgd:lr=0.1
+        values = parse_optimizer_specs(rest, where)
         key = "optimizer"
     else:  # the same value syntax as `optrun sweep`: lists, range(), linspace(), logspace()
         values = parse_values(rest, where)
@@ -264,154 +252,189 @@ def compare(
     animate: bool = False,
     stop=None,
     on_run: Callable[[int, int, str, dict | None], None] | None = None,
+    jobs: int = 1,
 ) -> Comparison:
     """Run the base config once per combination of ``vary`` values and seed; see the module doc.
 
     ``on_run(i, total, label, summary_or_None)`` is called before (summary None) and after each run.
-    Raises OptrunError for a bad config or ``--vary`` before anything is written.
+    ``jobs > 1`` runs that many at once (spawned processes); the comparison is the same. Raises
+    OptrunError for a bad config or ``--vary`` before anything is written.
     """
-    from optrun import api
+    from optrun.control import StopFlag
     from optrun.rundir import create_run_dir, write_json
 
-    if not vary:
-        raise OptrunError("--vary: give at least one KEY=v1,v2,... to compare")
-    if seeds < 1:
-        raise OptrunError(f"--seeds: expected an integer >= 1, got {seeds}")
-    if target is not None and not (target > 0 and math.isfinite(target)):
-        raise OptrunError(f"--target: expected a positive number (an f - f* level), got {target}")
+    _check_args(vary, seeds, target)
     axes = [parse_vary(v) for v in vary]
-    combos = expand(axes)
     path = Path(config)
     raw = config_mod.read_config_file(path)
-    base_dir = path.resolve().parent
-
-    # validate every combination first: a typo costs nothing
-    resolved: list[tuple[dict, list[str], dict]] = []
-    for combo in combos:
-        cfg, origin = combo_config(raw, overrides or [], combo)
-        try:
-            res = config_mod.resolve(cfg, where=str(path), origin=origin, base_dir=base_dir)
-        except OptrunError as exc:
-            labels = ", ".join(lbl for _, _, lbl in combo)
-            raise OptrunError(f"{exc} (in the combination {labels})") from None
-        resolved.append((res, [lbl for _, _, lbl in combo], {k: v for k, v, _ in combo}))
-    base_seed = int(resolved[0][0]["seed"])
-    seed_list = [base_seed + i for i in range(seeds)]
-    if x is None:
+    resolved = _resolve_all(raw, overrides or [], expand(axes), path)
+    seed_list = [int(resolved[0][0]["seed"]) + i for i in range(seeds)]
+    if x is None:  # batch modes differ: equal work is equal epochs
         x = "epoch" if len({r[0]["batch"]["mode"] for r in resolved}) > 1 else "step"
-
-    title = name or raw.get("name") or path.stem
-    folder = create_run_dir(out, f"compare-{title}")
+    folder = create_run_dir(out, f"compare-{name or raw.get('name') or path.stem}")
     vary_meta = {a.key: a.values for a in axes}
     meta = {"config": str(path), "overrides": list(overrides or []), "vary": vary_meta,
             "vary_args": [a.text for a in axes], "seeds": seed_list, "x": x, "target": target,
             "created": time.strftime("%Y-%m-%d %H:%M:%S")}
     write_json(folder / "comparison.json", meta)
 
-    rows: list[dict] = []
-    total = len(resolved) * len(seed_list)
-    i = 0
-    failed = 0
-    interrupted = False
-    for res, labels, values in resolved:
-        label = ", ".join(labels)
-        for seed in seed_list:
-            i += 1
-            if stop is not None and stop.requested:
-                interrupted = True
-                break
-            cfg = copy.deepcopy(res)
-            cfg["seed"] = seed
-            run_name = f"{_slug(labels)}-s{seed}"
-            if on_run:
-                on_run(i, total, f"{label} (seed {seed})", None)
-            summary, run_dir, trace = None, None, None
-            try:
-                result = api.train(cfg, out=folder, plots=run_plots, name=run_name, stop=stop, plot_format=fmt)
-                summary, run_dir, trace = result.summary, result.run_dir, result.trace
-            except KeyboardInterrupt:
-                interrupted = True
-            except Exception as exc:  # one failing run must not lose the others
-                summary = {"status": "failed", "stop_reason": f"{type(exc).__name__}: {exc}"}
-                failed += 1
-            if summary is None:
-                break
-            if summary.get("status") == "interrupted":
-                interrupted = True
-            row = {k: v for k, v in zip(vary_meta, [values[k] for k in vary_meta])}
-            row = {k: _fmt(v) for k, v in row.items()}
-            row.update(label=label, seed=seed, status=summary.get("status"), stop_reason=summary.get("stop_reason"),
-                       steps=summary.get("steps"), epochs=summary.get("epochs"), samples=summary.get("samples"),
-                       final_loss=summary.get("final_loss"), f_star=summary.get("f_star"),
-                       final_subopt=summary.get("suboptimality"), wall_time_s=summary.get("wall_time_s"),
-                       run_dir=run_dir.name if run_dir else "", _values=values)
-            row.update(best_subopt=None, steps_to_target=None, epochs_to_target=None, samples_to_target=None,
-                       time_to_target_s=None)
-            rows.append((row, trace))
-            if on_run:
-                on_run(i, total, f"{label} (seed {seed})", summary)
-            if interrupted:
-                break
-        if interrupted:
-            break
-
-    # the target: given, or 1/1000 of the median initial suboptimality
-    f0s = [float(t["loss"].iloc[0]) - r["f_star"] for r, t in rows if t is not None and r["f_star"] is not None]
-    target_rule = "given (--target)" if target is not None else "1e-3 x the median initial f - f*"
-    if target is None and f0s:
-        med = _median(f0s)
-        target = 1e-3 * med if med and med > 0 else None
-    final_rows = []
-    for r, t in rows:
-        if t is not None:
-            r.update(to_target(t, r["f_star"], target))
-            if r["f_star"] is not None:
-                import numpy as np
-
-                sub = t["loss"].to_numpy(float) - r["f_star"]
-                sub = sub[np.isfinite(sub)]
-                r["best_subopt"] = float(sub.min()) if sub.size else None
-        final_rows.append(r)
+    stop = stop if stop is not None else StopFlag()
+    runs = _runs(resolved, seed_list, run_plots, fmt)
+    rows = _run_all(runs, folder, list(vary_meta), jobs, stop, on_run)
+    interrupted = any(r["status"] == "interrupted" for r, _ in rows) or (stop.requested and len(rows) < len(runs))
+    target, meta["target_rule"] = _target(rows, target)
+    final_rows = _finish_rows(rows, target)
     meta["target"] = target
-    meta["target_rule"] = target_rule
     write_json(folder / "comparison.json", meta)
     write_csv(folder / "comparison.csv", final_rows, list(vary_meta))
     settings = rank_settings(final_rows, x)
-
-    figures: list[Path] = []
-    done = [folder / r["run_dir"] for r in final_rows if r["run_dir"]]
-    if plots and done:
-        from optrun.plots import draw_runs
-
-        labels_by_dir = {r["run_dir"]: r["label"] for r in final_rows if r["run_dir"]}
-        figures = draw_runs(done, folder / "plots", fmt=fmt, x=x, projection=projection, animate=animate,
-                            labels=labels_by_dir)
+    figures = _overlays(final_rows, folder, fmt, x, projection, animate) if plots else []
     for r in final_rows:
         r.pop("_values", None)
     for s in settings:
         s["values"] = {k: _fmt(v) for k, v in s["values"].items()}
     return Comparison(folder=folder, rows=final_rows, settings=settings, target=target, x=x, vary=vary_meta,
-                      failed=failed, interrupted=interrupted, figures=figures)
+                      failed=sum(r["status"] == "failed" for r in final_rows), interrupted=interrupted,
+                      figures=figures)
+
+
+def _check_args(vary: list[str], seeds: int, target: float | None) -> None:
+    if not vary:
+        raise OptrunError("--vary: give at least one KEY=v1,v2,... to compare")
+    if seeds < 1:
+        raise OptrunError(f"--seeds: expected an integer >= 1, got {seeds}")
+    if target is not None and not (target > 0 and math.isfinite(target)):
+        raise OptrunError(f"--target: expected a positive number (an f - f* level), got {target}")
+
+
+def _resolve_all(raw: dict, overrides: list[str], combos: list, path: Path) -> list[tuple[dict, list[str], dict]]:
+    """Validate every combination before anything runs (a typo costs nothing): one
+    ``(resolved config, labels, {key: value})`` per combination."""
+    resolved = []
+    for combo in combos:
+        cfg, origin = combo_config(raw, overrides, combo)
+        try:
+            res = config_mod.resolve(cfg, where=str(path), origin=origin, base_dir=path.resolve().parent)
+        except OptrunError as exc:
+            labels = ", ".join(lbl for _, _, lbl in combo)
+            raise OptrunError(f"{exc} (in the combination {labels})") from None
+        resolved.append((res, [lbl for _, _, lbl in combo], {k: v for k, v, _ in combo}))
+    return resolved
+
+
+def _runs(resolved: list, seed_list: list[int], run_plots: bool, fmt: str) -> list[dict]:
+    """One run per combination and seed, combination slowest: its payload for the executors,
+    its legend label, its varied values and its seed."""
+    runs = []
+    for res, labels, values in resolved:
+        for seed in seed_list:
+            cfg = copy.deepcopy(res)
+            cfg["seed"] = seed
+            payload = {"index": len(runs), "config": cfg, "overrides": None, "name": f"{_slug(labels)}-s{seed}",
+                       "plots": run_plots, "plot_format": fmt}
+            runs.append({"payload": payload, "label": ", ".join(labels), "values": values, "seed": seed})
+    return runs
+
+
+def _train_run(payload: dict, out: Path, stop=None) -> dict:
+    """The comparison's work function for :func:`optrun.executors.run_all` (``api.train`` looked
+    up now, so a monkeypatched ``optrun.api.train`` is used). A run stopped at once (a second
+    Ctrl-C) gets no row and ends the comparison, as in 0.1; its folder is kept."""
+    from optrun import api
+
+    try:
+        return train_into(api.train, payload, out, stop)
+    except KeyboardInterrupt:
+        if stop is not None and not stop.requested:
+            stop.request("interrupted")
+        folder = next((p for p in out.iterdir() if p.is_dir()), None)
+        return {"index": payload["index"], "status": "not_run", "folder": folder}
+
+
+def _run_all(runs: list[dict], folder: Path, vary_keys: list[str], jobs: int, stop,
+             on_run: Callable | None) -> list[tuple[dict, Any]]:
+    """Run everything (until a stop), in run order: one ``(row, trace or None)`` per run that ran."""
+    total = len(runs)
+
+    def started(payload: dict) -> None:
+        if on_run:
+            run = runs[payload["index"]]
+            on_run(payload["index"] + 1, total, f"{run['label']} (seed {run['seed']})", None)
+
+    rows = []
+    for outcome in run_all([r["payload"] for r in runs], _train_run, into=folder, jobs=jobs, stop=stop,
+                           on_start=started):
+        if outcome["status"] == "not_run":
+            continue
+        run = runs[outcome["index"]]
+        row, summary, trace = _row(outcome, run, vary_keys)
+        rows.append((outcome["index"], row, trace))
+        if on_run:
+            on_run(outcome["index"] + 1, total, f"{run['label']} (seed {run['seed']})", summary)
+    return [(row, trace) for _, row, trace in sorted(rows, key=lambda t: t[0])]
+
+
+def _row(outcome: dict, run: dict, vary_keys: list[str]) -> tuple[dict, dict, Any]:
+    """The comparison.csv row of one finished run, its summary, its trace (None if it failed)."""
+    from optrun.rundir import RunFolder
+
+    if outcome["status"] == "failed":  # the training raised: no result to read back
+        summary, run_dir, trace = {"status": "failed", "stop_reason": outcome.get("error")}, None, None
+    else:
+        folder = RunFolder(outcome["run_dir"])
+        summary, run_dir, trace = folder.summary, folder.path, folder.trace
+    row = {k: _fmt(run["values"][k]) for k in vary_keys}
+    row.update(label=run["label"], seed=run["seed"], status=summary.get("status"),
+               stop_reason=summary.get("stop_reason"), steps=summary.get("steps"), epochs=summary.get("epochs"),
+               samples=summary.get("samples"), final_loss=summary.get("final_loss"), f_star=summary.get("f_star"),
+               final_subopt=summary.get("suboptimality"), wall_time_s=summary.get("wall_time_s"),
+               run_dir=run_dir.name if run_dir else "", _values=run["values"])
+    row.update(best_subopt=None, steps_to_target=None, epochs_to_target=None, samples_to_target=None,
+               time_to_target_s=None)
+    return row, summary, trace
+
+
+def _target(rows: list[tuple[dict, Any]], target: float | None) -> tuple[float | None, str]:
+    """The target level: given, or 1/1000 of the median initial suboptimality; and its rule."""
+    if target is not None:
+        return target, "given (--target)"
+    f0s = [float(t["loss"].iloc[0]) - r["f_star"] for r, t in rows if t is not None and r["f_star"] is not None]
+    med = _median(f0s) if f0s else None
+    return (1e-3 * med if med and med > 0 else None), "1e-3 x the median initial f - f*"
+
+
+def _finish_rows(rows: list[tuple[dict, Any]], target: float | None) -> list[dict]:
+    """Fill in the to-target columns and the best suboptimality from each trace."""
+    import numpy as np
+
+    final_rows = []
+    for r, t in rows:
+        if t is not None:
+            r.update(to_target(t, r["f_star"], target))
+            if r["f_star"] is not None:
+                sub = t["loss"].to_numpy(float) - r["f_star"]
+                sub = sub[np.isfinite(sub)]
+                r["best_subopt"] = float(sub.min()) if sub.size else None
+        final_rows.append(r)
+    return final_rows
+
+
+def _overlays(rows: list[dict], folder: Path, fmt: str, x: str, projection: str, animate: bool) -> list[Path]:
+    """The overlay figures of the runs that have a folder (``plots/``)."""
+    done = [folder / r["run_dir"] for r in rows if r["run_dir"]]
+    if not done:
+        return []
+    from optrun.plots import draw_runs
+
+    labels_by_dir = {r["run_dir"]: r["label"] for r in rows if r["run_dir"]}
+    return draw_runs(done, folder / "plots", fmt=fmt, x=x, projection=projection, animate=animate,
+                     labels=labels_by_dir)
 
 
 def write_csv(path: Path, rows: list[dict], vary_keys: list[str]) -> None:
-    """``comparison.csv``: the varied values first, then the fixed columns (empty = none)."""
-    from optrun.rundir import atomic_write_text
-    import io
+    """``comparison.csv``: the varied values first, then the fixed columns (empty = none, also
+    for a non-finite number); cells by the one rule, :func:`optrun.rundir.write_csv`."""
+    from optrun.rundir import write_csv as write_rows
 
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    cols = [*vary_keys, *CSV_FIXED]
-    w.writerow(cols)
-    for r in rows:
-        cells = []
-        for c in cols:
-            v = r.get(c)
-            if v is None or (isinstance(v, float) and not math.isfinite(v)):
-                cells.append("")
-            elif isinstance(v, float):
-                cells.append(repr(v))
-            else:
-                cells.append(str(v))
-        w.writerow(cells)
-    atomic_write_text(path, buf.getvalue())
+    clean = [{k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in r.items()} for r in rows]
+    write_rows(path, clean, [*vary_keys, *CSV_FIXED])

@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
-
-from optrun._text import flatten, fmt_value, split_top_level  # noqa: F401  (flatten re-exported)
+from optrun._text import did_you_mean, flatten, fmt_value, split_top_level  # noqa: F401  (flatten re-exported)
 from optrun.errors import OptrunError
-from optrun.rundir import _SUMMARY_FIELDS, summary_fields  # noqa: F401  (re-exported)
+from optrun.rundir import _SUMMARY_FIELDS, RunFolder, csv_text, find_run_folders, summary_fields  # noqa: F401
 
 HEAD_COLUMNS = ["run", "name", "optimizer"]
 TAIL_COLUMNS = ["status", "steps", "final_loss", "suboptimality", "wall_time_s"]
+#: Last column, only when a listed folder is damaged: why it could not be read.
+PROBLEM_COLUMN = "problem"
 #: Extra columns in machine-readable formats (csv, json).
 DATA_COLUMNS = ["config_hash", "run_dir"]
 
@@ -35,25 +35,15 @@ def find_runs(root: str | Path) -> list[Path]:
     """Every run folder (a folder with ``summary.json``) under ``root``, recursively, sorted.
 
     Hidden folders (names starting with ``.``: staging and temporary folders) are skipped;
-    ``root`` itself counts when it is a run folder.
+    ``root`` itself counts when it is a run folder. (:func:`optrun.rundir.find_run_folders`.)
     """
-    root = Path(root)
-    if not root.exists():
-        raise OptrunError(f"{root}: folder not found")
-    if not root.is_dir():
-        raise OptrunError(f"{root}: not a folder")
-    found = []
-    for path in root.rglob("summary.json"):
-        rel = path.parent.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        found.append(path.parent)
-    return sorted(found)
+    return find_run_folders(root, recursive=True)
 
 
 @dataclass
 class RunRecord:
-    """One run folder read back: its summary and its config, both flattened."""
+    """One run folder read back: its summary and its config, both flattened; ``problem`` says
+    why a damaged ``summary.json`` (status ``unreadable``) or ``config.yaml`` could not be read."""
 
     run_dir: Path
     rel: str
@@ -61,6 +51,7 @@ class RunRecord:
     config: dict
     flat_config: dict = field(default_factory=dict)
     flat_summary: dict = field(default_factory=dict)
+    problem: str | None = None
 
     def lookup(self, key: str, row: dict | None = None) -> tuple[bool, Any]:
         """(found, value) of a column, a dotted config key or a (dotted) summary key."""
@@ -73,22 +64,16 @@ class RunRecord:
 
 
 def read_run(run_dir: Path, root: Path | None = None) -> RunRecord:
-    """Read one folder; an unreadable ``config.yaml`` or ``summary.json`` gives empty fields,
-    never an error (a listing shows what there is)."""
+    """Read one folder through :class:`optrun.rundir.RunFolder`. A damaged ``summary.json``
+    gives status ``unreadable``, a damaged ``config.yaml`` an empty config, each with its reason
+    in ``problem``; never an error (a listing shows what there is)."""
     try:
-        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-        if not isinstance(summary, dict):
-            summary = {"status": "unreadable"}
-    except (OSError, ValueError):
-        summary = {"status": "unreadable"}
-    try:
-        config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
-        if not isinstance(config, dict):
-            config = {}
-    except (OSError, yaml.YAMLError):
-        config = {}
+        run = RunFolder(run_dir)
+        summary, config, problem = run.summary, run.config, run.summary_problem or run.config_problem
+    except Exception as exc:  # the OS refuses the folder itself (permissions): still listed
+        summary, config, problem = {"status": "unreadable"}, {}, f"cannot read the folder ({exc})"
     rel = run_dir.relative_to(root).as_posix() if root is not None and run_dir != root else run_dir.name
-    return RunRecord(run_dir, rel, summary, config, flatten(config), flatten(summary))
+    return RunRecord(run_dir, rel, summary, config, flatten(config), flatten(summary), problem)
 
 
 # --------------------------------------------------------------------------------------------
@@ -171,7 +156,7 @@ def _row(rec: RunRecord, varied: list[str]) -> dict:
         row[k] = rec.flat_config.get(k)
     row.update({"status": s.get("status"), "steps": s.get("steps"), "final_loss": s.get("final_loss"),
                 "suboptimality": s.get("suboptimality"), "wall_time_s": s.get("wall_time_s"),
-                "config_hash": s.get("config_hash"), "run_dir": str(rec.run_dir)})
+                "config_hash": s.get("config_hash"), "run_dir": str(rec.run_dir), PROBLEM_COLUMN: rec.problem})
     return row
 
 
@@ -218,6 +203,8 @@ def list_runs(root: str | Path = "runs", filters: list[str] | None = None, sort:
     varied = varied_keys(kept)
     rows = [_row(rec, varied) for rec in kept]
     columns = HEAD_COLUMNS + [k for k in varied if k not in HEAD_COLUMNS + TAIL_COLUMNS] + TAIL_COLUMNS
+    if any(rec.problem for rec in kept):
+        columns.append(PROBLEM_COLUMN)
     if sort:
         desc = sort.startswith("-")
         key = sort.lstrip("-")
@@ -233,14 +220,11 @@ def list_runs(root: str | Path = "runs", filters: list[str] | None = None, sort:
 
 
 def _key_hint(key: str, records: list[RunRecord]) -> str:
-    import difflib
-
     names = set(HEAD_COLUMNS + TAIL_COLUMNS)
     for rec in records[:50]:
         names.update(rec.flat_config)
         names.update(k for k in rec.flat_summary if not k.startswith(("params.", "theta_star.")))
-    close = difflib.get_close_matches(key, sorted(names), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return did_you_mean(key, sorted(names), style="paren")
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,17 +236,8 @@ def format_value(v: Any) -> str:
 
 
 def to_csv(listing: Listing) -> str:
-    import csv
-    import io
-
-    cols = listing.columns + DATA_COLUMNS
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(cols)
-    for r in listing.rows:
-        w.writerow(["" if r.get(c) is None else (repr(r[c]) if isinstance(r[c], float) else
-                    json.dumps(r[c]) if isinstance(r[c], (list, dict)) else r[c]) for c in cols])
-    return buf.getvalue()
+    """The listing's columns plus :data:`DATA_COLUMNS`; cells by the one rule (:func:`optrun.rundir.csv_text`)."""
+    return csv_text(listing.rows, listing.columns + DATA_COLUMNS)
 
 
 def to_json(listing: Listing) -> list[dict]:

@@ -188,3 +188,53 @@ def test_cli_compare_json_and_usage_errors(cfg_file, tmp_path):
     assert r.exit_code == 2  # no --vary
     r = CliRunner().invoke(app, ["compare", str(cfg_file), "--vary", "optimizer.lr=0.1,oops", "--out", str(tmp_path / "o")])
     assert r.exit_code == 2 and "error:" in r.output
+
+
+def test_two_workers_give_the_same_comparison(cfg_file, tmp_path):
+    """jobs=2 (spawned processes, completion order) writes the comparison.csv of jobs=1, row for
+    row, but the folder names and the timings."""
+    kw = dict(vary=["optimizer=sgd:lr=0.2,adam:lr=0.1"], seeds=2, plots=False, overrides=["train.epochs=2"])
+    one = C.compare(cfg_file, out=tmp_path / "one", **kw)
+    two = C.compare(cfg_file, out=tmp_path / "two", jobs=2, **kw)
+    timing = ("run_dir", "wall_time_s", "time_to_target_s")
+
+    def rows(res):
+        return [{k: v for k, v in r.items() if k not in timing}
+                for r in csv.DictReader(open(res.folder / "comparison.csv"))]
+
+    assert len(rows(one)) == 4 and rows(one) == rows(two)
+    assert [r["label"] for r in rows(two)] == ["sgd lr=0.2"] * 2 + ["adam lr=0.1"] * 2
+    assert two.target == one.target and not two.failed and not two.interrupted
+    assert [s["label"] for s in two.settings] == [s["label"] for s in one.settings]
+    for res in (one, two):  # every run folder moved in whole; no .staging left behind
+        dirs = [p for p in res.folder.iterdir() if p.is_dir()]
+        assert len(dirs) == 4 and all((d / "summary.json").is_file() and (d / "trace.csv").is_file() for d in dirs)
+
+
+def test_stop_before_the_first_run_writes_no_row(cfg_file, tmp_path):
+    from optrun.control import StopFlag
+
+    stop = StopFlag()
+    stop.request("test")
+    res = C.compare(cfg_file, vary=["optimizer.lr=0.2,0.1"], out=tmp_path / "o", plots=False, stop=stop)
+    assert res.rows == [] and res.interrupted and res.failed == 0
+    assert (res.folder / "comparison.csv").read_text().count("\n") == 1  # the header only
+
+
+def test_interrupt_at_once_ends_the_comparison_without_a_row(cfg_file, tmp_path, monkeypatch):
+    """A second Ctrl-C inside a run (api.train raises Interrupted): as in 0.1, that run gets no
+    row, no further run starts, and what ran is kept and ranked."""
+    from optrun import api
+
+    real, calls = api.train, []
+
+    def second_ctrl_c(cfg, **kw):
+        calls.append(cfg["optimizer"]["lr"])
+        if len(calls) == 2:
+            raise api.Interrupted("stopped at once")
+        return real(cfg, **kw)
+
+    monkeypatch.setattr(api, "train", second_ctrl_c)
+    res = C.compare(cfg_file, vary=["optimizer.lr=0.2,0.1,0.05"], out=tmp_path / "o", plots=False)
+    assert calls == [0.2, 0.1] and res.interrupted and res.failed == 0
+    assert [r["label"] for r in res.rows] == ["lr=0.2"] and [s["label"] for s in res.settings] == ["lr=0.2"]

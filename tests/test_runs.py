@@ -187,3 +187,28 @@ def test_16_concurrent_train_processes_one_out(tmp_path):
         assert len((d / "trace.csv").read_text().splitlines()) == 1 + s["trace_rows"]
     listing = runs_mod.list_runs(out)
     assert sorted(r["seed"] for r in listing.rows) == list(range(16)) and listing.varied == ["seed"]
+
+
+def test_damaged_folders_are_listed_with_their_problem(tmp_path):
+    root = tmp_path / "runs"
+    good = optrun.train(TINY, out=root, plots=False, name="good").run_dir
+    plain = runs_mod.to_csv(runs_mod.list_runs(root))
+    assert "problem" not in plain.splitlines()[0]  # healthy listings keep their columns
+    bad_summary = root / "20990101-000000-badsum-abcdef"
+    shutil.copytree(good, bad_summary)
+    (bad_summary / "summary.json").write_bytes(b"\xff\xfe not json")
+    bad_config = root / "20990101-000000-badcfg-abcdef"
+    shutil.copytree(good, bad_config)
+    (bad_config / "config.yaml").write_text("optimizer: {name: sgd\n")  # unclosed flow mapping
+    listing = runs_mod.list_runs(root, sort="run")
+    assert listing.columns[-1] == "problem"
+    rows = {r["run"]: r for r in listing.rows}
+    assert rows[good.name]["problem"] is None and rows[good.name]["status"] == "completed"
+    assert rows[bad_summary.name]["status"] == "unreadable"
+    assert "summary.json" in rows[bad_summary.name]["problem"]
+    # the summary is fine, the config is not: the results are listed, the reason too
+    assert rows[bad_config.name]["status"] == "completed" and "invalid YAML" in rows[bad_config.name]["problem"]
+    csv_rows = list(csv.DictReader(io.StringIO(runs_mod.to_csv(listing))))
+    assert [r["problem"] == "" for r in csv_rows] == [r["run"] == good.name for r in csv_rows]
+    res = invoke("runs", root)  # the table shows the reason
+    assert res.exit_code == 0 and "unreadable" in res.stderr and "invalid YAML" in res.stderr

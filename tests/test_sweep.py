@@ -404,3 +404,45 @@ def test_ctrl_c_stops_cleanly_and_resumes(tmp_path, jobs):
     # nothing counts as done, so rerunning the sweep runs every entry again
     loaded = sw.load_sweep(d)
     assert sw.pending_entries(loaded) == loaded.entries
+
+
+def test_grid_parses_optimizer_specs():
+    from optrun.grid import parse_optimizer_specs
+
+    assert parse_optimizer_specs("adam:lr=0.01:betas=[0.9,0.99],sgd:lr=,newton", "w") == [
+        {"name": "adam", "lr": 0.01, "betas": [0.9, 0.99]}, {"name": "sgd", "lr": None}, {"name": "newton"}]
+    with pytest.raises(OptrunError, match="w: 'adam:lr': expected NAME:hp=value"):
+        parse_optimizer_specs("adam:lr", "w")
+    with pytest.raises(OptrunError, match="two commas"):
+        parse_optimizer_specs("adam,,sgd", "w")
+
+
+# ---------------------------------------------------------------------------------------------
+# the executor contract, with a work function that trains nothing
+
+
+def fake_work(payload, out, stop=None):
+    """Writes a run folder holding only a summary: status from the payload."""
+    folder = out / f"20990101-000000-{payload['name']}-abcdef"
+    folder.mkdir()
+    (folder / "summary.json").write_text(json.dumps({"status": payload["status"]}))
+    return {"index": payload["index"], "status": payload["status"], "folder": folder}
+
+
+def test_run_all_sequential_contract(tmp_path):
+    from optrun.control import StopFlag
+    from optrun.executors import run_all
+
+    payloads = [{"index": i, "name": f"r{i}", "status": s} for i, s in enumerate(["completed", "failed", "completed"])]
+    started, seen = [], []
+    stop = StopFlag()
+    for outcome in run_all(payloads, fake_work, into=tmp_path / "into", stop=stop,
+                           on_start=lambda p: started.append(p["index"])):
+        seen.append(outcome)
+        if outcome["status"] == "failed":
+            stop.request("fail fast")  # between two outcomes: the third is never handed out
+    assert started == [0, 1] and [o["index"] for o in seen] == [0, 1]
+    assert all(Path(o["run_dir"]).parent == tmp_path / "into" and "folder" not in o for o in seen)
+    assert sorted(p.name for p in (tmp_path / "into").iterdir()) == [Path(o["run_dir"]).name for o in seen]
+    with pytest.raises(OptrunError, match="expected local or dask"):
+        run_all(payloads, fake_work, into=tmp_path, executor="ray")

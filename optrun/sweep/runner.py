@@ -1,0 +1,92 @@
+"""Executing a sweep: its pending entries through :func:`optrun.executors.run_all`, then
+``summary.csv``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from optrun.executors import run_all
+from optrun.sweep.plan import Entry, Sweep, pending_entries
+from optrun.sweep.staging import _payload, train_entry
+from optrun.sweep.summary import write_summary
+
+
+@dataclass
+class Report:
+    """What a sweep execution did."""
+
+    sweep_dir: Path
+    total: int
+    skipped: int = 0
+    outcomes: list[dict] = field(default_factory=list)
+    interrupted: bool = False
+    wall_time_s: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o["status"] == status)
+
+    @property
+    def failed(self) -> list[dict]:
+        return [o for o in self.outcomes if o["status"] == "failed"]
+
+    @property
+    def not_run(self) -> int:
+        return self.total - self.skipped - len(self.outcomes)
+
+    def to_dict(self) -> dict:
+        counts: dict[str, int] = {}
+        for o in self.outcomes:
+            counts[o["status"]] = counts.get(o["status"], 0) + 1
+        return {"sweep_dir": str(self.sweep_dir), "total": self.total, "skipped": self.skipped,
+                "ran": len(self.outcomes), "not_run": self.not_run, "counts": counts,
+                "failed": len(self.failed), "interrupted": self.interrupted, "wall_time_s": self.wall_time_s}
+
+
+def execute(sweep: Sweep, entries: list[Entry] | None = None, jobs: int = 1, executor: str = "local",
+            address: str | Any = None, plots: bool = False, fail_fast: bool = False, stop=None,
+            on_start: Callable[[Entry], None] | None = None,
+            on_result: Callable[[Entry, dict], None] | None = None) -> Report:
+    """Run the sweep's pending entries (or ``entries``) and write ``summary.csv``.
+
+    ``stop`` is a flag object with ``requested``/``request(reason)`` (an
+    :class:`optrun.control.StopFlag`): once requested, no more work is handed out; runs in
+    progress stop after their current step and are marked interrupted (Dask runs in progress are
+    abandoned). ``on_result(entry, outcome)`` is called as each run finishes, in completion order.
+    ``address`` is a scheduler address or a ``distributed.Client``.
+    """
+    from optrun.control import StopFlag
+
+    t0 = time.perf_counter()
+    todo = pending_entries(sweep) if entries is None else list(entries)
+    report = Report(sweep.dir, total=len(sweep.entries), skipped=len(sweep.entries) - len(todo))
+    stop = stop if stop is not None else StopFlag()  # Ctrl-C, SIGTERM, --fail-fast
+    by_index = {e.index: e for e in todo}
+    try:
+        outcomes = run_all([_payload(sweep, e, plots) for e in todo], train_entry, into=sweep.runs_dir,
+                           jobs=jobs, executor=executor, address=address, stop=stop,
+                           on_start=(lambda p: on_start(by_index[p["index"]])) if on_start else None)
+        for outcome in outcomes:
+            if outcome["status"] == "not_run":  # stopped before it began: nothing was written
+                continue
+            entry = by_index[outcome["index"]]
+            _check_hash(entry, outcome)
+            report.outcomes.append(outcome)
+            if on_result:
+                on_result(entry, outcome)
+            if fail_fast and outcome["status"] == "failed" and not stop.requested:
+                stop.request("stopped: a run failed (--fail-fast)")
+    finally:
+        report.interrupted = bool(stop.requested) or report.not_run > 0
+        report.wall_time_s = time.perf_counter() - t0
+        write_summary(sweep)
+    return report
+
+
+def _check_hash(entry: Entry, outcome: dict) -> None:
+    """Warn when a run's config hash is not the plan's: resume would not recognise it."""
+    if outcome["status"] != "failed" and outcome.get("config_hash") not in (None, entry.config_hash):
+        outcome["warning"] = (f"config_hash {outcome['config_hash']} differs from the plan's "
+                              f"{entry.config_hash} (another optrun version?); resume will rerun it")
