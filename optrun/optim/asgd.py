@@ -70,7 +70,8 @@ def asgd(
     The parameters θ are the plain SGD iterate; the averaged iterate ax (what the theory is
     about) is reported by ``report(state) = {"ax": [...]}`` (trace columns ``ax_<param>`` and
     ``ax_loss``). With the default t0 = 1e6 averaging never starts in a short run: ax = θ.
-    With t0 = k, ax is the mean of the iterates after step k + 1: ax_t = mean(θ_{k+1..t}).
+    With an integer t0 = k, ax_t = θ_t up to t = k + 2 and then the running mean of the iterates
+    from there on: ax_t = mean(θ_{k+2}, ..., θ_t).
 
     Differences: torch's η_t uses the lr and t of the PREVIOUS step (η_1 = γ), so an lr schedule
     acts one step late; the λ-decay θ(1 − λη) is torch's (Bottou's ASGD with λ the L2 strength),
