@@ -63,7 +63,8 @@ def test_spec_is_read_from_the_factory(name):
 
 
 TORCH_DEFAULTS = {
-    "sgd": {"lr": 1e-3, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False},
+    "sgd": {"lr": 1e-3, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False,
+            "line_search": "none", "ls_alpha": 0.25, "ls_beta": 0.5},  # line search: optrun's
     "momentum": {"lr": 1e-3, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0},
     "nag": {"lr": 1e-3, "momentum": 0.9, "weight_decay": 0.0},
     "adagrad": {"lr": 1e-2, "lr_decay": 0.0, "weight_decay": 0.0, "initial_accumulator_value": 0.0,
@@ -80,7 +81,8 @@ TORCH_DEFAULTS = {
     "adamax": {"lr": 2e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0},
     "nadam": {"lr": 2e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0,
               "momentum_decay": 4e-3, "decoupled_weight_decay": False},
-    "newton": {"lr": 1.0, "damping": 0.0, "weight_decay": 0.0},
+    "newton": {"lr": 1.0, "damping": 0.0, "weight_decay": 0.0, "line_search": "none",
+               "ls_alpha": 0.25, "ls_beta": 0.5},
     # 0.2 (torch 2.13 constructors; maximize/foreach/capturable/differentiable are not exposed)
     "radam": {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0,
               "decoupled_weight_decay": False},
