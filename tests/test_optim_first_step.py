@@ -125,7 +125,7 @@ def test_first_step_closed_form(case):
 
 
 def test_every_optimizer_has_a_first_step_case():
-    covered = {optim.resolve_name(c[1]) for c in CASES} | {"newton"}
+    covered = {optim.resolve_name(c[1]) for c in CASES} | {"newton"} | FINITE_SUM
     assert covered == set(optim.names())
 
 
@@ -220,3 +220,29 @@ def test_asgd_average_from_t0_is_the_mean_of_the_iterates():
     # μ_t = 1/max(1, t − 1 − t0): ax copies θ up to t = t0 + 2 = 5, then averages the iterates
     # from there on: ax_10 = mean(θ_5..θ_10)
     np.testing.assert_allclose(opt.report(state)["ax"], np.mean(iterates[4:], axis=0), rtol=1e-13)
+
+
+FINITE_SUM = {"sag", "saga", "svrg", "polyak"}
+
+
+def test_finite_sum_and_polyak_first_steps():
+    """From empty memory: SAG and SAGA step along the batch gradient (S/m = mean of the batch's
+    row gradients; SAGA's table average is 0), SVRG along μ = ∇F(θ0) (snapshot = θ0, so
+    ∇f_B(θ) − ∇f_B(θ̃) = 0), Polyak by (f − f*)/‖g‖²."""
+    from optrun.models import Objective
+
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(10, 3)), rng.normal(size=10)
+    obj = Objective(model="linear", loss="half_mse")
+    idx = np.array([2, 5, 7])
+    ex = dict(batch=(obj, X[idx], y[idx], idx), data=(X, y), f_star=-0.5, prox=lambda v, s: v)
+    g_batch = obj.grad(THETA0, X[idx], y[idx])
+    for name, expected in (("sag", THETA0 - 0.1 * g_batch), ("saga", THETA0 - 0.1 * g_batch),
+                           ("svrg", THETA0 - 0.1 * obj.grad(THETA0, X, y))):
+        opt = optim.create(name, lr=0.1)
+        theta1, _ = opt.update(g_batch, opt.init(THETA0), THETA0, 1, 0.1, **ex)
+        np.testing.assert_allclose(theta1, expected, rtol=1e-13)
+    opt = optim.create("polyak")
+    theta1, _ = opt.update(g_batch, opt.init(THETA0), THETA0, 1, 1.0, **ex)
+    f = obj.value(THETA0, X[idx], y[idx])
+    np.testing.assert_allclose(theta1, THETA0 - (f + 0.5) / (g_batch @ g_batch) * g_batch, rtol=1e-13)

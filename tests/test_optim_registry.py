@@ -23,7 +23,7 @@ ALL = optim.names()
 def test_names_in_registry_order():
     assert ALL == ["sgd", "momentum", "nag", "asgd", "adagrad", "adadelta", "rmsprop", "rprop",
                    "adafactor", "adam", "adamw", "amsgrad", "adamax", "nadam", "radam", "newton",
-                   "lbfgs"]
+                   "lbfgs", "sag", "saga", "svrg", "polyak"]
 
 
 def test_families():
@@ -32,7 +32,8 @@ def test_families():
                    "adadelta": "adaptive", "rmsprop": "adaptive", "adam": "adam",
                    "adamw": "adam", "amsgrad": "adam", "adamax": "adam", "nadam": "adam",
                    "newton": "newton", "asgd": "gd", "rprop": "adaptive", "adafactor": "adaptive",
-                   "radam": "adam", "lbfgs": "quasi_newton"}
+                   "radam": "adam", "lbfgs": "quasi_newton", "sag": "variance_reduced",
+                   "saga": "variance_reduced", "svrg": "variance_reduced", "polyak": "gd"}
     assert set(fam.values()) <= set(optim.FAMILIES)
 
 
@@ -92,6 +93,9 @@ TORCH_DEFAULTS = {
                   "weight_decay": 0.0},
     "lbfgs": {"lr": 1.0, "max_iter": 20, "max_eval": None, "tolerance_grad": 1e-7,
               "tolerance_change": 1e-9, "history_size": 100, "line_search_fn": None},
+    # not in torch.optim
+    "sag": {"lr": 1e-2}, "saga": {"lr": 1e-2}, "svrg": {"lr": 1e-2, "update_every": None},
+    "polyak": {"lr": 1.0, "max_lr": None},
 }
 
 
@@ -269,6 +273,13 @@ def extras(opt, H, grad, theta0) -> dict:
             r = th - theta0
             return float(grad @ r + 0.5 * r @ H @ r), grad + H @ r
         out["closure"] = closure
+    if opt.needs & {"batch", "data", "f_star", "prox"}:
+        from optrun.models import Objective
+
+        Xs = np.array([[1.0, 0.5], [-0.3, 2.0], [0.7, -1.0]])
+        ys = np.array([1.0, -1.0, 0.5])
+        out.update(batch=(Objective(model="linear", loss="half_mse"), Xs[:2], ys[:2], np.arange(2)),
+                   data=(Xs, ys), f_star=-1.0, prox=lambda v, s: v)
     return out
 
 
@@ -337,7 +348,7 @@ def test_optimizer_pickles_and_reports(name):
     np.testing.assert_array_equal(a, b)
     report = opt.report(opt.init(theta))
     assert report == REPORTS.get(name, {})
-    json.dumps(report)  # JSON-ready (summary.json, the trace)
+    json.dumps(report, allow_nan=False)  # strict JSON (summary.json, the trace)
     assert opt.needs_hessian is (name == "newton")
     assert opt.needs == NEEDS.get(name, frozenset())
     assert opt.needs <= set(optim.EXTRAS)
@@ -347,8 +358,11 @@ REPORTS = {
     "newton": {"newton_fallback_steps": 0, "newton_fallback_reason": None},
     "asgd": {"ax": [0.0, 0.0, 0.0]},
     "lbfgs": {"inner_evals": 0, "inner_iters": 0, "func_evals": 0, "n_iter": 0},
+    "sag": {"rows_seen": 0, "row_grad_evals": 0}, "saga": {"rows_seen": 0, "row_grad_evals": 0},
+    "svrg": {"row_grad_evals": 0}, "polyak": {"step_size": None},
 }
-NEEDS = {"newton": {"hessian"}, "lbfgs": {"closure"}}
+NEEDS = {"newton": {"hessian"}, "lbfgs": {"closure"}, "sag": {"batch"}, "saga": {"batch", "prox"},
+         "svrg": {"batch", "data"}, "polyak": {"batch", "f_star"}}
 
 
 def test_needs_and_needs_hessian_are_consistent():

@@ -35,6 +35,8 @@ from optrun.optim import adam as _adam  # noqa: E402,F401  adam, adamw, amsgrad,
 from optrun.optim import radam as _radam  # noqa: E402,F401  radam
 from optrun.optim import newton as _newton  # noqa: E402,F401  newton
 from optrun.optim import lbfgs as _lbfgs  # noqa: E402,F401  lbfgs
+from optrun.optim import finitesum as _finitesum  # noqa: E402,F401  sag, saga, svrg
+from optrun.optim import polyak as _polyak  # noqa: E402,F401  polyak
 from optrun.optim import schedules  # noqa: E402
 
 __all__ = [

@@ -98,7 +98,9 @@ def _report(state: NewtonState) -> dict:
 
 
 def _report_ls(state: NewtonState) -> dict:
-    return {**_report(state), "step_size": float(state.ls_step), "ls_trials": int(state.ls_trials)}
+    step = float(state.ls_step)
+    return {**_report(state), "step_size": None if np.isnan(step) else step,
+            "ls_trials": int(state.ls_trials)}
 
 
 @register("newton", family="newton")

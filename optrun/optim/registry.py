@@ -37,7 +37,8 @@ FAMILIES = ("gd", "momentum", "adaptive", "adam", "newton", "quasi_newton", "var
 #   "prox":    callable(v, step) -> ndarray, prox of the non-smooth part (identity if l1 = 0)
 #   "batch":   (objective, Xb, yb, idx): the objective and this step's rows and their indices
 #   "f_star":  float or None, the exact optimum of the reference
-EXTRAS = ("hessian", "closure", "prox", "batch", "f_star")
+#   "data":    (X, y), the full training set (SVRG's snapshot gradient; proposed with svrg)
+EXTRAS = ("hessian", "closure", "prox", "batch", "f_star", "data")
 
 
 def _no_report(state: Any) -> dict:

@@ -102,7 +102,8 @@ def sgd_ls_update(grad, state, theta, t, lr, hessian=None, *, closure=None, line
 def ls_report(state) -> dict:
     """``step_size``: the accepted step of the last line search; ``ls_trials``: closure calls
     in that step (the evaluation at θ included)."""
-    return {"step_size": float(state.ls_step), "ls_trials": int(state.ls_trials)}
+    step = float(state.ls_step)
+    return {"step_size": None if np.isnan(step) else step, "ls_trials": int(state.ls_trials)}
 
 
 def _build(momentum: float, dampening: float, weight_decay: float, nesterov: bool,
