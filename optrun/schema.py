@@ -37,6 +37,10 @@ Beta = Annotated[float, at.Interval(ge=0, lt=1)]
 Betas = tuple[Beta, Beta]
 PositiveInt = Annotated[int, at.Ge(1)]
 NonNegInt = Annotated[int, at.Ge(0)]
+NonPosFloat = Annotated[float, at.Le(0)]
+# A tuple whose entries may be null, e.g. Adafactor's eps = (None, 1e-3): the first entry
+# null means "use the float64 machine epsilon" (torch's finfo(param.dtype).eps).
+OptionalNonNegFloat = NonNegFloat | None
 
 
 class _Required:
@@ -137,16 +141,18 @@ _NOUNS = {float: ("a number", "numbers"), int: ("an integer", "integers"),
 def describe(ann: Any) -> str:
     """Human text for what an annotation accepts, e.g. ``"a number in [0, 1)"``."""
     base, meta, optional = _unwrap(ann)
-    if typing.get_origin(base) is tuple:
+    if typing.get_origin(base) is typing.Literal:
+        text = "one of " + ", ".join(repr(v) for v in typing.get_args(base))
+    elif typing.get_origin(base) is tuple:
         items = typing.get_args(base)
         sub = [_unwrap(a) for a in items]
-        if len({(b, tuple(map(repr, m))) for b, m, _ in sub}) == 1:
+        count = {2: "a pair", 3: "a triple"}.get(len(items), f"a list of {len(items)}")
+        if len({(b, tuple(map(repr, m)), o) for b, m, o in sub}) == 1:
             noun = _NOUNS[sub[0][0]][1]
             bounds = _bounds_text(sub[0][1])
-            count = {2: "a pair", 3: "a triple"}.get(len(items), f"a list of {len(items)}")
             text = f"{count} of {noun}" + (f", each {bounds}" if bounds else "")
-        else:
-            text = "a list of " + ", ".join(describe(a) for a in items)
+        else:  # e.g. Adafactor's eps: "a pair [a number >= 0 or null, a number >= 0]"
+            text = f"{count} [" + ", ".join(describe(a) for a in items) + "]"
     else:
         text = _NOUNS.get(base, (getattr(base, "__name__", str(base)), ""))[0]
         bounds = _bounds_text(meta)

@@ -59,13 +59,36 @@ LR = {
     "adagrad": (0.5, 0.5), "adadelta": (10.0, 10.0), "rmsprop": (0.01, 0.01),
     "adam": (0.1, 0.1), "adamw": (0.1, 0.1), "amsgrad": (0.1, 0.1),
     "adamax": (0.1, 0.1), "nadam": (0.1, 0.1), "newton": (1.0, 1.0),
+    "asgd": (0.5, 2.0), "rprop": (0.01, 0.01), "adafactor": (1.0, 1.0), "radam": (0.1, 0.1),
+    "lbfgs": (1.0, 0.3),
+    "sag": (0.05, 0.2), "saga": (0.05, 0.2), "svrg": (0.05, 0.2), "polyak": (1.0, 1.0),
 }
+# Hyperparameters beside lr for the progress tests (mini-batch L-BFGS: few inner iterations).
+HP = {"lbfgs": {"max_iter": 3}}
+
+
+def extras(opt, theta, Xb, yb, model, idx=None) -> dict:
+    """The extras ``opt.needs`` on this batch (batch/data/f_star via optrun's own Objective,
+    the same ½·MSE / BCE as ``objective`` above)."""
+    out = {}
+    if opt.needs & {"batch", "data", "f_star", "prox"}:
+        from optrun.models import Objective
+
+        X, y, theta_star = PROBLEMS[model]
+        obj = Objective(model=model, loss="half_mse" if model == "linear" else "bce")
+        out.update(batch=(obj, Xb, yb, idx), data=(X, y), prox=lambda v, s: v,
+                   f_star=objective(theta_star, X, y, model)[0])
+    if "hessian" in opt.needs:
+        out["hessian"] = objective(theta, Xb, yb, model)[2]
+    if "closure" in opt.needs:
+        out["closure"] = lambda th: objective(th, Xb, yb, model)[:2]
+    return out
 
 
 def run(name, model, steps, batch_size=None, **hp):
     X, y, theta_star = PROBLEMS[model]
     f_star = objective(theta_star, X, y, model)[0]
-    opt = optim.create(name, lr=LR[name][model == "logistic"], **hp)
+    opt = optim.create(name, lr=LR[name][model == "logistic"], **{**HP.get(name, {}), **hp})
     theta = np.zeros(X.shape[1] + 1)
     state = opt.init(theta)
     gaps = [objective(theta, X, y, model)[0] - f_star]
@@ -73,8 +96,10 @@ def run(name, model, steps, batch_size=None, **hp):
     bs = batch_size or n
     for t in range(1, steps + 1):
         j = (t - 1) % (n // bs)
-        _, g, h = objective(theta, X[j * bs:(j + 1) * bs], y[j * bs:(j + 1) * bs], model)
-        theta, state = opt.update(g, state, theta, t, opt.hyperparams["lr"], hessian=h)
+        Xb, yb = X[j * bs:(j + 1) * bs], y[j * bs:(j + 1) * bs]
+        _, g, _ = objective(theta, Xb, yb, model)
+        theta, state = opt.update(g, state, theta, t, opt.hyperparams["lr"],
+                                  **extras(opt, theta, Xb, yb, model, np.arange(j * bs, (j + 1) * bs)))
         gaps.append(objective(theta, X, y, model)[0] - f_star)
     return np.array(gaps), theta, state, opt
 

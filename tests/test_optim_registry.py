@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import subprocess
 import sys
@@ -20,8 +21,9 @@ ALL = optim.names()
 
 
 def test_names_in_registry_order():
-    assert ALL == ["sgd", "momentum", "nag", "adagrad", "adadelta", "rmsprop", "adam", "adamw",
-                   "amsgrad", "adamax", "nadam", "newton"]
+    assert ALL == ["sgd", "momentum", "nag", "asgd", "adagrad", "adadelta", "rmsprop", "rprop",
+                   "adafactor", "adam", "adamw", "amsgrad", "adamax", "nadam", "radam", "newton",
+                   "lbfgs", "sag", "saga", "svrg", "polyak"]
 
 
 def test_families():
@@ -29,7 +31,9 @@ def test_families():
     assert fam == {"sgd": "gd", "momentum": "momentum", "nag": "momentum", "adagrad": "adaptive",
                    "adadelta": "adaptive", "rmsprop": "adaptive", "adam": "adam",
                    "adamw": "adam", "amsgrad": "adam", "adamax": "adam", "nadam": "adam",
-                   "newton": "newton"}
+                   "newton": "newton", "asgd": "gd", "rprop": "adaptive", "adafactor": "adaptive",
+                   "radam": "adam", "lbfgs": "quasi_newton", "sag": "variance_reduced",
+                   "saga": "variance_reduced", "svrg": "variance_reduced", "polyak": "gd"}
     assert set(fam.values()) <= set(optim.FAMILIES)
 
 
@@ -60,7 +64,8 @@ def test_spec_is_read_from_the_factory(name):
 
 
 TORCH_DEFAULTS = {
-    "sgd": {"lr": 1e-3, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False},
+    "sgd": {"lr": 1e-3, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False,
+            "line_search": "none", "ls_alpha": 0.25, "ls_beta": 0.5},  # line search: optrun's
     "momentum": {"lr": 1e-3, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0},
     "nag": {"lr": 1e-3, "momentum": 0.9, "weight_decay": 0.0},
     "adagrad": {"lr": 1e-2, "lr_decay": 0.0, "weight_decay": 0.0, "initial_accumulator_value": 0.0,
@@ -77,7 +82,20 @@ TORCH_DEFAULTS = {
     "adamax": {"lr": 2e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0},
     "nadam": {"lr": 2e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0,
               "momentum_decay": 4e-3, "decoupled_weight_decay": False},
-    "newton": {"lr": 1.0, "damping": 0.0, "weight_decay": 0.0},
+    "newton": {"lr": 1.0, "damping": 0.0, "weight_decay": 0.0, "line_search": "none",
+               "ls_alpha": 0.25, "ls_beta": 0.5},
+    # 0.2 (torch 2.13 constructors; maximize/foreach/capturable/differentiable are not exposed)
+    "radam": {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0,
+              "decoupled_weight_decay": False},
+    "rprop": {"lr": 1e-2, "etas": [0.5, 1.2], "step_sizes": [1e-6, 50.0]},
+    "asgd": {"lr": 1e-2, "lambd": 1e-4, "alpha": 0.75, "t0": 1e6, "weight_decay": 0.0},
+    "adafactor": {"lr": 1e-2, "beta2_decay": -0.8, "eps": [None, 1e-3], "d": 1.0,
+                  "weight_decay": 0.0},
+    "lbfgs": {"lr": 1.0, "max_iter": 20, "max_eval": None, "tolerance_grad": 1e-7,
+              "tolerance_change": 1e-9, "history_size": 100, "line_search_fn": None},
+    # not in torch.optim
+    "sag": {"lr": 1e-2}, "saga": {"lr": 1e-2}, "svrg": {"lr": 1e-2, "update_every": None},
+    "polyak": {"lr": 1.0, "max_lr": None},
 }
 
 
@@ -111,7 +129,7 @@ def test_unknown_hyperparameter_names_the_optimizers_that_have_it():
     assert "'adam' has no hyperparameter 'nesterov'" in msg
     assert "lr, betas, eps, weight_decay, amsgrad, decoupled_weight_decay" in msg
     assert "hyperparameter of: sgd" in msg
-    with pytest.raises(OptrunError, match=r"hyperparameter of: adagrad, adadelta, rmsprop, adam,"):
+    with pytest.raises(OptrunError, match=r"hyperparameter of: adagrad, adadelta, rmsprop, adafactor, adam,"):
         optim.create("sgd", eps=0.9)
     with pytest.raises(OptrunError, match=r"did you mean 'betas'"):
         optim.create("adam", beta=(0.9, 0.9))
@@ -134,6 +152,16 @@ def test_unknown_hyperparameter_names_the_optimizers_that_have_it():
         ("adam", {"amsgrad": "maybe"}, "optimizer.amsgrad: expected true or false, got 'maybe'"),
         ("nag", {"momentum": 0.0}, "optimizer.momentum: expected a number > 0, got 0.0"),
         ("newton", {"damping": -1}, "optimizer.damping: expected a number >= 0, got -1"),
+        ("adafactor", {"eps": [None]}, "optimizer.eps: expected a pair [a number >= 0 or null, a number >= 0]"),
+        ("adafactor", {"eps": [1e-30, None]}, "optimizer.eps: expected a pair [a number >= 0 or null"),
+        ("adafactor", {"beta2_decay": 0.5}, "optimizer.beta2_decay: expected a number <= 0, got 0.5"),
+        ("adafactor", {"d": 0.5}, "optimizer.d: expected a number >= 1, got 0.5"),
+        ("lbfgs", {"line_search_fn": "armijo"},
+         "optimizer.line_search_fn: expected one of 'strong_wolfe' or null, got 'armijo'"),
+        ("lbfgs", {"history_size": 0}, "optimizer.history_size: expected an integer >= 1, got 0"),
+        ("lbfgs", {"max_eval": 2.5}, "optimizer.max_eval: expected an integer >= 1 or null, got 2.5"),
+        ("rprop", {"etas": [1.5, 1.2]}, "optimizer.etas: expected 0 < etaminus < 1 < etaplus"),
+        ("rprop", {"step_sizes": [1.0, 0.1]}, "optimizer.step_sizes: expected [min, max] with min <= max"),
     ],
 )
 def test_bad_values(name, hp, expected):
@@ -235,6 +263,39 @@ def test_momentum_lr_sits_outside_the_buffer():
 # Purity
 
 
+def extras(opt, H, grad, theta0) -> dict:
+    """The extras ``opt.needs``: a quadratic with Hessian H and gradient ``grad`` at theta0."""
+    out = {}
+    if "hessian" in opt.needs:
+        out["hessian"] = H
+    if "closure" in opt.needs:
+        def closure(th):
+            r = th - theta0
+            return float(grad @ r + 0.5 * r @ H @ r), grad + H @ r
+        out["closure"] = closure
+    if opt.needs & {"batch", "data", "f_star", "prox"}:
+        from optrun.models import Objective
+
+        Xs = np.array([[1.0, 0.5], [-0.3, 2.0], [0.7, -1.0]])
+        ys = np.array([1.0, -1.0, 0.5])
+        out.update(batch=(Objective(model="linear", loss="half_mse"), Xs[:2], ys[:2], np.arange(2)),
+                   data=(Xs, ys), f_star=-1.0, prox=lambda v, s: v)
+    return out
+
+
+def _leaves(x):
+    if isinstance(x, (tuple, list)):
+        for v in x:
+            yield from _leaves(v)
+    else:
+        yield x
+
+
+def _assert_same(a, c):
+    for u, v in zip(_leaves(a), _leaves(c), strict=True):
+        np.testing.assert_array_equal(u, v)
+
+
 @pytest.mark.parametrize("name", ALL)
 @pytest.mark.parametrize("variant", ["defaults", "everything_on"])
 def test_update_is_pure(name, variant):
@@ -243,7 +304,9 @@ def test_update_is_pure(name, variant):
         spec = optim.get_spec(name).params
         hp = {k: v for k, v in {"weight_decay": 0.1, "momentum": 0.5, "centered": True,
                                 "amsgrad": True, "lr_decay": 0.1,
-                                "initial_accumulator_value": 0.1, "damping": 0.1}.items()
+                                "initial_accumulator_value": 0.1, "damping": 0.1,
+                                "decoupled_weight_decay": True, "t0": 0.0,
+                                "line_search_fn": "strong_wolfe"}.items()
               if k in spec}
         if name == "sgd":
             hp["nesterov"] = True
@@ -256,17 +319,18 @@ def test_update_is_pure(name, variant):
         grad = rng.normal(size=3)
         copies = [np.copy(a) for a in (grad, theta, H)]
         state_copy = pickle.loads(pickle.dumps(state))
-        new_theta, new_state = opt.update(grad, state, theta, t, 0.1, hessian=H)
-        again, again_state = opt.update(grad, state, theta, t, 0.1, hessian=H)
+        ex = extras(opt, H, grad, theta)
+        new_theta, new_state = opt.update(grad, state, theta, t, 0.1, **ex)
+        again, again_state = opt.update(grad, state, theta, t, 0.1, **ex)
         for a, c in zip((grad, theta, H), copies):
             np.testing.assert_array_equal(a, c)
         for a, c in zip(state, state_copy):
-            np.testing.assert_array_equal(a, c)
+            _assert_same(a, c)
         np.testing.assert_array_equal(new_theta, again)  # deterministic, no hidden state
         for a, c in zip(new_state, again_state):
-            np.testing.assert_array_equal(a, c)
+            _assert_same(a, c)
         assert new_theta is not theta and not np.shares_memory(new_theta, theta)
-        for a in new_state:  # the new state never aliases the caller's arrays
+        for a in _leaves(new_state):  # the new state never aliases the caller's arrays
             if isinstance(a, np.ndarray):
                 assert not np.shares_memory(a, grad) and not np.shares_memory(a, theta)
         assert isinstance(new_state, tuple) and hasattr(new_state, "_fields")
@@ -279,13 +343,36 @@ def test_optimizer_pickles_and_reports(name):
     clone = pickle.loads(pickle.dumps(opt))
     theta = np.ones(3)
     g = np.array([0.5, -1.0, 2.0])
-    a = opt.update(g, opt.init(theta), theta, 1, 0.1, hessian=np.eye(3))[0]
-    b = clone.update(g, clone.init(theta), theta, 1, 0.1, hessian=np.eye(3))[0]
+    a = opt.update(g, opt.init(theta), theta, 1, 0.1, **extras(opt, np.eye(3), g, theta))[0]
+    b = clone.update(g, clone.init(theta), theta, 1, 0.1, **extras(clone, np.eye(3), g, theta))[0]
     np.testing.assert_array_equal(a, b)
     report = opt.report(opt.init(theta))
-    assert report == ({"newton_fallback_steps": 0, "newton_fallback_reason": None}
-                      if name == "newton" else {})
+    assert report == REPORTS.get(name, {})
+    json.dumps(report, allow_nan=False)  # strict JSON (summary.json, the trace)
     assert opt.needs_hessian is (name == "newton")
+    assert opt.needs == NEEDS.get(name, frozenset())
+    assert opt.needs <= set(optim.EXTRAS)
+
+
+REPORTS = {
+    "newton": {"newton_fallback_steps": 0, "newton_fallback_reason": None},
+    "asgd": {"ax": [0.0, 0.0, 0.0]},
+    "lbfgs": {"inner_evals": 0, "inner_iters": 0, "func_evals": 0, "n_iter": 0},
+    "sag": {"rows_seen": 0, "row_grad_evals": 0}, "saga": {"rows_seen": 0, "row_grad_evals": 0},
+    "svrg": {"row_grad_evals": 0}, "polyak": {"step_size": None},
+}
+NEEDS = {"newton": {"hessian"}, "lbfgs": {"closure"}, "sag": {"batch"}, "saga": {"batch", "prox"},
+         "svrg": {"batch", "data"}, "polyak": {"batch", "f_star"}}
+
+
+def test_needs_and_needs_hessian_are_consistent():
+    from optrun.optim.registry import Optimizer
+
+    a = Optimizer(init=None, update=None, needs_hessian=True)
+    b = Optimizer(init=None, update=None, needs=frozenset({"hessian", "closure"}))
+    assert a.needs == {"hessian"} and b.needs_hessian is True
+    with pytest.raises(ValueError, match="unknown extras"):
+        Optimizer(init=None, update=None, needs=frozenset({"gradient"}))
 
 
 def test_nadam_state_keeps_mu_product():

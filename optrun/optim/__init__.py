@@ -12,6 +12,7 @@ Importing this package does not import pydantic (validation imports it on first 
 """
 
 from optrun.optim.registry import (
+    EXTRAS,
     FAMILIES,
     Optimizer,
     OptimizerSpec,
@@ -26,12 +27,20 @@ from optrun.optim._schema import ParamSpec
 
 # Registration happens on import; the order here is the order of `names()`.
 from optrun.optim import sgd as _sgd  # noqa: E402,F401  sgd, momentum, nag
+from optrun.optim import asgd as _asgd  # noqa: E402,F401  asgd
 from optrun.optim import adaptive as _adaptive  # noqa: E402,F401  adagrad, adadelta, rmsprop
+from optrun.optim import rprop as _rprop  # noqa: E402,F401  rprop
+from optrun.optim import adafactor as _adafactor  # noqa: E402,F401  adafactor
 from optrun.optim import adam as _adam  # noqa: E402,F401  adam, adamw, amsgrad, adamax, nadam
+from optrun.optim import radam as _radam  # noqa: E402,F401  radam
 from optrun.optim import newton as _newton  # noqa: E402,F401  newton
+from optrun.optim import lbfgs as _lbfgs  # noqa: E402,F401  lbfgs
+from optrun.optim import finitesum as _finitesum  # noqa: E402,F401  sag, saga, svrg
+from optrun.optim import polyak as _polyak  # noqa: E402,F401  polyak
 from optrun.optim import schedules  # noqa: E402
 
 __all__ = [
+    "EXTRAS",
     "FAMILIES",
     "Optimizer",
     "OptimizerSpec",

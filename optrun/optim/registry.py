@@ -29,7 +29,17 @@ import numpy as np
 from optrun.errors import OptrunError
 from optrun.optim._schema import ParamSpec, did_you_mean, params_from_signature, validate_values
 
-FAMILIES = ("gd", "momentum", "adaptive", "adam", "newton", "proximal")
+FAMILIES = ("gd", "momentum", "adaptive", "adam", "newton", "quasi_newton", "variance_reduced", "proximal")
+
+# What an optimizer may ask the engine for on each step (``Optimizer.needs``):
+#   "hessian": ndarray, the Hessian of the objective on this step's batch at theta
+#   "closure": callable(theta) -> (loss, grad) on this step's batch (each call is one evaluation)
+#   "prox":    callable(v, step) -> ndarray, prox of the non-smooth part (identity if l1 = 0)
+#   "batch":   (objective, Xb, yb, idx): the objective and this step's rows and their indices
+#   "f_star":  float or None, the exact optimum of the reference
+#   "data":    (X, y), the full training set (SVRG's snapshot gradient)
+#   "lipschitz": float, L of the smooth part from the reference (ISTA/FISTA's default step 1/L)
+EXTRAS = ("hessian", "closure", "prox", "batch", "f_star", "data", "lipschitz")
 
 
 def _no_report(state: Any) -> dict:
@@ -41,13 +51,14 @@ class Optimizer:
     """A pair of pure functions over NumPy arrays, plus what the engine needs to know.
 
     ``init(theta0) -> state`` builds the state (a NamedTuple of arrays and scalars).
-    ``update(grad, state, theta, t, lr, hessian=None) -> (new_theta, new_state)`` never mutates
+    ``update(grad, state, theta, t, lr, **extras) -> (new_theta, new_state)`` never mutates
     its inputs; ``t`` is the step counter (1 for the first update) and ``lr`` the learning rate
     of *this* step (base ``hyperparams['lr']`` times the schedule factor, applied by the engine).
-    ``report(state) -> dict`` gives extra facts for ``summary.json`` ({} for most optimizers).
-    ``needs``: the extras the engine passes to ``update`` as keywords each step (``"hessian"``,
-    ``"closure"``, ``"prox"``, ``"batch"``, ``"f_star"``, ``"lipschitz"``); ``needs_hessian`` is
-    the same fact as ``"hessian" in needs`` (either spelling sets both).
+    ``needs`` names the extras the engine passes as keywords (see :data:`EXTRAS`: ``hessian=``,
+    ``closure=``, ``prox=``, ``batch=``, ``f_star=``); ``needs_hessian`` is ``"hessian" in
+    needs`` (either may be given; they are made consistent).
+    ``report(state) -> dict`` gives extra facts for ``summary.json`` and the trace ({} for most
+    optimizers; JSON-ready values only).
     ``name``, ``family`` and ``hyperparams`` (resolved, plain Python) are set by :func:`create`.
     """
 
@@ -60,8 +71,11 @@ class Optimizer:
     hyperparams: Mapping[str, Any] = field(default_factory=dict)
     needs: frozenset[str] = frozenset()
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         needs = frozenset(self.needs) | ({"hessian"} if self.needs_hessian else set())
+        unknown = needs - set(EXTRAS)
+        if unknown:
+            raise ValueError(f"unknown extras {sorted(unknown)}; known: {EXTRAS}")
         object.__setattr__(self, "needs", needs)
         object.__setattr__(self, "needs_hessian", "hessian" in needs)
 

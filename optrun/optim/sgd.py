@@ -9,19 +9,31 @@ samplers (the batch mode belongs to the run, not to the optimizer).
 from __future__ import annotations
 
 from functools import partial
-from typing import NamedTuple
+from typing import Annotated, Literal, NamedTuple
 
+import annotated_types as at
 import numpy as np
 
 from optrun.errors import OptrunError
 from optrun.optim._schema import NonNegFloat, PositiveFloat, UnitFloat
+from optrun.optim.linesearch import backtracking, strong_wolfe
 from optrun.optim.registry import Optimizer, register
+
+LineSearch = Literal["none", "armijo", "strong_wolfe"]
+ArmijoAlpha = Annotated[float, at.Interval(gt=0, lt=0.5)]
+ArmijoBeta = Annotated[float, at.Interval(gt=0, lt=1)]
 
 
 class SGDState(NamedTuple):
-    """``momentum_buffer``: torch's b (a sum of raw gradients, lr outside). Unused if μ = 0."""
+    """``momentum_buffer``: torch's b (a sum of raw gradients, lr outside). Unused if μ = 0.
+
+    ``ls_step`` / ``ls_trials``: the accepted step and the number of trial evaluations of the
+    last line search (line_search ≠ none only).
+    """
 
     momentum_buffer: np.ndarray
+    ls_step: float = float("nan")
+    ls_trials: int = 0
 
 
 def _init(theta0: np.ndarray) -> SGDState:
@@ -29,7 +41,7 @@ def _init(theta0: np.ndarray) -> SGDState:
 
 
 def sgd_update(grad, state, theta, t, lr, hessian=None, *,
-               momentum, dampening, weight_decay, nesterov):
+               momentum, dampening, weight_decay, nesterov, **_extras):
     """One torch SGD step: coupled L2, momentum buffer created as g_1, lr outside the buffer."""
     g = np.asarray(grad, dtype=np.float64)
     theta = np.asarray(theta, dtype=np.float64)
@@ -42,7 +54,7 @@ def sgd_update(grad, state, theta, t, lr, hessian=None, *,
             buf = g.copy()
         else:
             buf = momentum * state.momentum_buffer + (1.0 - dampening) * g
-        state = SGDState(buf)
+        state = state._replace(momentum_buffer=buf)
         # Nesterov uses the buffer *after* this step's update (b_t, not b_{t-1}).
         direction = g + momentum * buf if nesterov else buf
     else:
@@ -50,7 +62,61 @@ def sgd_update(grad, state, theta, t, lr, hessian=None, *,
     return theta - lr * direction, state
 
 
-def _build(momentum: float, dampening: float, weight_decay: float, nesterov: bool) -> Optimizer:
+def search(kind, closure, theta, d, f0, g0, step0, weight_decay, alpha, beta):
+    """Line search along d from θ (the objective: the closure plus the coupled (λ/2)‖θ‖²).
+
+    Returns the LineSearchResult; ``kind`` is "armijo" (backtracking from step0, B&V Alg. 9.2)
+    or "strong_wolfe" (torch's search from step0, c1 = 1e-4, c2 = 0.9, at most 25 trials).
+    """
+    def phi(a):
+        x = theta + a * d
+        f, g = closure(x)
+        g = np.asarray(g, dtype=np.float64)
+        if weight_decay:
+            f, g = f + 0.5 * weight_decay * float(x @ x), g + weight_decay * x
+        return float(f), g
+
+    gtd = float(g0 @ d)
+    if kind == "armijo":
+        return backtracking(phi, f0, gtd, step0, alpha=alpha, beta=beta)
+    return strong_wolfe(phi, d, step0, f0, g0, gtd)
+
+
+def sgd_ls_update(grad, state, theta, t, lr, hessian=None, *, closure=None, line_search,
+                  weight_decay, ls_alpha, ls_beta, **_extras):
+    """Full-batch gradient descent with a line search: d = −∇F(θ), θ ← θ + s d."""
+    if closure is None:
+        raise ValueError("sgd with a line search needs the 'closure' extra")
+    theta = np.asarray(theta, dtype=np.float64)
+    f0, g0 = closure(theta)  # the loss at θ (the engine's gradient has no loss with it)
+    g0 = np.asarray(g0, dtype=np.float64)
+    f0 = float(f0)
+    if weight_decay:
+        f0, g0 = f0 + 0.5 * weight_decay * float(theta @ theta), g0 + weight_decay * theta
+    if not np.any(g0):  # stationary: nothing to search
+        return theta.copy(), state._replace(ls_step=0.0, ls_trials=1)
+    res = search(line_search, closure, theta, -g0, f0, g0, lr, weight_decay, ls_alpha, ls_beta)
+    return theta - res.step * g0, state._replace(ls_step=res.step, ls_trials=1 + res.evals)
+
+
+def ls_report(state) -> dict:
+    """``step_size``: the accepted step of the last line search; ``ls_trials``: closure calls
+    in that step (the evaluation at θ included)."""
+    step = float(state.ls_step)
+    return {"step_size": None if np.isnan(step) else step, "ls_trials": int(state.ls_trials)}
+
+
+def _build(momentum: float, dampening: float, weight_decay: float, nesterov: bool,
+           line_search: str = "none", ls_alpha: float = 0.25, ls_beta: float = 0.5) -> Optimizer:
+    if line_search != "none":
+        if momentum:
+            raise OptrunError(
+                f"optimizer.line_search: a line search needs momentum = 0 (the step length is "
+                f"searched along −∇F), got momentum={momentum!r}"
+            )
+        update = partial(sgd_ls_update, line_search=line_search, weight_decay=weight_decay,
+                         ls_alpha=ls_alpha, ls_beta=ls_beta)
+        return Optimizer(init=_init, update=update, needs=frozenset({"closure"}), report=ls_report)
     if nesterov and (momentum <= 0 or dampening != 0):
         # torch.optim.SGD raises the same: the reformulated Nesterov step needs a buffer.
         raise OptrunError(
@@ -69,8 +135,11 @@ def sgd(
     dampening: UnitFloat = 0.0,
     weight_decay: NonNegFloat = 0.0,
     nesterov: bool = False,
+    line_search: LineSearch = "none",
+    ls_alpha: ArmijoAlpha = 0.25,
+    ls_beta: ArmijoBeta = 0.5,
 ) -> Optimizer:
-    """Gradient descent / SGD, as torch.optim.SGD runs it (optional momentum and Nesterov).
+    """Gradient descent / SGD, as torch.optim.SGD runs it (optional momentum, Nesterov, line search).
 
     Update (torch 2.13 ``_single_tensor_sgd``), g = gradient of the batch-mean loss::
 
@@ -93,8 +162,22 @@ def sgd(
     Momentum differences (see ``momentum``): torch keeps lr outside the buffer and creates the
     buffer as g_1; the textbook has v = μ v + η g with v_0 = 0. They agree for a constant lr and
     τ = 0, and differ under an lr schedule or with dampening.
+
+    Line search (not in torch; ``line_search`` ≠ none needs momentum = 0 and the engine's
+    "closure" extra; meant for full batches): d = −∇F(θ) with F = batch loss + (λ/2)‖θ‖², and
+    the step s starts at γ (the lr of this step) and is chosen by
+
+    * ``armijo``: backtracking (Boyd & Vandenberghe §9.2, Alg. 9.2): s ← β s until
+      F(θ + s d) ≤ F(θ) + α s ∇Fᵀd; α = ls_alpha = 0.25, β = ls_beta = 0.5 (α ∈ (0, ½),
+      β ∈ (0, 1)); at most 50 trials.
+    * ``strong_wolfe``: torch.optim.LBFGS's strong-Wolfe search (c1 = 1e-4, c2 = 0.9, cubic
+      interpolation; ≤ 25 further trials), which may also lengthen the step.
+
+    θ ← θ + s d. ``report()`` gives ``step_size`` (the accepted s) and ``ls_trials`` (closure
+    calls of the step, the one at θ included). Defaults: line_search = none, ls_alpha = 0.25,
+    ls_beta = 0.5.
     """
-    return _build(momentum, dampening, weight_decay, nesterov)
+    return _build(momentum, dampening, weight_decay, nesterov, line_search, ls_alpha, ls_beta)
 
 
 @register("momentum", family="momentum")

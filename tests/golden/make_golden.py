@@ -19,6 +19,13 @@ group (so weight decay reaches the bias); mini-batches in file order, cycling: s
 [j*bs, (j+1)*bs) with j = (t-1) mod (n/bs); LR schedulers step after the optimizer (step 1 uses
 the base lr). Newton is not in torch.optim: its golden runs use torch autograd for the gradient and
 Hessian and ``torch.linalg.solve`` for the step (an independent oracle for optrun's Cholesky).
+
+The 0.2 additions: ``LBFGS`` runs call ``opt.step(closure)`` once per step with a closure on that
+step's batch (one optrun step = one torch step); ``Adafactor`` runs train ONE parameter tensor
+theta = [w1, w2, b] (optrun's convention: theta is one vector, so Adafactor's RMS(theta) and
+update clipping are taken over all of it); ``ASGD`` runs also record torch's averaged iterate
+``state["ax"]`` in the extra columns ``ax_w1, ax_w2, ax_b`` (listed in the run's
+``extra_columns``).
 """
 
 from __future__ import annotations
@@ -97,7 +104,19 @@ TORCH = {
     "amsgrad": ("Adam", {"amsgrad": True}),
     "adamax": ("Adamax", {}),
     "nadam": ("NAdam", {}),
+    "asgd": ("ASGD", {}),
+    "rprop": ("Rprop", {}),
+    "adafactor": ("Adafactor", {}),
+    "radam": ("RAdam", {}),
+    "lbfgs": ("LBFGS", {}),
 }
+SINGLE_TENSOR = {"adafactor"}
+# L-BFGS on changing mini-batches is chaotic at its defaults (20 inner iterations per batch, a
+# history mixing batches): rounding differences of 1e-16 between torch and NumPy grow past
+# rtol = 1e-10 within 40 steps. Its mini-batch / stochastic runs are the tuned ones in V2 (few
+# inner iterations), each checked to stay within 1e-12 of torch when it was chosen.
+FULL_ONLY = {"lbfgs"}  # trained as one tensor theta (see the module docstring)
+AX_COLUMNS = ["ax_w1", "ax_w2", "ax_b"]
 
 # Base lr per optimizer and model: large enough to move in 40 steps, small enough not to diverge
 # with bs = 1 (the stochastic runs use half of it).
@@ -106,21 +125,30 @@ BASE_LR = {
     "adagrad": (0.3, 0.3), "adadelta": (1.0, 1.0), "rmsprop": (0.01, 0.02),
     "adam": (0.05, 0.1), "adamw": (0.05, 0.1), "amsgrad": (0.05, 0.1),
     "adamax": (0.05, 0.1), "nadam": (0.05, 0.1),
+    "asgd": (0.1, 1.0), "rprop": (0.05, 0.05), "adafactor": (0.5, 0.5), "radam": (0.05, 0.1),
+    "lbfgs": (0.5, 0.5),
 }
+# Adafactor's step is relative to RMS(theta) (floor eps2 = 1e-3): from theta = 0 it would barely
+# move in 40 steps, so its runs start away from 0.
+INIT = {"adafactor": (0.5, -0.3, 0.2)}
 
 MODES = {"full": N, "minibatch": 8, "stochastic": 1}
 MODEL = {"linear": ("regression", "half_mse"), "logistic": ("classification", "bce")}
 
 
-def run(rid, optimizer, hp, model="linear", mode="full", loss=None, init=(0.0, 0.0, 0.0),
+def run(rid, optimizer, hp, model="linear", mode="full", loss=None, init=None,
         schedule=None, torch_scheduler=None):
     dataset, default_loss = MODEL[model]
-    return {
+    init = INIT.get(optimizer, (0.0, 0.0, 0.0)) if init is None else init
+    out = {
         "id": rid, "optimizer": optimizer, "hyperparams": hp, "model": model,
         "loss": loss or default_loss, "dataset": dataset, "batch_size": MODES[mode],
         "steps": STEPS, "init": list(init), "schedule": schedule,
         "torch_scheduler": torch_scheduler,
     }
+    if optimizer == "asgd":
+        out["extra_columns"] = AX_COLUMNS
+    return out
 
 
 def runs() -> list[dict]:
@@ -129,6 +157,8 @@ def runs() -> list[dict]:
     for name in TORCH:
         for mi, model in enumerate(MODEL):
             for mode in MODES:
+                if name in FULL_ONLY and mode != "full":
+                    continue
                 lr = BASE_LR[name][mi] * (0.5 if mode == "stochastic" else 1.0)
                 out.append(run(f"{name}_{model}_{mode}", name, {"lr": lr}, model, mode))
     # Loss scale: plain MSE doubles the gradient (SGD sees it; Adam/Adagrad nearly don't).
@@ -208,6 +238,59 @@ def runs() -> list[dict]:
         run("newton_logistic_full", "newton", {}, "logistic", "full"),
         run("newton_damped_wd", "newton", {"lr": 0.5, "damping": 0.1, "weight_decay": 0.05}, "logistic", "full"),
     ]
+    # 0.2: RAdam, Rprop, ASGD, Adafactor, L-BFGS (defaults above; variants here).
+    V2 = [
+        # RAdam: eps on the RAW sqrt(v) (large eps), rho_t threshold (small beta2 crosses 5 at
+        # once), coupled and decoupled decay.
+        ("radam_eps", "radam", {"lr": 0.05, "eps": 0.01}, "linear", "full"),
+        ("radam_eps_logistic", "radam", {"lr": 0.1, "eps": 0.1, "betas": [0.9, 0.9]}, "logistic", "minibatch"),
+        ("radam_beta2", "radam", {"lr": 0.05, "betas": [0.8, 0.9]}, "linear", "stochastic"),
+        ("radam_wd", "radam", {"lr": 0.05, "weight_decay": 0.1}, "linear", "full"),
+        ("radam_decoupled", "radam", {"lr": 0.1, "weight_decay": 0.1, "decoupled_weight_decay": True}, "logistic", "full"),
+        # Rprop: etas and step_sizes (the clamp binds), lr read once (StepLR below).
+        ("rprop_etas", "rprop", {"lr": 0.05, "etas": [0.3, 1.5]}, "linear", "full"),
+        ("rprop_step_sizes", "rprop", {"lr": 0.05, "step_sizes": [0.01, 0.2]}, "logistic", "full"),
+        ("rprop_etas_minibatch", "rprop", {"lr": 0.02, "etas": [0.6, 1.1], "step_sizes": [1e-4, 1.0]}, "linear", "minibatch"),
+        # ASGD: averaging from t0, lambd decay and eta schedule (alpha), coupled decay.
+        ("asgd_t0", "asgd", {"lr": 0.1, "t0": 5.0}, "linear", "full"),
+        ("asgd_t0_stochastic", "asgd", {"lr": 0.05, "t0": 10.0, "lambd": 0.01}, "linear", "stochastic"),
+        ("asgd_lambd_alpha", "asgd", {"lr": 1.0, "lambd": 0.05, "alpha": 0.5, "t0": 0.0}, "logistic", "full"),
+        ("asgd_wd", "asgd", {"lr": 0.5, "weight_decay": 0.1, "t0": 20.0}, "logistic", "minibatch"),
+        # Adafactor: beta2_decay, a large eps1 (the clamp binds) and eps2, clipping d, decay.
+        ("adafactor_beta2_decay", "adafactor", {"lr": 0.5, "beta2_decay": -0.5}, "linear", "full"),
+        ("adafactor_eps", "adafactor", {"lr": 0.5, "eps": [0.3, 0.1]}, "logistic", "full"),
+        ("adafactor_eps2_zero_init", "adafactor", {"lr": 1.0, "eps": [None, 0.05]}, "linear", "full", (0.0, 0.0, 0.0)),
+        ("adafactor_d", "adafactor", {"lr": 0.5, "d": 2.0}, "linear", "minibatch"),
+        ("adafactor_wd", "adafactor", {"lr": 0.5, "weight_decay": 0.1, "beta2_decay": -0.6}, "logistic", "stochastic"),
+        ("adafactor_lr_cap", "adafactor", {"lr": 0.1}, "logistic", "full"),
+        # L-BFGS: strong Wolfe, small history, few inner iterations, max_eval, tolerances.
+        ("lbfgs_wolfe_linear", "lbfgs", {"line_search_fn": "strong_wolfe"}, "linear", "full"),
+        ("lbfgs_wolfe_logistic", "lbfgs", {"line_search_fn": "strong_wolfe"}, "logistic", "full"),
+        ("lbfgs_linear_minibatch", "lbfgs", {"lr": 0.5, "max_iter": 3, "tolerance_change": 0.0}, "linear", "minibatch"),
+        ("lbfgs_logistic_minibatch", "lbfgs", {"lr": 0.1, "max_iter": 3}, "logistic", "minibatch"),
+        ("lbfgs_logistic_stochastic", "lbfgs", {"lr": 0.2, "max_iter": 2}, "logistic", "stochastic"),
+        ("lbfgs_wolfe_minibatch", "lbfgs", {"line_search_fn": "strong_wolfe", "max_iter": 2, "history_size": 3}, "logistic", "minibatch"),
+        ("lbfgs_wolfe_stochastic", "lbfgs", {"line_search_fn": "strong_wolfe", "max_iter": 2, "lr": 0.3}, "logistic", "stochastic"),
+        ("lbfgs_history2", "lbfgs", {"lr": 0.5, "history_size": 2, "max_iter": 3}, "logistic", "full"),
+        ("lbfgs_history2_wolfe", "lbfgs", {"line_search_fn": "strong_wolfe", "history_size": 2, "max_iter": 2}, "linear", "minibatch"),
+        ("lbfgs_max_eval", "lbfgs", {"lr": 0.3, "max_iter": 10, "max_eval": 4}, "linear", "full"),
+        ("lbfgs_wolfe_max_eval", "lbfgs", {"line_search_fn": "strong_wolfe", "max_iter": 5, "max_eval": 3}, "logistic", "full"),
+        ("lbfgs_tolerance", "lbfgs", {"lr": 0.2, "max_iter": 2, "tolerance_change": 1e-3, "tolerance_grad": 1e-3}, "linear", "full"),
+    ]
+    out += [run(rid, o, hp, model, mode, init=rest[0] if rest else None)
+            for rid, o, hp, model, mode, *rest in V2]
+    out.append(run("asgd_steplr", "asgd", {"lr": 0.2, "lambd": 0.1, "t0": 3.0}, "linear", "minibatch",
+                   schedule={"name": "step", "step_size": 10, "gamma": 0.5},
+                   torch_scheduler=["StepLR", {"step_size": 10, "gamma": 0.5}]))
+    out.append(run("rprop_steplr", "rprop", {"lr": 0.05}, "linear", "full",
+                   schedule={"name": "step", "step_size": 10, "gamma": 0.1},
+                   torch_scheduler=["StepLR", {"step_size": 10, "gamma": 0.1}]))
+    out.append(run("radam_exponentiallr", "radam", {"lr": 0.1}, "logistic", "full",
+                   schedule={"name": "exponential", "gamma": 0.95},
+                   torch_scheduler=["ExponentialLR", {"gamma": 0.95}]))
+    out.append(run("lbfgs_steplr", "lbfgs", {"lr": 0.5, "max_iter": 2}, "logistic", "minibatch",
+                   schedule={"name": "step", "step_size": 10, "gamma": 0.5},
+                   torch_scheduler=["StepLR", {"step_size": 10, "gamma": 0.5}]))
     ids = [r["id"] for r in out]
     assert len(ids) == len(set(ids)), "duplicate run ids"
     return out
@@ -223,6 +306,10 @@ def torch_call(spec: dict) -> str:
     cls, preset = TORCH[spec["optimizer"]]
     kw = {**preset, **spec["hyperparams"]}
     text = f"torch.optim.{cls}(" + ", ".join(f"{k}={v!r}" for k, v in kw.items()) + ")"
+    if cls == "LBFGS":
+        text += ".step(closure) once per step"
+    if spec["optimizer"] in SINGLE_TENSOR:
+        text += " on one parameter tensor [w1, w2, b]"
     if spec["torch_scheduler"]:
         name, skw = spec["torch_scheduler"]
         text += f" + torch.optim.lr_scheduler.{name}(" + ", ".join(f"{k}={v!r}" for k, v in skw.items()) + ")"
@@ -248,7 +335,8 @@ def train(spec: dict, torch) -> np.ndarray:
         return slice(j * bs, (j + 1) * bs)
 
     everything = slice(0, N)
-    rec = np.empty((steps + 1, 4))
+    extra = spec.get("extra_columns", [])
+    rec = np.empty((steps + 1, 4 + len(extra)))
     if spec["optimizer"] == "newton":
         hp = {"lr": 1.0, "damping": 0.0, "weight_decay": 0.0, **spec["hyperparams"]}
         theta = torch.tensor(spec["init"])
@@ -267,25 +355,48 @@ def train(spec: dict, torch) -> np.ndarray:
             theta = theta - hp["lr"] * torch.linalg.solve(H, g)
         return rec
 
-    w = torch.tensor(spec["init"][:2], requires_grad=True)
-    b = torch.tensor(spec["init"][2:], requires_grad=True)
+    if spec["optimizer"] in SINGLE_TENSOR:
+        whole = torch.tensor(spec["init"], requires_grad=True)
+        w, b = whole[:2], whole[2:]  # views: the loss and the record see the one tensor
+        params = [whole]
+    else:
+        w = torch.tensor(spec["init"][:2], requires_grad=True)
+        b = torch.tensor(spec["init"][2:], requires_grad=True)
+        params = [w, b]
     cls, preset = TORCH[spec["optimizer"]]
-    opt = getattr(torch.optim, cls)([w, b], **{**preset, **spec["hyperparams"]})
+    opt = getattr(torch.optim, cls)(params, **{**preset, **spec["hyperparams"]})
     sched = None
     if spec["torch_scheduler"]:
         name, skw = spec["torch_scheduler"]
         sched = getattr(torch.optim.lr_scheduler, name)(opt, **skw)
 
+    def params_now():
+        return torch.cat([params[0][:2], params[0][2:]]) if len(params) == 1 else torch.cat(params)
+
     def full_row():
         with torch.no_grad():
-            theta = torch.cat([w, b])
-            return [loss_of(theta, everything).item(), *theta.tolist()]
+            theta = params_now()
+            row = [loss_of(theta, everything).item(), *theta.tolist()]
+            if extra:  # ASGD's averaged iterate (state["ax"] of w and of b; 0 before step 1)
+                ax = [opt.state[p]["ax"] if opt.state[p] else torch.zeros_like(p) for p in params]
+                row += torch.cat(ax).tolist()
+            return row
 
     rec[0] = full_row()
     for t in range(1, steps + 1):
-        opt.zero_grad()
-        loss_of(torch.cat([w, b]), rows_of(t)).backward()
-        opt.step()
+        rows = rows_of(t)
+
+        def closure():
+            opt.zero_grad()
+            loss = loss_of(params_now(), rows)
+            loss.backward()
+            return loss
+
+        if cls == "LBFGS":
+            opt.step(closure)
+        else:
+            closure()
+            opt.step()
         if sched is not None:
             sched.step()  # after optimizer.step(): step t used the lr of scheduler epoch t-1
         rec[t] = full_row()
@@ -308,7 +419,7 @@ def main() -> None:
             raise RuntimeError(f"{spec['id']}: non-finite trajectory")
         path = TRACES / f"{spec['id']}.csv"
         with path.open("w") as fh:
-            fh.write("step,loss,w1,w2,b\n")
+            fh.write(",".join(["step", "loss", "w1", "w2", "b", *spec.get("extra_columns", [])]) + "\n")
             for t, row in enumerate(rec):
                 fh.write(f"{t}," + ",".join(repr(float(v)) for v in row) + "\n")
         manifest.append({**spec, "file": f"traces/{path.name}", "torch_call": torch_call(spec)})
