@@ -1,4 +1,4 @@
-"""Low layer: arrays (from :mod:`optrun.plots.arrays`) -> a matplotlib ``Figure``.
+"""Low layer: plain data (the dataclasses of :mod:`optrun.plots.model`) -> a matplotlib ``Figure``.
 
 No pyplot and no global state: every figure is a ``matplotlib.figure.Figure`` with its own Agg
 canvas, so drawing is headless and thread-safe, and nothing leaks between figures. Style is set
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from optrun.plots.arrays import ContourData, DataSpaceData, Panel, ParamsData
+from optrun.plots.model import ContourData, DataSpaceData, Panel, ParamsData
 
 STYLE = {
     "font.size": 9,
