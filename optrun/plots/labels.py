@@ -49,7 +49,7 @@ def make_labels(configs: list[dict | None]) -> list[str]:
     if len(configs) == 1 or any(c is None for c in configs):
         return [optimizer_text((c or {}).get("optimizer") or {}) if c else "run" for c in configs]
     flats = [flatten({k: v for k, v in c.items() if k not in ("seed", "name")}) for c in configs]
-    keys = sorted(set().union(*flats), key=lambda k: list(flats[0]).index(k) if k in flats[0] else 10**6)
+    keys = list(dict.fromkeys(k for f in flats for k in f))  # first config's order, then first seen (not set order)
     differ = [k for k in keys if len({json.dumps(f.get(k), default=str) for f in flats}) > 1]
     names = {c["optimizer"].get("name") for c in configs}
     # optimizer hyperparameters worth naming: lr when several optimizers (or lrs) are compared,
