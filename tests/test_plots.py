@@ -398,3 +398,114 @@ def test_cli_plot_one_run_and_options(two_param_run, tmp_path):
     assert r.exit_code == 2
     r = CliRunner().invoke(app, ["plot", str(tmp_path / "nope")])
     assert r.exit_code == 2 and "error:" in r.output
+
+
+# --------------------------------------------------------------------------------------------
+# 0.2 structure: the figure table, one reader, registry colours, folders of runs, CLI choices
+
+
+def test_every_registered_optimizer_has_a_fixed_family_colour():
+    from optrun import optim
+
+    assert set(colors.FIXED) == set(optim.names())
+    for name in optim.names():
+        spec = optim.get_spec(name)
+        assert colors.family_of(name) == spec.family and spec.family in colors.FAMILY_RAMPS
+        for alias in spec.aliases:
+            assert colors.family_of(alias) == spec.family
+    assert colors.family_of("gd") == "gd" and colors.family_of("not-an-optimizer") == "gd"
+
+
+def test_figure_table_drives_draw_groups(two_param_run, four_param_run, tmp_path, monkeypatch):
+    from optrun.plots import catalog, model
+
+    assert list(catalog.FIGURES) == ["loss", "grad_norm", "params", "contour", "data"]
+    assert list(catalog.CURVES) == list(model.Y_KINDS)
+    groups = groups_of(two_param_run)
+    ctx = catalog.Context(groups)
+    assert isinstance(catalog.FIGURES["params"].build(ctx), model.ParamsData)
+    assert [p.ylabel for p in catalog.FIGURES["loss"].build(ctx)][1] == model.Y_LABELS["subopt"]
+    # adding a figure is one table entry: draw_groups picks it up, failures stay contained
+    extra = catalog.FigureSpec("dist_only", "distance", lambda c: [arrays.curve_panel(c.groups, c.x, "dist")],
+                               catalog.render_curves)
+    broken = catalog.FigureSpec("broken", "broken", lambda c: 1 / 0, catalog.render_curves)
+    monkeypatch.setitem(catalog.FIGURES, "dist_only", extra)
+    monkeypatch.setitem(catalog.FIGURES, "broken", broken)
+    written = draw_groups(groups, tmp_path / "o", figures=("params", "dist_only", "broken"))
+    assert [p.name for p in written] == ["params.png", "dist_only.png", "broken.png"]
+    assert "ZeroDivisionError" in (tmp_path / "o" / "broken_error.txt").read_text()
+    # the data-space view applies to one-feature problems only
+    assert catalog.FIGURES["data"].applies(groups[0].runs)
+    assert not catalog.FIGURES["data"].applies([arrays.load_run(four_param_run)])
+
+
+def test_figures_module_imports_only_the_model():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(F))
+    mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("optrun")}
+    mods |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names if a.name.startswith("optrun")}
+    assert mods == {"optrun.plots.model"}
+    code = "import sys, optrun.plots.model, optrun.cli.plot; print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_load_run_reads_through_run_folder(two_param_run, tmp_path):
+    import shutil
+
+    from optrun.errors import OptrunError
+
+    run = tmp_path / "copy"
+    shutil.copytree(two_param_run, run, ignore=shutil.ignore_patterns("plots"))
+    (run / "config.yaml").write_text("a: [unclosed\n")
+    data = arrays.load_run(run)
+    assert data.config is None and data.problems and data.problems[0].startswith("config.yaml unreadable (")
+    assert len(data.trace) == len(arrays.load_run(two_param_run).trace)
+    (run / "trace.csv").unlink()
+    with pytest.raises(OptrunError, match="no trace.csv, nothing to plot"):
+        arrays.load_run(run)
+    with pytest.raises(OptrunError, match="no summary.json"):
+        arrays.load_run(tmp_path)
+
+
+def test_plot_a_sweep_folder_overlays_its_runs(tmp_path, capsys):
+    from typer.testing import CliRunner
+
+    from optrun.cli.app import app
+    from optrun.plots.draw import expand_dirs
+
+    sweep = tmp_path / "sweep"
+    runs = [optrun.train(lin_cfg(lr=lr, steps=10), out=sweep / "runs", plots=False).run_dir for lr in (0.1, 0.3)]
+    failed = sweep / "runs" / "failed-run"  # a sweep's failed entry: a summary, no trace
+    failed.mkdir()
+    (failed / "summary.json").write_text(json.dumps({"status": "failed", "error": "boom"}))
+    (sweep / "runs" / ".staging" / "x").mkdir(parents=True)  # hidden: never a run
+    found, meta, labels = expand_dirs([sweep])
+    assert sorted(found) == sorted(runs) and meta == {} and labels == {}
+    assert "failed-run: no trace.csv, not drawn" in capsys.readouterr().err
+    r = CliRunner().invoke(app, ["plot", str(sweep), "--y", "loss", "--json", "-q"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert len(doc["runs"]) == 2 and doc["out"] == str(sweep / "plots")
+    groups, _ = arrays.group_runs([arrays.load_run(d) for d in runs])
+    assert [g.label for g in groups] == ["lr=0.1", "lr=0.3"]  # overlaid, labelled by what differs
+
+
+def test_cli_plot_choices_come_from_the_library():
+    from typer.testing import CliRunner
+
+    from optrun.cli import plot as cli_plot
+    from optrun.cli.app import app
+    from optrun.plots import model
+
+    for choices, text in ((model.X_COLUMNS, cli_plot.X_HELP), (model.Y_KINDS, cli_plot.Y_HELP),
+                          (model.FORMATS, cli_plot.FORMAT_HELP), (model.PROJECTIONS, cli_plot.PROJECTION_HELP),
+                          (model.YSCALES, cli_plot.YSCALE_HELP)):
+        assert all(c in text for c in choices)
+    for args, words in ((["--format", "jpg"], "expected png or svg"), (["--yscale", "ln"], "expected log or linear"),
+                        (["--projection", "svd"], "expected hessian or pca"),
+                        (["--y", "acc"], "expected loss, subopt, grad_norm or dist")):
+        r = CliRunner().invoke(app, ["plot", ".", *args])
+        assert r.exit_code == 2 and words in r.output, r.output

@@ -8,22 +8,35 @@ from typing import Annotated, Optional
 import typer
 
 from optrun.cli.common import JsonOption, QuietOption, console, print_json, user_errors
+from optrun.plots.model import FORMATS, PROJECTIONS, X_COLUMNS, Y_KINDS, YSCALES, one_of  # no NumPy behind it
 
-X_HELP = "x axis: step | epoch | samples | time (default: step; epoch when batch modes differ)."
-Y_HELP = ("Draw only this curve: loss | subopt (f - f*) | grad_norm | dist (||theta - theta*||). "
-          "Repeatable. Default: every figure.")
+# the choices are the library's; the CLI only adds words for the help
+Y_HINTS = {"subopt": "f - f*", "dist": "||theta - theta*||"}
+PROJECTION_HINTS = {"hessian": "extreme-curvature eigenvectors", "pca": "of the paths"}
+
+
+def _listing(choices, hints: dict | None = None) -> str:
+    """``"a | b (what b is) | c"`` for a help text."""
+    return " | ".join(f"{c} ({hints[c]})" if hints and c in hints else str(c) for c in choices)
+
+
+X_HELP = f"x axis: {_listing(X_COLUMNS)} (default: step; epoch when batch modes differ)."
+Y_HELP = f"Draw only this curve: {_listing(Y_KINDS, Y_HINTS)}. Repeatable. Default: every figure."
+YSCALE_HELP = f"{_listing(YSCALES)} (default: log for subopt, grad_norm and dist)."
+PROJECTION_HELP = f"Plane for more than two parameters: {_listing(PROJECTIONS, PROJECTION_HINTS)}."
+FORMAT_HELP = f"Figure format: {_listing(FORMATS)}."
 
 
 @user_errors
 def plot(
-    run_dirs: Annotated[list[Path], typer.Argument(help="Run folders (or a comparison folder).", show_default=False)],
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run folders (or a folder of runs: a comparison, a sweep).", show_default=False)],
     x: Annotated[Optional[str], typer.Option("--x", help=X_HELP, show_default=False)] = None,
     y: Annotated[Optional[list[str]], typer.Option("--y", help=Y_HELP, show_default=False)] = None,
-    yscale: Annotated[Optional[str], typer.Option("--yscale", help="log | linear (default: log for subopt, grad_norm and dist).", show_default=False)] = None,
-    projection: Annotated[str, typer.Option("--projection", help="Plane for more than two parameters: hessian (extreme-curvature eigenvectors) | pca (of the paths).")] = "hessian",
+    yscale: Annotated[Optional[str], typer.Option("--yscale", help=YSCALE_HELP, show_default=False)] = None,
+    projection: Annotated[str, typer.Option("--projection", help=PROJECTION_HELP)] = "hessian",
     animate: Annotated[bool, typer.Option("--animate", help="Also write contour.gif (the paths drawn over time).")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output root: figures go into a fresh folder there. Default: RUN_DIR/plots for one folder, runs/ for several.", show_default=False)] = None,
-    fmt: Annotated[str, typer.Option("--format", help="Figure format: png | svg.")] = "png",
+    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "png",
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ):
@@ -34,20 +47,10 @@ def plot(
     theta*), data.png (one-feature problems). Seeds of one setting become a median with a
     10-90% band.
     """
-    from optrun.plots.draw import FORMATS, PROJECTIONS, draw_runs, expand_dirs
+    from optrun.plots.draw import draw_runs, expand_dirs
     from optrun.rundir import create_run_dir
 
-    if fmt not in FORMATS:
-        raise typer.BadParameter("expected png or svg", param_hint="--format")
-    if projection not in PROJECTIONS:
-        raise typer.BadParameter("expected hessian or pca", param_hint="--projection")
-    if x is not None and x not in ("step", "epoch", "samples", "time"):
-        raise typer.BadParameter("expected step, epoch, samples or time", param_hint="--x")
-    for v in y or []:
-        if v not in ("loss", "subopt", "grad_norm", "dist"):
-            raise typer.BadParameter(f"{v!r}: expected loss, subopt, grad_norm or dist", param_hint="--y")
-    if yscale not in (None, "log", "linear"):
-        raise typer.BadParameter("expected log or linear", param_hint="--yscale")
+    _check_choices(fmt, projection, x, y, yscale)
     con = console(quiet)
     runs, meta, labels = expand_dirs(run_dirs)
     if out is not None:
@@ -68,6 +71,21 @@ def plot(
     con.print(f"{len(written)} figure(s) from {len(runs)} run(s) in [bold]{target}[/]")
     for p in written:
         con.print(f"  {p.name}")
+
+
+def _check_choices(fmt: str, projection: str, x: str | None, y: list[str] | None, yscale: str | None) -> None:
+    """Usage errors (exit 2) for a value that is not one of the library's choices."""
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"expected {one_of(FORMATS)}", param_hint="--format")
+    if projection not in PROJECTIONS:
+        raise typer.BadParameter(f"expected {one_of(PROJECTIONS)}", param_hint="--projection")
+    if x is not None and x not in X_COLUMNS:
+        raise typer.BadParameter(f"expected {one_of(X_COLUMNS)}", param_hint="--x")
+    for v in y or []:
+        if v not in Y_KINDS:
+            raise typer.BadParameter(f"{v!r}: expected {one_of(Y_KINDS)}", param_hint="--y")
+    if yscale is not None and yscale not in YSCALES:
+        raise typer.BadParameter(f"expected {one_of(YSCALES)}", param_hint="--yscale")
 
 
 def register(app: typer.Typer) -> None:

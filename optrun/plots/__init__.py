@@ -1,10 +1,12 @@
 """Figures from run folders only (never by training again).
 
-Two layers, as cabinetry does it: the *high* layer (:mod:`optrun.plots.arrays`) turns run folders
-into plain arrays (curves, seed bands, contour grids, projected paths); the *low* layer
-(:mod:`optrun.plots.figures`) turns arrays into a matplotlib ``Figure`` (Agg canvas, no pyplot),
-and :func:`optrun.plots.figures.save_figure` is the one save-and-close helper.
-:mod:`optrun.plots.draw` joins them; :mod:`optrun.plots.colors` holds the family palette.
+Two layers, as cabinetry does it: builders turn run folders into plain data (the dataclasses of
+:mod:`optrun.plots.model`: curves, seed bands, contour grids, projected paths), and
+:mod:`optrun.plots.figures` turns plain data into a matplotlib ``Figure`` (Agg canvas, no
+pyplot), with :func:`optrun.plots.figures.save_figure` the one save-and-close helper. The
+figures are a table (:mod:`optrun.plots.catalog`) that :mod:`optrun.plots.draw` loops over;
+:mod:`optrun.plots.colors` holds the family palette. ``optrun.plots.arrays`` re-exports the
+0.1.0 names.
 
 Importing this package imports neither matplotlib nor pandas.
 """

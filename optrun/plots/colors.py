@@ -23,6 +23,7 @@ FAMILY_RAMPS: dict[str, tuple[str, ...]] = {
     "newton": ("#000000", "#444444"),
 }
 
+# one entry per registered optimizer (tests/test_plots.py checks set(FIXED) == set(optim.names()))
 FIXED: dict[str, str] = {
     "sgd": FAMILY_RAMPS["gd"][0],
     "momentum": FAMILY_RAMPS["momentum"][0],
@@ -60,22 +61,16 @@ def effective_name(optimizer: dict) -> str:
 
 
 def family_of(name: str) -> str:
-    """Family of an optimizer name (from the registry; a guess if the registry cannot say)."""
-    try:
-        from optrun import optim
+    """Family of an optimizer name or alias, as the registry declares it (``@register(...,
+    family=...)``); ``"gd"`` (the greys) for a name the registry does not know, such as a run
+    folder written by a newer optrun."""
+    from optrun import optim
+    from optrun.errors import OptrunError
 
+    try:
         return optim.get_spec(name).family
-    except Exception:  # unknown or registry unavailable: guess from the name
-        n = name.lower()
-        if n in ("sgd", "gd"):
-            return "gd"
-        if n in ("momentum", "nag"):
-            return "momentum"
-        if "adam" in n or n == "amsgrad":
-            return "adam"
-        if n == "newton":
-            return "newton"
-        return "adaptive"
+    except OptrunError:
+        return "gd"
 
 
 def optimizer_color(name: str, family: str | None = None) -> str:

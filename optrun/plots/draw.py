@@ -1,4 +1,4 @@
-"""Run folders -> figure files: the two layers joined, one figure at a time.
+"""Run folders -> figure files: a loop over the figure table (:mod:`optrun.plots.catalog`).
 
 A figure that cannot be drawn (no f*, data moved away, a one-parameter model) becomes a figure
 that says why, plus a line on stderr; one failing figure never stops the others.
@@ -10,13 +10,16 @@ import json
 import sys
 import traceback
 from pathlib import Path
-from typing import Callable
 
 from optrun.errors import OptrunError
-from optrun.plots import arrays
+from optrun.plots import catalog, rundata
+from optrun.plots.catalog import Context, FigureSpec
+from optrun.plots.model import FORMATS, PROJECTIONS, X_COLUMNS, Y_KINDS, one_of
+from optrun.rundir import find_run_folders, is_run_folder
 
-FORMATS = ("png", "svg")
-PROJECTIONS = ("hessian", "pca")
+__all__ = ["FORMATS", "PROJECTIONS", "check_options", "draw_groups", "draw_run", "draw_runs", "expand_dirs"]
+
+DEFAULT_FIGURES = tuple(catalog.FIGURES)
 
 
 def _warn(msg: str) -> None:
@@ -25,21 +28,22 @@ def _warn(msg: str) -> None:
 
 
 def expand_dirs(paths: list[Path]) -> tuple[list[Path], dict, dict[str, str]]:
-    """Run folders behind ``paths``: a run folder as is; a comparison (or any) folder holding
-    run folders gives all of them, in the order of its ``comparison.csv`` when there is one.
-    Also returns the comparison's metadata (``comparison.json``) when a single one was given, and
-    the legend labels that ``comparison.csv`` gives its runs."""
+    """Run folders behind ``paths``: a run folder as is; a folder holding run folders (a
+    comparison, a sweep, any folder of runs) gives every run folder below it
+    (:func:`optrun.rundir.find_run_folders`), in the order of its ``comparison.csv`` when there
+    is one. Runs found this way with no trace (a run that failed before its first step) are
+    skipped with a warning. Also returns the comparison's metadata (``comparison.json``) when a
+    single one was given, and the legend labels that ``comparison.csv`` gives its runs."""
     runs: list[Path] = []
     meta: dict = {}
     labels: dict[str, str] = {}
-    for p in paths:
-        p = Path(p)
-        if (p / "summary.json").is_file():
+    for p in map(Path, paths):
+        if is_run_folder(p):
             runs.append(p)
             continue
         if not p.is_dir():
             raise OptrunError(f"{p}: no such run folder")
-        inner = sorted(q for q in p.iterdir() if (q / "summary.json").is_file())
+        inner = find_run_folders(p)
         if not inner:
             raise OptrunError(f"{p}: not a run folder (no summary.json) and holds no run folders")
         order, lab = _comparison_order(p)
@@ -51,7 +55,11 @@ def expand_dirs(paths: list[Path]) -> tuple[list[Path], dict, dict[str, str]]:
                 meta = json.loads((p / "comparison.json").read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError):
                 meta = {}
-        runs.extend(inner)
+        for q in inner:
+            if (q / "trace.csv").is_file():
+                runs.append(q)
+            else:
+                _warn(f"{q.relative_to(p)}: no trace.csv, not drawn")
     return runs, meta, labels
 
 
@@ -68,23 +76,36 @@ def _comparison_order(folder: Path) -> tuple[dict[str, int], dict[str, str]]:
     return order, labels
 
 
-def _safe(name: str, out: Path, fmt: str, build: Callable, fallback_title: str, written: list[Path]) -> None:
+def check_options(fmt: str = "png", x: str = "step", projection: str = "hessian", ys: list[str] | None = None) -> None:
+    """Raise OptrunError for a format, x axis, projection or curve kind that is not one of ours."""
+    if fmt not in FORMATS:
+        raise OptrunError(f"--format: expected {one_of(FORMATS)}, got {fmt!r}")
+    if x not in X_COLUMNS:
+        raise OptrunError(f"--x: expected one of {', '.join(X_COLUMNS)}, got {x!r}")
+    if projection not in PROJECTIONS:
+        raise OptrunError(f"--projection: expected {one_of(PROJECTIONS)}, got {projection!r}")
+    for y in ys or []:
+        if y not in Y_KINDS:
+            raise OptrunError(f"--y: expected one of {', '.join(Y_KINDS)}, got {y!r}")
+
+
+def _safe(spec: FigureSpec, ctx: Context, out: Path, fmt: str, written: list[Path]) -> None:
     """Build and save one figure; on failure save a figure that says why, and warn."""
     from optrun.plots.figures import message_figure, save_figure
 
-    path = out / f"{name}.{fmt}"
+    path = out / f"{spec.name}.{fmt}"
     try:
-        fig = build()
+        fig = spec.figure(ctx)
     except Exception as exc:  # a plotting bug must not cost the other figures
         detail = f"{type(exc).__name__}: {exc}"
         _warn(f"{path.name}: could not be drawn ({detail})")
-        (out / f"{name}_error.txt").write_text(traceback.format_exc(), encoding="utf-8")
-        fig = message_figure(fallback_title, f"this figure could not be drawn: {detail}")
+        (out / f"{spec.name}_error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+        fig = message_figure(spec.title, f"this figure could not be drawn: {detail}")
     written.append(save_figure(fig, path))
 
 
 def draw_groups(
-    groups: list[arrays.Group],
+    groups: list[rundata.Group],
     out: Path,
     fmt: str = "png",
     x: str = "step",
@@ -93,91 +114,52 @@ def draw_groups(
     projection: str = "hessian",
     animate: bool = False,
     style_note: str = "",
-    figures: tuple[str, ...] = ("loss", "grad_norm", "params", "contour", "data"),
+    figures: tuple[str, ...] = DEFAULT_FIGURES,
 ) -> list[Path]:
-    """Draw the figures of these groups into ``out``; return the files written."""
-    from optrun.plots import figures as F
+    """Draw the figures of these groups into ``out``; return the files written.
 
-    if fmt not in FORMATS:
-        raise OptrunError(f"--format: expected png or svg, got {fmt!r}")
-    if x not in arrays.X_COLUMNS:
-        raise OptrunError(f"--x: expected one of {', '.join(arrays.X_COLUMNS)}, got {x!r}")
-    if projection not in PROJECTIONS:
-        raise OptrunError(f"--projection: expected hessian or pca, got {projection!r}")
+    ``ys`` draws only those curves (one figure each), else the ``figures`` of the table that
+    apply to these runs."""
+    check_options(fmt, x, projection, ys)
     out.mkdir(parents=True, exist_ok=True)
-    title, sub = arrays.figure_title(groups)
-    notes = [style_note] if style_note else []
-    written: list[Path] = []
-    first = groups[0].first
-    for r in (r for g in groups for r in g.runs):
+    ctx = Context(groups, x=x, log=log, projection=projection, notes=[style_note] if style_note else [])
+    runs = [r for g in groups for r in g.runs]
+    for r in runs:
         for prob in r.problems:
             _warn(f"{r.path.name}: {prob}")
-
-    if ys:  # only the requested curve figures
-        for y in ys:
-            if y not in arrays.Y_KINDS:
-                raise OptrunError(f"--y: expected one of {', '.join(arrays.Y_KINDS)}, got {y!r}")
-            _safe(y, out, fmt, lambda y=y: F.curves_figure([arrays.curve_panel(groups, x, y, log)], title, sub, notes),
-                  arrays.Y_LABELS[y], written)
+    if ys:
+        specs = [catalog.CURVES[y] for y in ys]
     else:
-        if "loss" in figures:
-            def loss_fig():
-                panels = [arrays.curve_panel(groups, x, "loss", log if log is not None else None)]
-                panels.append(arrays.curve_panel(groups, x, "subopt", None))
-                return F.curves_figure(panels, title, sub, notes)
-
-            _safe("loss", out, fmt, loss_fig, "loss", written)
-        if "grad_norm" in figures:
-            _safe("grad_norm", out, fmt, lambda: F.curves_figure([arrays.curve_panel(groups, x, "grad_norm")], title, sub, notes),
-                  "gradient norm", written)
-        if "params" in figures:
-            _safe("params", out, fmt, lambda: F.params_figure(arrays.params_data(groups, x), title, sub), "parameters", written)
-
-    need_problem = animate or (not ys and ("contour" in figures or "data" in figures))
-    problem, why = (arrays.load_problem(first) if need_problem else (None, None))
-    if why:
-        _warn(f"{first.path.name}: contours and data view not drawn: {why}")
-    cd_cache: dict = {}
-
-    def contour():
-        if "cd" not in cd_cache:
-            cd_cache["cd"] = arrays.contour_data(groups, x, projection, problem=problem, why=why)
-        return cd_cache["cd"]
-
-    if not ys and "contour" in figures:
-        def contour_fig():
-            cd = contour()
-            if isinstance(cd, str):
-                return F.message_figure(title, f"no contour plot: {cd}", sub)
-            cd.notes = [*notes, *cd.notes]
-            return F.contour_figure(cd)
-
-        _safe("contour", out, fmt, contour_fig, "contour", written)
-    if not ys and "data" in figures and len(first.param_names) - ("b" in first.param_names) == 1:
-        def data_fig():
-            dd = arrays.dataspace_data(groups, problem=problem, why=why)
-            if isinstance(dd, str):
-                return F.message_figure(title, f"no data-space view: {dd}", sub)
-            return F.dataspace_figure(dd)
-
-        _safe("data", out, fmt, data_fig, "data", written)
+        specs = [s for name, s in catalog.FIGURES.items() if name in figures and s.applies(runs)]
+    if (animate or any(s.needs_problem for s in specs)) and ctx.load_problem():
+        _warn(f"{groups[0].first.path.name}: contours and data view not drawn: {ctx.why}")
+    written: list[Path] = []
+    for spec in specs:
+        _safe(spec, ctx, out, fmt, written)
     if animate:
-        cd = contour()
-        if isinstance(cd, str):
-            _warn(f"no animation: {cd}")
-        else:
-            try:
-                written.append(F.contour_animation(cd, out / "contour.gif"))
-            except Exception as exc:
-                _warn(f"contour.gif could not be drawn ({type(exc).__name__}: {exc})")
+        _animate(ctx, out, written)
     return written
+
+
+def _animate(ctx: Context, out: Path, written: list[Path]) -> None:
+    """``contour.gif``: the paths drawn over time (a warning, never an error, when it cannot be)."""
+    from optrun.plots.figures import contour_animation
+
+    cd = ctx.contour()
+    if isinstance(cd, str):
+        _warn(f"no animation: {cd}")
+        return
+    try:
+        written.append(contour_animation(cd, out / "contour.gif"))
+    except Exception as exc:
+        _warn(f"contour.gif could not be drawn ({type(exc).__name__}: {exc})")
 
 
 def draw_run(run_dir: Path, fmt: str = "png", x: str = "step", projection: str = "hessian",
              animate: bool = False, out: Path | None = None) -> list[Path]:
     """Draw a run's figures into ``run_dir/plots/`` (or ``out``) from the folder alone."""
-    run = arrays.load_run(run_dir)
-    groups, note = arrays.group_runs([run])
+    run = rundata.load_run(run_dir)
+    groups, note = rundata.group_runs([run])
     return draw_groups(groups, Path(out) if out else Path(run_dir) / "plots", fmt=fmt, x=x,
                        projection=projection, animate=animate, style_note=note)
 
@@ -186,8 +168,8 @@ def draw_runs(run_dirs: list[Path], out: Path, fmt: str = "png", x: str | None =
               log: bool | None = None, projection: str = "hessian", animate: bool = False,
               labels: dict[str, str] | None = None) -> list[Path]:
     """Overlay several runs (seeds of one setting become a median with a 10–90% band)."""
-    runs = [arrays.load_run(p) for p in run_dirs]
-    groups, note = arrays.group_runs(runs, labels)
-    x = x or arrays.default_x(runs)
+    runs = [rundata.load_run(p) for p in run_dirs]
+    groups, note = rundata.group_runs(runs, labels)
+    x = x or rundata.default_x(runs)
     return draw_groups(groups, Path(out), fmt=fmt, x=x, ys=ys, log=log, projection=projection, animate=animate,
                        style_note=note)

@@ -1,4 +1,4 @@
-"""Low layer: arrays (from :mod:`optrun.plots.arrays`) -> a matplotlib ``Figure``.
+"""Low layer: plain data (the dataclasses of :mod:`optrun.plots.model`) -> a matplotlib ``Figure``.
 
 No pyplot and no global state: every figure is a ``matplotlib.figure.Figure`` with its own Agg
 canvas, so drawing is headless and thread-safe, and nothing leaks between figures. Style is set
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from optrun.plots.arrays import ContourData, DataSpaceData, Panel, ParamsData
+from optrun.plots.model import ContourData, DataSpaceData, Panel, ParamsData
 
 STYLE = {
     "font.size": 9,
@@ -49,6 +49,18 @@ def new_figure(width: float, height: float):
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
+
+
+def panel_grid(n: int, width: tuple[float, float], height: tuple[float, float]):
+    """A figure of ``n`` small panels, at most three per row: each ``width[0]`` x ``height[0]``
+    inches plus a margin (``width[1]``, ``height[1]``). Returns (fig, axes); spare axes hidden."""
+    ncols = min(3, n)
+    nrows = -(-n // ncols)
+    fig = new_figure(width[0] * ncols + width[1], height[0] * nrows + height[1])
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes
 
 
 def add_titles(fig, title: str, subtitle: str = "") -> None:
@@ -150,10 +162,7 @@ def params_figure(data: ParamsData, title: str, subtitle: str = ""):
     """One small panel per parameter, θ* dashed."""
     with style():
         n = len(data.panels)
-        ncols = min(3, n)
-        nrows = -(-n // ncols)
-        fig = new_figure(3.6 * ncols + 0.4, 2.6 * nrows + 0.9)
-        axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+        fig, axes = panel_grid(n, (3.6, 0.4), (2.6, 0.9))
         handles = {}
         for ax, pp in zip(axes, data.panels):
             for s in pp.series:
@@ -170,8 +179,6 @@ def params_figure(data: ParamsData, title: str, subtitle: str = ""):
                         zorder=6, linestyle="none")
             ax.set_title(pp.name)
             ax.set_xlabel(data.xlabel, fontsize=8)
-        for ax in axes[n:]:
-            ax.set_visible(False)
         if any(pp.markers for pp in data.panels):
             data.notes.append("× : a diverged run leaves the scale there")
         if handles:
@@ -339,10 +346,7 @@ def dataspace_figure(dd: DataSpaceData):
     """The data with the fitted line / probability curve at several steps (one panel per setting)."""
     with style():
         n = len(dd.panels)
-        ncols = min(3, n)
-        nrows = -(-n // ncols)
-        fig = new_figure(4.4 * ncols + 0.6, 3.6 * nrows + 0.8)
-        axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+        fig, axes = panel_grid(n, (4.4, 0.6), (3.6, 0.8))
         logistic = dd.model == "logistic"
         for ax, panel in zip(axes, dd.panels):
             ax.scatter(dd.x, dd.y, s=18, color="#555555", alpha=0.55 if logistic else 0.8, zorder=3,
@@ -364,8 +368,6 @@ def dataspace_figure(dd: DataSpaceData):
             ax.set_xlabel(dd.xlabel)
             ax.set_ylabel(dd.ylabel)
             ax.legend(loc="best", fontsize=7)
-        for ax in axes[n:]:
-            ax.set_visible(False)
         add_titles(fig, dd.title, dd.subtitle)
         add_notes(fig, dd.notes)
     return fig
@@ -435,14 +437,21 @@ def contour_animation(cd: ContourData, path: Path, max_frames: int = 200, fps: i
                 ax.draw_artist(art)
             return Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
 
-        # one palette for all frames, from the last one (it holds every colour): fast and stable
-        palette = render(grid[-1]).quantize(colors=128, method=Image.Quantize.MEDIANCUT)
-        images = [render(xk).quantize(palette=palette, dither=Image.Dither.NONE) for xk in grid]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        durations = [int(1000 / fps)] * (len(images) - 1) + [2000]  # hold the last frame
-        images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0, optimize=True)
+        _save_gif(render, grid, path, fps)
         fig.clear()
     return path
+
+
+def _save_gif(render, grid, path: Path, fps: int) -> None:
+    """Write the frames ``render(x)`` for x in ``grid`` as a looping GIF (the last frame held)."""
+    from PIL import Image
+
+    # one palette for all frames, from the last one (it holds every colour): fast and stable
+    palette = render(grid[-1]).quantize(colors=128, method=Image.Quantize.MEDIANCUT)
+    images = [render(xk).quantize(palette=palette, dither=Image.Dither.NONE) for xk in grid]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    durations = [int(1000 / fps)] * (len(images) - 1) + [2000]  # hold the last frame
+    images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0, optimize=True)
 
 
 def save_figure(fig, path: Path, dpi: int = 130) -> Path:

@@ -1,0 +1,130 @@
+"""The figures, as a table: each one a declared unit (benchopt's ``BasePlot`` idea).
+
+A :class:`FigureSpec` names a figure (its file name), a *builder* that turns the groups of runs
+into plain data (the dataclasses of :mod:`optrun.plots.model`, or a string saying why the figure
+cannot be drawn), a *renderer* that turns that data into a matplotlib ``Figure``, a predicate
+saying whether it applies to these runs, and whether it needs the training data reloaded.
+:func:`optrun.plots.draw.draw_groups` is a loop over :data:`FIGURES` (the default figures) or
+over :data:`CURVES` (``--y``), so adding a figure is one table entry and a builder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+from optrun.plots import figures as F
+from optrun.plots.contour import contour_data
+from optrun.plots.curves import curve_panel, params_data
+from optrun.plots.dataspace import dataspace_data
+from optrun.plots.labels import figure_title
+from optrun.plots.model import Y_KINDS, Y_LABELS, ContourData, ProblemData
+from optrun.plots.rundata import Group, RunData, load_problem, one_feature
+
+
+@dataclass
+class Context:
+    """One drawing: the groups, the options, the reloaded problem (once), the contour data (once)."""
+
+    groups: list[Group]
+    x: str = "step"
+    log: bool | None = None
+    projection: str = "hessian"
+    notes: list[str] = field(default_factory=list)  # captions every curve figure carries
+    problem: ProblemData | None = None
+    why: str | None = None  # why the problem could not be reloaded
+    titles: tuple[str, str] = field(init=False)  # (title, subtitle) of every figure
+    _contour: ContourData | str | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.titles = figure_title(self.groups)
+
+    def load_problem(self) -> str | None:
+        """Reload the first run's data and objective; return why not (None when it worked)."""
+        self.problem, self.why = load_problem(self.groups[0].first)
+        return self.why
+
+    def contour(self) -> ContourData | str:
+        """The contour data, built once (the static figure and the animation share it)."""
+        if self._contour is None:
+            self._contour = contour_data(self.groups, self.x, self.projection, problem=self.problem, why=self.why)
+        return self._contour
+
+
+def _always(runs: list[RunData]) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure: ``build(ctx)`` -> plain data or a reason; ``render(data, ctx)`` -> Figure."""
+
+    name: str  # the file name: <name>.png
+    title: str  # the title of the figure that says why it failed
+    build: Callable[[Context], Any]
+    render: Callable[[Any, Context], Any]
+    applies: Callable[[list[RunData]], bool] = _always
+    needs_problem: bool = False  # needs the training data (reloaded once per drawing)
+    missing: str = ""  # how the message figure starts when build returns a reason
+
+    def figure(self, ctx: Context):
+        """Build and render; a reason from the builder becomes a figure that says it."""
+        data = self.build(ctx)
+        if isinstance(data, str):
+            title, sub = ctx.titles
+            return F.message_figure(title, f"{self.missing}: {data}", sub)
+        return self.render(data, ctx)
+
+
+# ---- renderers: plain data -> Figure ----------------------------------------------------------
+
+
+def render_curves(panels, ctx: Context):
+    return F.curves_figure(panels, *ctx.titles, ctx.notes)
+
+
+def render_params(data, ctx: Context):
+    return F.params_figure(data, *ctx.titles)
+
+
+def render_contour(cd: ContourData, ctx: Context):
+    return F.contour_figure(replace(cd, notes=[*ctx.notes, *cd.notes]))
+
+
+def render_dataspace(dd, ctx: Context):
+    return F.dataspace_figure(dd)
+
+
+# ---- builders: groups -> plain data ------------------------------------------------------------
+
+
+def build_loss(ctx: Context):
+    """The loss (linear scale unless --yscale) beside f − f* (log)."""
+    return [curve_panel(ctx.groups, ctx.x, "loss", ctx.log), curve_panel(ctx.groups, ctx.x, "subopt", None)]
+
+
+def build_grad_norm(ctx: Context):
+    return [curve_panel(ctx.groups, ctx.x, "grad_norm")]
+
+
+def _applies_to_one_feature(runs: list[RunData]) -> bool:
+    return one_feature(runs[0])
+
+
+FIGURES: dict[str, FigureSpec] = {spec.name: spec for spec in (
+    FigureSpec("loss", "loss", build_loss, render_curves),
+    FigureSpec("grad_norm", "gradient norm", build_grad_norm, render_curves),
+    FigureSpec("params", "parameters", lambda ctx: params_data(ctx.groups, ctx.x), render_params),
+    FigureSpec("contour", "contour", Context.contour, render_contour, needs_problem=True,
+               missing="no contour plot"),
+    FigureSpec("data", "data", lambda ctx: dataspace_data(ctx.groups, problem=ctx.problem, why=ctx.why),
+               render_dataspace, applies=_applies_to_one_feature, needs_problem=True, missing="no data-space view"),
+)}
+
+
+def curve_figure(y: str) -> FigureSpec:
+    """The figure of one curve kind alone (``optrun plot --y KIND``), named after it."""
+    return FigureSpec(y, Y_LABELS[y], lambda ctx: [curve_panel(ctx.groups, ctx.x, y, ctx.log)], render_curves)
+
+
+CURVES: dict[str, FigureSpec] = {y: curve_figure(y) for y in Y_KINDS}
