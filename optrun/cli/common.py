@@ -34,6 +34,19 @@ def console(quiet: bool = False):
     return Console(stderr=True, quiet=quiet, highlight=False)
 
 
+#: API arguments and the flag that sets each on the command line: the library words its errors
+#: for a Python caller (``runs: cannot write ...``, ``OptrunError.key == "out"``) and the CLI
+#: names the flag its user typed (``--out runs: cannot write ...``)
+FLAGS = {"out": "--out"}
+
+
+def cli_message(exc: OptrunError) -> str:
+    """The text of an OptrunError as the CLI prints it: prefixed with the flag behind its key."""
+    message = str(exc)
+    flag = FLAGS.get(exc.key or "")
+    return f"{flag} {message}" if flag and not message.startswith(flag) else message
+
+
 def fail(message: str, code: int = EXIT_USAGE, prefix: str = "error") -> typer.Exit:
     """Print ``error: message`` as one line on stderr and return the Exit to raise."""
     line = " ".join(str(message).split())  # one line, whatever the message holds
@@ -85,7 +98,7 @@ def user_errors(func: Callable) -> Callable:
         try:
             return func(*args, **kwargs)
         except OptrunError as exc:
-            raise fail(str(exc)) from None
+            raise fail(cli_message(exc)) from None
         except (typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt as exc:
