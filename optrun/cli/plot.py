@@ -7,7 +7,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from optrun.cli.common import JsonOption, QuietOption, console, print_json, user_errors
+from optrun.cli.common import (
+    FIGURE_FORMATS, PROJECTIONS, X_AXES, JsonOption, QuietOption, check_choice, console, print_json, user_errors,
+)
+
+Y_CURVES = ("loss", "subopt", "grad_norm", "dist")
+Y_SCALES = ("log", "linear")
 
 X_HELP = "x axis: step | epoch | samples | time (default: step; epoch when batch modes differ)."
 Y_HELP = ("Draw only this curve: loss | subopt (f - f*) | grad_norm | dist (||theta - theta*||). "
@@ -34,20 +39,15 @@ def plot(
     theta*), data.png (one-feature problems). Seeds of one setting become a median with a
     10-90% band.
     """
-    from optrun.plots.draw import FORMATS, PROJECTIONS, draw_runs, expand_dirs
+    check_choice(fmt, FIGURE_FORMATS, "--format", usage=True)
+    check_choice(projection, PROJECTIONS, "--projection", usage=True)
+    check_choice(x, X_AXES, "--x", usage=True)
+    for v in y or []:
+        check_choice(v, Y_CURVES, "--y", usage=True, echo=True)
+    check_choice(yscale, Y_SCALES, "--yscale", usage=True)
+    from optrun.plots.draw import draw_runs, expand_dirs
     from optrun.rundir import create_run_dir
 
-    if fmt not in FORMATS:
-        raise typer.BadParameter("expected png or svg", param_hint="--format")
-    if projection not in PROJECTIONS:
-        raise typer.BadParameter("expected hessian or pca", param_hint="--projection")
-    if x is not None and x not in ("step", "epoch", "samples", "time"):
-        raise typer.BadParameter("expected step, epoch, samples or time", param_hint="--x")
-    for v in y or []:
-        if v not in ("loss", "subopt", "grad_norm", "dist"):
-            raise typer.BadParameter(f"{v!r}: expected loss, subopt, grad_norm or dist", param_hint="--y")
-    if yscale not in (None, "log", "linear"):
-        raise typer.BadParameter("expected log or linear", param_hint="--yscale")
     con = console(quiet)
     runs, meta, labels = expand_dirs(run_dirs)
     if out is not None:
@@ -68,7 +68,3 @@ def plot(
     con.print(f"{len(written)} figure(s) from {len(runs)} run(s) in [bold]{target}[/]")
     for p in written:
         con.print(f"  {p.name}")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("plot")(plot)

@@ -9,47 +9,9 @@ from typing import Annotated, Optional
 import typer
 
 from optrun.cli.common import (
-    EXIT_DIVERGED, EXIT_SIGINT, JsonOption, OutOption, QuietOption, Signals, console, fail, print_json, user_errors,
+    EXIT_DIVERGED, EXIT_SIGINT, FIGURE_FORMATS, JsonOption, OutOption, QuietOption, Signals, check_choice, console,
+    fail, print_json, user_errors,
 )
-
-
-def result_table(summary: dict, run_dir: Path):
-    """The short result table shown at the end of a run."""
-    from rich.table import Table
-
-    def fmt(v):
-        if v is None:
-            return "n/a"
-        return f"{v:.6g}" if isinstance(v, float) else str(v)
-
-    status = summary["status"]
-    colour = {"completed": "green", "converged": "green", "diverged": "red", "interrupted": "yellow"}.get(status, "red")
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
-    reason = str(summary.get("stop_reason", ""))
-    if reason.startswith(status):  # "interrupted (SIGINT) at step 9", not "interrupted (interrupted ...)"
-        reason = reason[len(status):].strip(" :")
-    table.add_row("status", f"[{colour}]{status}[/]" + (f" ({reason})" if reason else ""))
-    epochs = summary.get("epochs")
-    table.add_row("steps", f"{summary.get('steps')} ({fmt(epochs)} epoch{'' if epochs == 1 else 's'})")
-    table.add_row("final loss", fmt(summary.get("final_loss")))
-    f_star = summary.get("f_star")
-    note = (summary.get("diagnostics") or {}).get("note")
-    table.add_row("f*", fmt(f_star) + (f"  [dim]{note}[/]" if f_star is None and note else ""))
-    subopt = summary.get("suboptimality")
-    rounding = (summary.get("diagnostics") or {}).get("f_star_rounding")
-    if subopt is not None and rounding is not None and abs(subopt) <= rounding:
-        table.add_row("f - f*", f"{fmt(subopt)}  [dim](0 within rounding, |f - f*| <= {rounding:.1g})[/]")
-    else:
-        table.add_row("f - f*", fmt(subopt))
-    for key in ("r2", "accuracy", "val_loss"):
-        if summary.get(key) is not None:
-            table.add_row(key, fmt(summary[key]))
-    wall = summary.get("wall_time_s")
-    table.add_row("wall time", f"{wall:.3f} s" if isinstance(wall, (int, float)) else "n/a")
-    table.add_row("run folder", str(run_dir))
-    return table
 
 
 class _Progress:
@@ -94,10 +56,10 @@ def train(
 ):
     """Train one experiment and write its run folder (config.yaml, trace.csv, summary.json, plots/)."""
     from optrun import api
+    from optrun.cli.render import result_table
     from optrun.control import StopFlag
 
-    if plot_format not in ("png", "svg"):
-        raise fail(f"--format: expected png or svg, got {plot_format!r}")
+    check_choice(plot_format, FIGURE_FORMATS, "--format")
     con = console(quiet)
     stop = StopFlag()
     progress = _Progress(enabled=sys.stderr.isatty() and not quiet)
