@@ -1,58 +1,66 @@
-"""The Python API, mirroring the CLI (DESIGN.md §7).
+"""The Python API, mirroring the CLI.
 
 >>> import optrun
 >>> result = optrun.train("configs/height_weight_gd.yaml", overrides=["optimizer.lr=1e-4"])
 >>> result.summary["status"], result.trace["loss"].iloc[-1]
 >>> optrun.load_run(result.run_dir).summary
+
+:func:`train` is a ladder of four one-job steps: :func:`_load` (config and problem; every user
+error is raised here, before anything is written), :func:`_open_run` (the run folder, rolled back
+if it cannot be set up), :func:`_run_and_record` (the loop, and the one place that turns a failure
+into a summary) and :func:`_draw` (the figures, read from the finished folder).
 """
 
 from __future__ import annotations
 
 import os
-import platform
 import shutil
 import socket
 import time
 import traceback
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from optrun._version import __version__
 from optrun import config as config_mod
 from optrun.errors import OptrunError
 from optrun.rundir import (
-    versions,
-    atomic_write_text, create_run_dir, is_write_error, read_summary, read_trace, truncate_partial_line, write_json,
+    RunFolder, atomic_write_text, create_run_dir, is_write_error, status_summary, truncate_partial_line,
+    versions, write_json,
 )
+
+NOTHING_WRITTEN = "interrupted before training started; nothing was written"
 
 
 @dataclass
 class RunResult:
-    """A run folder read back: ``run_dir``, ``summary`` (dict), ``trace`` (DataFrame, lazy)."""
+    """A run folder read back: ``run_dir``, ``summary`` (dict), ``trace`` (DataFrame, lazy) and
+    ``config`` (the resolved config.yaml)."""
 
     run_dir: Path
     summary: dict
-    _trace: Any = field(default=None, repr=False)
+    folder: RunFolder
 
     @property
     def trace(self):
-        if self._trace is None:
-            self._trace = read_trace(self.run_dir)  # up to the last complete row
-        return self._trace
+        return self.folder.trace  # up to the last complete row
 
     @property
     def config(self) -> dict:
-        return config_mod.read_config_file(self.run_dir / "config.yaml")
+        if self.folder.config_problem is not None:
+            raise OptrunError(self.folder.config_problem)
+        return self.folder.config
 
 
 def load_run(path: str | Path) -> RunResult:
-    """Read a run folder (made by train, compare or sweep, on any machine)."""
-    run_dir = Path(path)
-    return RunResult(run_dir=run_dir, summary=read_summary(run_dir))
+    """Read a run folder (made by train, compare or sweep, on any machine).
+
+    A folder without a readable ``summary.json`` is an OptrunError that says why."""
+    folder = RunFolder(path).require()
+    return RunResult(run_dir=folder.path, summary=folder.summary, folder=folder)
 
 
 def _metrics(problem, theta: np.ndarray) -> dict:
@@ -76,10 +84,6 @@ def _metrics(problem, theta: np.ndarray) -> dict:
     return out
 
 
-def _versions() -> dict:
-    return versions()
-
-
 def _slug(cfg: dict, name: str | None) -> str:
     return name or cfg.get("name") or f"{cfg['optimizer']['name']}-{cfg['dataset']['name']}"
 
@@ -100,6 +104,8 @@ class Interrupted(KeyboardInterrupt):
 
 
 def build_summary(problem, result, cfg_hash: str, run_name: str, trace_rows: int) -> dict:
+    """The summary of a run that finished (completed, converged, diverged or interrupted at a
+    step boundary): results, the reference solution, metrics and what produced them."""
     ref = problem.reference
     f_star = ref.f_star
     subopt = (result.loss - f_star) if (f_star is not None and np.isfinite(result.loss)) else None
@@ -131,7 +137,7 @@ def build_summary(problem, result, cfg_hash: str, run_name: str, trace_rows: int
         "diverged_at_step": result.steps if result.status == "diverged" else None,
         "optimizer_report": result.optimizer_report,
         "diagnostics": ref.to_dict(),
-        "versions": _versions(),
+        "versions": versions(),
     }
 
 
@@ -166,11 +172,23 @@ def train(
     * any other exception is a bug: the summary says ``failed``, ``error.txt`` holds the
       traceback, and the exception propagates with ``run_dir`` set on it.
     """
-    from optrun import engine
-    from optrun.prepare import prepare
-    from optrun.trace import TraceWriter, trace_columns
+    from optrun.control import StopFlag
 
-    stop = stop or engine.StopFlag()
+    stop = stop or StopFlag()
+    cfg, problem = _load(config, overrides, name)
+    if stop.requested:
+        raise Interrupted(NOTHING_WRITTEN)
+    run = _open_run(cfg, problem, out, name)
+    summary = _run_and_record(run, problem, stop, progress)
+    if plots:
+        _draw(run.dir, summary, plot_format)
+    return load_run(run.dir)
+
+
+def _load(config, overrides, name: str | None) -> tuple[dict, Any]:
+    """The resolved config and the prepared problem; every error names its file or override."""
+    from optrun.prepare import prepare
+
     cfg, where, origin = config_mod.load_located(config, overrides)
     if name is not None:
         cfg["name"] = name
@@ -178,22 +196,35 @@ def train(
         # numpy's floating-point warnings are noise on a user's screen; the data checks and the
         # reference computation report real problems themselves
         with np.errstate(all="ignore"):
-            problem = prepare(cfg)
+            return cfg, prepare(cfg)
     except OptrunError as exc:
-        raise OptrunError(config_mod.locate(str(exc), where, origin)) from None
+        raise OptrunError(config_mod.locate(str(exc), where, origin), key=exc.key) from None
     except MemoryError:
         raise OptrunError(
             f"{where}: not enough memory to load the data and set up the problem "
             "(use fewer rows or features)"
         ) from None
-    if stop.requested:
-        raise Interrupted("interrupted before training started; nothing was written")
 
-    run_name = _slug(cfg, name)
+
+class _Run(NamedTuple):
+    """An open run: its folder, its trace writer and what names it in every summary."""
+
+    dir: Path
+    writer: Any
+    ident: dict  # name, config_hash, seed
+    cfg_hash: str
+
+
+def _open_run(cfg: dict, problem, out, name: str | None) -> _Run:
+    """Create the run folder with config.yaml, a ``running`` summary and the trace header.
+
+    All or nothing: if any of it fails, the folder is removed (nothing has run yet). A folder
+    that cannot be written is an OptrunError with ``key="out"`` (the CLI names its flag)."""
+    from optrun.trace import TraceWriter, trace_columns
+
     cfg_hash = config_mod.config_hash(cfg)
-    ident = {"name": run_name, "config_hash": cfg_hash, "seed": cfg["seed"]}
-    run_dir = create_run_dir(out, run_name)
-    trace_path = run_dir / "trace.csv"
+    ident = {"name": _slug(cfg, name), "config_hash": cfg_hash, "seed": cfg["seed"]}
+    run_dir = create_run_dir(out, ident["name"])
     writer = None
     try:
         atomic_write_text(run_dir / "config.yaml", config_mod.dump(cfg))
@@ -201,72 +232,80 @@ def train(
         # pid/host tell a reader whether the process is still alive
         write_json(run_dir / "summary.json", {
             "status": "running", "stop_reason": None, **ident, "started_at": _now(),
-            "pid": os.getpid(), "host": socket.gethostname(), "versions": _versions(),
+            "pid": os.getpid(), "host": socket.gethostname(), "versions": versions(),
         })
         columns = trace_columns(problem.param_names, problem.data.X_val is not None)
-        writer = TraceWriter(trace_path, columns)
+        writer = TraceWriter(run_dir / "trace.csv", columns)
     except BaseException as exc:
-        # nothing has run yet: leave nothing behind
-        if writer is not None:
-            _close_quietly(writer, exc, trace_path)
+        if writer is not None:  # a signal right after the header was written
+            _close_quietly(writer, exc, run_dir / "trace.csv")
         shutil.rmtree(run_dir, ignore_errors=True)
         if is_write_error(exc):
-            raise OptrunError(f"--out {out}: cannot write the run folder: {exc.strerror or exc}; nothing was kept") from None
+            raise OptrunError(f"{out}: cannot write the run folder: {exc.strerror or exc}; nothing was kept",
+                              key="out") from None
         if isinstance(exc, KeyboardInterrupt):
-            raise Interrupted("interrupted before training started; nothing was written") from None
+            raise Interrupted(NOTHING_WRITTEN) from None
         raise
+    return _Run(run_dir, writer, ident, cfg_hash)
 
+
+def _run_and_record(run: _Run, problem, stop, progress) -> dict:
+    """Train, write the final summary and return it. The one place where a failure becomes a
+    summary (:func:`optrun.rundir.status_summary`): a second interrupt (``interrupted``), a
+    folder that can no longer be written, or a bug (``failed``, with ``error.txt``)."""
+    from optrun import engine
+
+    writer = run.writer
     try:
         with np.errstate(all="ignore"):
             result = engine.run(problem, writer, stop=stop, progress=progress)
             writer.close()
-            summary = build_summary(problem, result, cfg_hash, run_name, writer.rows_written)
-        write_json(run_dir / "summary.json", summary)
+            summary = build_summary(problem, result, run.cfg_hash, run.ident["name"], writer.rows_written)
+        write_json(run.dir / "summary.json", summary)
+        return summary
     except KeyboardInterrupt as exc:
         # a second interrupt: stop at once, but keep every recorded row and say so
-        clean = _close_quietly(writer, exc, trace_path)
-        _write_quietly(run_dir / "summary.json", {
-            "status": "interrupted",
-            "stop_reason": "stopped at once by a second interrupt (KeyboardInterrupt); summary incomplete",
-            **ident, **(_last_row(writer) if clean else {}), "versions": _versions(),
-        })
-        raise Interrupted(f"stopped at once (second interrupt); {run_dir} keeps the trace so far", run_dir) from None
+        _record(run, exc, "interrupted", "stopped at once by a second interrupt (KeyboardInterrupt); summary incomplete")
+        raise Interrupted(f"stopped at once (second interrupt); {run.dir} keeps the trace so far", run.dir) from None
     except Exception as exc:
-        clean = _close_quietly(writer, exc, trace_path)
         error = f"{type(exc).__name__}: {exc}"
-        _write_quietly(run_dir / "error.txt", traceback.format_exc(), text=True)
         if is_write_error(exc):
             reason = f"cannot write the run folder: {exc.strerror or exc}"
-            _write_quietly(run_dir / "summary.json", {
-                "status": "failed", "stop_reason": reason, "error": error,
-                **ident, **(_last_row(writer) if clean else {}), "versions": _versions(),
-            })
-            raise OptrunError(f"{run_dir}: {reason}; the run is incomplete (trace.csv keeps its complete rows)") from None
-        _write_quietly(run_dir / "summary.json", {
-            "status": "failed", "stop_reason": f"internal error: {error}", "error": error,
-            **ident, **(_last_row(writer) if clean else {}), "versions": _versions(),
-        })
+            _record(run, exc, "failed", reason, error)
+            raise OptrunError(f"{run.dir}: {reason}; the run is incomplete (trace.csv keeps its complete rows)") from None
+        _record(run, exc, "failed", f"internal error: {error}", error)
         try:
-            exc.run_dir = run_dir  # the CLI points at error.txt
+            exc.run_dir = run.dir  # the CLI points at error.txt
         except Exception:  # pragma: no cover - exceptions without a __dict__
             pass
         raise
 
-    if plots:
-        # plots read only the finished folder, so they come after the summary; a plotting
-        # failure is recorded but never loses the run
-        try:
-            drawn, err = _draw_plots(run_dir, plot_format)
-        except KeyboardInterrupt:
-            raise Interrupted(
-                f"stopped at once while drawing the plots; {run_dir} holds the run (status {summary['status']}); "
-                f"`optrun plot {run_dir}` draws them", run_dir,
-            ) from None
-        summary["plots"] = drawn
-        if err:
-            summary["plots_error"] = err
-        _write_quietly(run_dir / "summary.json", summary)
-    return RunResult(run_dir=run_dir, summary=read_summary(run_dir))
+
+def _record(run: _Run, exc: BaseException, status: str, reason: str, error: str | None = None) -> None:
+    """After a failure: cut the trace back to whole rows, keep the traceback of an error in
+    ``error.txt``, then write the incomplete summary (with the last row's step and loss when the
+    trace was flushed cleanly)."""
+    clean = _close_quietly(run.writer, exc, run.dir / "trace.csv")
+    last = _last_row(run.writer) if clean else {}
+    if error is not None:  # called inside the except block: format_exc is this failure's
+        _write_quietly(run.dir / "error.txt", traceback.format_exc(), text=True)
+    _write_quietly(run.dir / "summary.json", status_summary(status, reason, run.ident, last, error=error))
+
+
+def _draw(run_dir: Path, summary: dict, fmt: str) -> None:
+    """Draw the figures and record them in the summary. Plots read only the finished folder, so
+    they come after the summary; a plotting failure is recorded but never loses the run."""
+    try:
+        drawn, err = _draw_plots(run_dir, fmt)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"stopped at once while drawing the plots; {run_dir} holds the run (status {summary['status']}); "
+            f"`optrun plot {run_dir}` draws them", run_dir,
+        ) from None
+    summary["plots"] = drawn
+    if err:
+        summary["plots_error"] = err
+    _write_quietly(run_dir / "summary.json", summary)
 
 
 def _now() -> str:

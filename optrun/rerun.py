@@ -67,6 +67,11 @@ def compare_traces(original: Path, rerun: Path) -> Verification:
     return Verification(True, len(a) - 1, None)
 
 
+def versions_of(run_dir: str | Path) -> dict | None:
+    """The versions a run folder's summary records."""
+    return RunFolder(run_dir).summary.get("versions")
+
+
 def rerun(run_dir: str | Path, out: str | Path = "runs", verify: bool = False, plots: bool = True,
           stop=None, progress=None) -> tuple[object, Verification | None]:
     """Train ``run_dir``'s ``config.yaml`` again into a new folder under ``out``.

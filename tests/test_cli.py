@@ -88,3 +88,127 @@ def test_subprocess_end_to_end(cfg_file, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "optrun", "train", str(tmp_path / "missing.yaml"), "--out", str(out)],
                          capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "not found" in bad.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# The CLI's structure (architecture 0.2): one command list, one status map, one choice check
+
+
+def test_every_command_module_is_in_the_one_list():
+    """Adding a command is one module plus one line in app.COMMANDS: a module left out is seen."""
+    import pathlib
+
+    from optrun.cli import app as app_mod
+
+    names = [n for n, _ in app_mod.COMMANDS]
+    assert [c.name for c in app.registered_commands] == names and len(set(names)) == len(names) == 9
+    helpers = {"__init__", "app", "common", "render"}
+    modules = {p.stem for p in pathlib.Path(app_mod.__file__).parent.glob("*.py")} - helpers
+    listed = {f.__module__.rsplit(".", 1)[1] for _, f in app_mod.COMMANDS}
+    assert listed == modules
+
+
+def test_cli_modules_use_no_private_library_names():
+    """``from optrun.sweep import _fmt_value`` or ``sweep_mod._x`` would tie the CLI to internals."""
+    import ast
+    import pathlib
+
+    from optrun.cli import app as app_mod
+
+    bad = []
+    for path in pathlib.Path(app_mod.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("optrun.") \
+                    and not node.module.startswith("optrun.cli"):
+                bad += [f"{path.name}: {node.module}.{a.name}" for a in node.names
+                        if a.name.startswith("_") and not a.name.startswith("__")]
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and (node.value.id.endswith("_mod") or node.value.id == "api") \
+                    and node.attr.startswith("_") and not node.attr.startswith("__"):
+                bad.append(f"{path.name}: {node.value.id}.{node.attr}")
+    assert not bad
+
+
+def test_one_status_style_map():
+    """Every status has one colour; no other CLI module keeps its own status map."""
+    import ast
+    import pathlib
+
+    from optrun.cli import common
+
+    statuses = {"completed", "converged", "diverged", "interrupted", "failed", "running", "pending", "unreadable"}
+    assert statuses <= set(common.STATUS_STYLE)
+    assert common.STATUS_STYLE["diverged"] != common.STATUS_STYLE["failed"]  # a result, not a failure
+    assert common.styled("diverged") == "[yellow]diverged[/]" and common.styled("odd") == "odd"
+    for path in pathlib.Path(common.__file__).parent.glob("*.py"):
+        if path.name == "common.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Dict):
+                keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
+                assert not {"diverged", "failed"} & keys, f"{path.name}: a second status map"
+
+
+@pytest.mark.parametrize("args, line", [
+    (["train", "{cfg}", "--format", "jpg", "--out", "{tmp}/runs"], "error: --format: expected png or svg, got 'jpg'"),
+    (["runs", "{tmp}", "--format", "xml"], "error: --format: expected one of table, csv, json, md, got 'xml'"),
+    (["sweep", "{cfg}", "seed=1,2", "--executor", "ray", "--out", "{tmp}/runs"], "error: --executor: expected local or dask, got 'ray'"),
+    (["plot", "{tmp}", "--y", "bogus"], "Invalid value for --y: 'bogus': expected loss, subopt, grad_norm or dist"),
+    (["plot", "{tmp}", "--yscale", "ln"], "Invalid value for --yscale: expected log or linear"),
+    (["compare", "{cfg}", "--vary", "seed=1,2", "--x", "steps", "--out", "{tmp}/runs"],
+     "Invalid value for --x: expected step, epoch, samples or time"),
+    (["compare", "{cfg}", "--vary", "seed=1,2", "--format", "jpg", "--out", "{tmp}/runs"], "Invalid value for --format: expected png or svg"),
+])
+def test_check_choice_keeps_each_commands_wording(args, line, cfg_file, tmp_path):
+    res = invoke(*[a.replace("{cfg}", str(cfg_file)).replace("{tmp}", str(tmp_path)) for a in args])
+    assert res.exit_code == 2
+    assert line in " ".join(res.stderr.split()), res.stderr
+    assert not (tmp_path / "runs").exists()  # a bad choice is refused before anything is written
+
+
+def test_check_choice_passes_a_valid_or_absent_value():
+    from optrun.cli.common import check_choice, or_list
+
+    assert check_choice("svg", ("png", "svg"), "--format") == "svg"
+    assert check_choice(None, ("png", "svg"), "--x") is None  # an option not given
+    assert or_list(["a"]) == "a" and or_list(["a", "b", "c"]) == "a, b or c"
+
+
+def test_api_errors_name_the_argument_and_the_cli_names_the_flag(tmp_path, monkeypatch, base_config):
+    """The API never speaks CLI flags: a folder it cannot write is keyed ``out``; the CLI alone
+    prints ``--out`` (docs/reliability.md keeps that wording)."""
+    import errno
+
+    from optrun import api, rundir
+    from optrun.cli.common import cli_message
+    from optrun.errors import OptrunError
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(rundir.os, "fsync", no_space)
+    out = tmp_path / "runs"
+    with pytest.raises(OptrunError) as info:
+        api.train(base_config, out=out, plots=False)
+    exc = info.value
+    assert exc.key == "out" and "--" not in str(exc)
+    assert str(exc) == f"{out}: cannot write the run folder: No space left on device; nothing was kept"
+    assert cli_message(exc) == f"--out {exc}"
+    assert cli_message(OptrunError("--out x: y", key="out")) == "--out x: y"  # never said twice
+    assert list(out.iterdir()) == []  # rolled back: no run folder
+
+
+def test_load_run_reads_through_the_run_folder(tmp_path, base_config):
+    """load_run is RunFolder read back: summary, lazy trace, config; a damaged folder says why."""
+    from optrun import api
+    from optrun.errors import OptrunError
+
+    result = api.train(base_config, out=tmp_path, plots=False)
+    back = api.load_run(result.run_dir)
+    assert back.summary == result.summary and back.config["seed"] == 0
+    assert back.trace["step"].iloc[-1] == back.summary["steps"]
+    with pytest.raises(OptrunError, match="not a run folder"):
+        api.load_run(tmp_path)
+    (result.run_dir / "summary.json").write_text("{oops")
+    with pytest.raises(OptrunError, match="invalid JSON"):
+        api.load_run(result.run_dir)

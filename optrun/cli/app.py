@@ -1,11 +1,33 @@
-"""The Typer application. Command modules are small and import heavy libraries lazily."""
+"""The Typer application: one explicit list of commands.
+
+Adding a command is one module under ``optrun/cli/`` (a function with Typer annotations, wrapped
+in :func:`optrun.cli.common.user_errors`) plus one line in :data:`COMMANDS`. Command modules
+import only Typer and the CLI helpers at module level; everything heavy (NumPy, pandas, pydantic,
+matplotlib, rich tables) is imported inside the command, so ``optrun --help`` stays fast.
+"""
 
 from __future__ import annotations
 
 import typer
 
 from optrun._version import __version__
-from optrun.cli import catalog, config_cmd, train
+from optrun.cli import catalog, compare, config_cmd, diff, plot, report, rerun, runs, sweep, train
+
+#: (name, function) of every command, in the order ``optrun --help`` lists them
+COMMANDS = (
+    ("train", train.train),
+    ("config", config_cmd.config),
+    ("optimizers", catalog.optimizers),
+    ("datasets", catalog.datasets),
+    ("plot", plot.plot),
+    ("compare", compare.compare),
+    ("sweep", sweep.sweep),
+    ("run-plan", sweep.run_plan),
+    ("runs", runs.runs),
+    ("report", report.report),
+    ("diff", diff.diff),
+    ("rerun", rerun.rerun),
+)
 
 app = typer.Typer(
     name="optrun",
@@ -35,20 +57,8 @@ def _root(
     """optrun: experiments in optimization, one YAML file at a time."""
 
 
-app.command("train")(train.train)
-app.command("config")(config_cmd.config)
-app.command("optimizers")(catalog.optimizers)
-app.command("datasets")(catalog.datasets)
-
-for _module_name in ("plot", "compare", "sweep", "runs", "report", "diff"):
-    # commands added by later modules register themselves if present
-    try:
-        _module = __import__(f"optrun.cli.{_module_name}", fromlist=["register"])
-    except ModuleNotFoundError as exc:
-        if exc.name != f"optrun.cli.{_module_name}":
-            raise
-        continue
-    _module.register(app)
+for _name, _command in COMMANDS:
+    app.command(_name)(_command)
 
 
 def main() -> None:

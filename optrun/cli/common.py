@@ -1,6 +1,7 @@
-"""Shared CLI plumbing: the stderr console, error -> exit-code mapping, signal handling.
+"""Shared CLI plumbing: the stderr console, status colours, choice checks, error -> exit-code
+mapping, signal handling, JSON on stdout.
 
-Exit codes (DESIGN.md §7): 0 ok (a diverged run is a result); 1 internal error; 2 usage, config
+Exit codes (docs/reliability.md): 0 ok (a diverged run is a result); 1 internal error; 2 usage, config
 or data error; 3 diverged with ``--strict``; 4 some runs of a sweep/compare failed;
 130 interrupted (SIGINT), 143 terminated (SIGTERM).
 """
@@ -20,11 +21,56 @@ import typer
 from optrun.errors import OptrunError
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_DIVERGED, EXIT_SOME_FAILED = 0, 1, 2, 3, 4
+EXIT_NOT_REPRODUCED = 5  # `optrun rerun --verify`: the new trace differs from the original
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
 
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output root folder.")]
+ReportOption = Annotated[bool, typer.Option("--report", help="Also write report.html (one self-contained page) into the folder.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No human output on stderr.")]
+
+
+#: The one colour of each run status, in every table, tally and progress line. ``diverged`` is
+#: a result (exit 0), not a failure: yellow like ``interrupted``; red is for ``failed``.
+STATUS_STYLE = {"completed": "green", "converged": "green", "diverged": "yellow", "interrupted": "yellow",
+                "failed": "red", "unreadable": "red", "running": "cyan", "pending": "dim"}
+
+# The choices of the options several commands share (checked by check_choice)
+# the library owns the choice lists (plots.model imports no third-party module)
+from optrun.plots.model import FORMATS as FIGURE_FORMATS  # noqa: E402
+from optrun.plots.model import PROJECTIONS  # noqa: E402
+from optrun.plots.model import X_COLUMNS as X_AXES  # noqa: E402
+
+
+def styled(status: str, text: str | None = None) -> str:
+    """``text`` (default: the status) in rich markup with the status's colour."""
+    text = status if text is None else text
+    style = STATUS_STYLE.get(status)
+    return f"[{style}]{text}[/]" if style else text
+
+
+def or_list(choices) -> str:
+    """``a, b or c``."""
+    choices = [str(c) for c in choices]
+    return choices[0] if len(choices) == 1 else f"{', '.join(choices[:-1])} or {choices[-1]}"
+
+
+def check_choice(value, choices, what: str, *, usage: bool = False, expected: str | None = None,
+                 echo: bool = False):
+    """Return ``value`` if it is one of ``choices`` (None, an option not given, always passes).
+
+    Else exit 2 with one of the two wordings the commands have always used: ``error: --format:
+    expected png or svg, got 'jpg'`` (one line), or with ``usage=True`` click's usage error
+    ``Invalid value for --format: expected png or svg`` (``echo`` puts the value first, for a
+    repeatable option). ``expected`` replaces the ``a, b or c`` listing.
+    """
+    if value is None or value in choices:
+        return value
+    expected = expected or or_list(choices)
+    if usage:
+        raise typer.BadParameter(f"{value!r}: expected {expected}" if echo else f"expected {expected}",
+                                 param_hint=what)
+    raise fail(f"{what}: expected {expected}, got {value!r}")
 
 
 def console(quiet: bool = False):
@@ -32,6 +78,19 @@ def console(quiet: bool = False):
     from rich.console import Console
 
     return Console(stderr=True, quiet=quiet, highlight=False)
+
+
+#: API arguments and the flag that sets each on the command line: the library words its errors
+#: for a Python caller (``runs: cannot write ...``, ``OptrunError.key == "out"``) and the CLI
+#: names the flag its user typed (``--out runs: cannot write ...``)
+FLAGS = {"out": "--out"}
+
+
+def cli_message(exc: OptrunError) -> str:
+    """The text of an OptrunError as the CLI prints it: prefixed with the flag behind its key."""
+    message = str(exc)
+    flag = FLAGS.get(exc.key or "")
+    return f"{flag} {message}" if flag and not message.startswith(flag) else message
 
 
 def fail(message: str, code: int = EXIT_USAGE, prefix: str = "error") -> typer.Exit:
@@ -85,7 +144,7 @@ def user_errors(func: Callable) -> Callable:
         try:
             return func(*args, **kwargs)
         except OptrunError as exc:
-            raise fail(str(exc)) from None
+            raise fail(cli_message(exc)) from None
         except (typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt as exc:

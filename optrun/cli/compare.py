@@ -8,43 +8,12 @@ from typing import Annotated, Optional
 import typer
 
 from optrun.cli.common import (
-    EXIT_SOME_FAILED, JsonOption, OutOption, QuietOption, Signals, console, print_json, user_errors,
+    EXIT_SOME_FAILED, FIGURE_FORMATS, PROJECTIONS, X_AXES, JsonOption, OutOption, QuietOption, Signals,
+    check_choice, console, print_json, user_errors,
 )
 
 VARY_HELP = ("KEY=v1,v2,... to vary (repeat for a grid): optimizer.name=sgd,momentum,adam | "
              "optimizer=adam:lr=0.01,sgd:lr=0.1 | batch.mode=full,stochastic,minibatch | optimizer.lr=0.1,0.01")
-
-
-def _fmt(v, unit: str = "") -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float):
-        return f"{v:.3g}{unit}"
-    return f"{v}{unit}"
-
-
-def ranking_table(result):
-    """The rich table of the ranked settings."""
-    from rich.table import Table
-
-    unit = {"step": "steps", "epoch": "epochs", "samples": "samples", "time": "s"}[result.x]
-    target = f"{result.target:.3g}" if result.target is not None else "n/a (no f*)"
-    table = Table(title=f"{result.folder.name}\nranked by {unit} to reach f − f* ≤ {target}, then final f − f*",
-                  title_justify="left")
-    table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("setting")
-    table.add_column("runs", no_wrap=True)
-    table.add_column(f"{unit} to target", justify="right")
-    table.add_column("final f − f*", justify="right")
-    table.add_column("final loss", justify="right")
-    table.add_column("wall time", justify="right")
-    colour = {"completed": "green", "converged": "green", "diverged": "red", "failed": "red", "interrupted": "yellow"}
-    for s in result.settings:
-        runs = ", ".join(f"[{colour.get(k, 'white')}]{n} {k}[/]" for k, n in s["statuses"].items())
-        reached = f"{_fmt(s['median_to_target'])}" + (f" ({s['reached_target']}/{s['runs']})" if s["runs"] > 1 else "")
-        table.add_row(str(s["rank"]), s["label"], runs, reached, _fmt(s["median_final_subopt"]),
-                      _fmt(s["median_final_loss"]), _fmt(s["median_wall_time_s"], " s"))
-    return table
 
 
 @user_errors
@@ -72,32 +41,21 @@ def compare(
     Exit code 4 if some runs failed (a diverged run is a result, not a failure).
     """
     from optrun import compare as compare_mod
+    from optrun.cli.render import ranking_table
     from optrun.control import StopFlag
 
-    if fmt not in ("png", "svg"):
-        raise typer.BadParameter("expected png or svg", param_hint="--format")
-    if x is not None and x not in ("step", "epoch", "samples", "time"):
-        raise typer.BadParameter("expected step, epoch, samples or time", param_hint="--x")
-    if projection not in ("hessian", "pca"):
-        raise typer.BadParameter("expected hessian or pca", param_hint="--projection")
+    check_choice(fmt, FIGURE_FORMATS, "--format", usage=True)
+    check_choice(x, X_AXES, "--x", usage=True)
+    check_choice(projection, PROJECTIONS, "--projection", usage=True)
     if not vary:
         raise typer.BadParameter("give at least one --vary KEY=v1,v2,...", param_hint="--vary")
     con = console(quiet)
     stop = StopFlag()
-
-    def on_run(i, total, label, summary):
-        if summary is None:
-            return
-        status = summary.get("status")
-        sub = summary.get("suboptimality")
-        extra = f", f − f* {sub:.3g}" if isinstance(sub, float) else ""
-        con.print(f"[{i}/{total}] {label}: {status}{extra}")
-
     with Signals(stop) as signals:
         result = compare_mod.compare(
             config, vary=list(vary), overrides=list(overrides or []), seeds=seeds, out=out, target=target, x=x,
             name=name, plots=not no_plots, run_plots=run_plots, fmt=fmt, projection=projection, animate=animate,
-            stop=stop, on_run=on_run,
+            stop=stop, on_run=_progress_line(con),
         )
     if json_out:
         print_json({"comparison_dir": str(result.folder), "target": result.target, "x": result.x,
@@ -112,5 +70,14 @@ def compare(
         raise typer.Exit(EXIT_SOME_FAILED)
 
 
-def register(app: typer.Typer) -> None:
-    app.command("compare")(compare)
+def _progress_line(con):
+    """The ``on_run`` callback of :func:`optrun.compare.compare`: one line per finished run."""
+
+    def on_run(i, total, label, summary):
+        if summary is None:
+            return
+        sub = summary.get("suboptimality")
+        extra = f", f − f* {sub:.3g}" if isinstance(sub, float) else ""
+        con.print(f"[{i}/{total}] {label}: {summary.get('status')}{extra}")
+
+    return on_run

@@ -51,6 +51,3 @@ def diff(
             table.add_row(key, _fmt(a), _fmt(b), delta, style=style)
         con.print(table)
 
-
-def register(app: typer.Typer) -> None:
-    app.command("diff")(diff)

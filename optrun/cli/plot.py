@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from optrun.cli.common import JsonOption, QuietOption, console, print_json, user_errors
+from optrun.cli.common import JsonOption, QuietOption, check_choice, console, print_json, user_errors
 from optrun.plots.model import FORMATS, PROJECTIONS, X_COLUMNS, Y_KINDS, YSCALES, one_of  # no NumPy behind it
 
 # the choices are the library's; the CLI only adds words for the help
@@ -47,10 +47,15 @@ def plot(
     theta*), data.png (one-feature problems). Seeds of one setting become a median with a
     10-90% band.
     """
+    check_choice(fmt, FORMATS, "--format", usage=True)
+    check_choice(projection, PROJECTIONS, "--projection", usage=True)
+    check_choice(x, X_COLUMNS, "--x", usage=True)
+    for v in y or []:
+        check_choice(v, Y_KINDS, "--y", usage=True, echo=True)
+    check_choice(yscale, YSCALES, "--yscale", usage=True)
     from optrun.plots.draw import draw_runs, expand_dirs
     from optrun.rundir import create_run_dir
 
-    _check_choices(fmt, projection, x, y, yscale)
     con = console(quiet)
     runs, meta, labels = expand_dirs(run_dirs)
     if out is not None:
@@ -71,22 +76,3 @@ def plot(
     con.print(f"{len(written)} figure(s) from {len(runs)} run(s) in [bold]{target}[/]")
     for p in written:
         con.print(f"  {p.name}")
-
-
-def _check_choices(fmt: str, projection: str, x: str | None, y: list[str] | None, yscale: str | None) -> None:
-    """Usage errors (exit 2) for a value that is not one of the library's choices."""
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"expected {one_of(FORMATS)}", param_hint="--format")
-    if projection not in PROJECTIONS:
-        raise typer.BadParameter(f"expected {one_of(PROJECTIONS)}", param_hint="--projection")
-    if x is not None and x not in X_COLUMNS:
-        raise typer.BadParameter(f"expected {one_of(X_COLUMNS)}", param_hint="--x")
-    for v in y or []:
-        if v not in Y_KINDS:
-            raise typer.BadParameter(f"{v!r}: expected {one_of(Y_KINDS)}", param_hint="--y")
-    if yscale is not None and yscale not in YSCALES:
-        raise typer.BadParameter(f"expected {one_of(YSCALES)}", param_hint="--yscale")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("plot")(plot)

@@ -27,6 +27,3 @@ def report(
     elif not quiet:
         print(path)  # stdout, so `xdg-open "$(optrun report DIR)"` works
 
-
-def register(app: typer.Typer) -> None:
-    app.command("report")(report)

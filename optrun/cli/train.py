@@ -9,47 +9,10 @@ from typing import Annotated, Optional
 import typer
 
 from optrun.cli.common import (
-    EXIT_DIVERGED, EXIT_SIGINT, JsonOption, OutOption, QuietOption, Signals, console, fail, print_json, user_errors,
+    EXIT_DIVERGED, EXIT_SIGINT, FIGURE_FORMATS, JsonOption, OutOption, QuietOption, ReportOption, Signals, check_choice,
+    console,
+    fail, print_json, user_errors,
 )
-
-
-def result_table(summary: dict, run_dir: Path):
-    """The short result table shown at the end of a run."""
-    from rich.table import Table
-
-    def fmt(v):
-        if v is None:
-            return "n/a"
-        return f"{v:.6g}" if isinstance(v, float) else str(v)
-
-    status = summary["status"]
-    colour = {"completed": "green", "converged": "green", "diverged": "red", "interrupted": "yellow"}.get(status, "red")
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
-    reason = str(summary.get("stop_reason", ""))
-    if reason.startswith(status):  # "interrupted (SIGINT) at step 9", not "interrupted (interrupted ...)"
-        reason = reason[len(status):].strip(" :")
-    table.add_row("status", f"[{colour}]{status}[/]" + (f" ({reason})" if reason else ""))
-    epochs = summary.get("epochs")
-    table.add_row("steps", f"{summary.get('steps')} ({fmt(epochs)} epoch{'' if epochs == 1 else 's'})")
-    table.add_row("final loss", fmt(summary.get("final_loss")))
-    f_star = summary.get("f_star")
-    note = (summary.get("diagnostics") or {}).get("note")
-    table.add_row("f*", fmt(f_star) + (f"  [dim]{note}[/]" if f_star is None and note else ""))
-    subopt = summary.get("suboptimality")
-    rounding = (summary.get("diagnostics") or {}).get("f_star_rounding")
-    if subopt is not None and rounding is not None and abs(subopt) <= rounding:
-        table.add_row("f - f*", f"{fmt(subopt)}  [dim](0 within rounding, |f - f*| <= {rounding:.1g})[/]")
-    else:
-        table.add_row("f - f*", fmt(subopt))
-    for key in ("r2", "accuracy", "val_loss"):
-        if summary.get(key) is not None:
-            table.add_row(key, fmt(summary[key]))
-    wall = summary.get("wall_time_s")
-    table.add_row("wall time", f"{wall:.3f} s" if isinstance(wall, (int, float)) else "n/a")
-    table.add_row("run folder", str(run_dir))
-    return table
 
 
 class _Progress:
@@ -91,20 +54,33 @@ def train(
     json_out: JsonOption = False,
     quiet: QuietOption = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 3 when the run diverges.")] = False,
+    report: ReportOption = False,
 ):
     """Train one experiment and write its run folder (config.yaml, trace.csv, summary.json, plots/)."""
     from optrun import api
+
+    check_choice(plot_format, FIGURE_FORMATS, "--format")
+    run_and_show(
+        lambda stop, progress: api.train(config, overrides=overrides, out=out, plots=not no_plots, name=name,
+                                         stop=stop, progress=progress, plot_format=plot_format),
+        quiet=quiet, json_out=json_out, strict=strict, report=report,
+    )
+
+
+def run_and_show(call, *, quiet: bool, json_out: bool, strict: bool = False, report: bool = False):
+    """Run ``call(stop, progress) -> RunResult`` under the CLI's signal handling, then show the
+    result table (stderr) or the JSON summary (stdout), write the report page on request, and
+    exit with the run's code (130/143 interrupted, 3 diverged with ``strict``). Shared by
+    ``train`` and ``rerun``; returns the result when the command goes on."""
+    from optrun.cli.render import result_table
     from optrun.control import StopFlag
 
-    if plot_format not in ("png", "svg"):
-        raise fail(f"--format: expected png or svg, got {plot_format!r}")
     con = console(quiet)
     stop = StopFlag()
     progress = _Progress(enabled=sys.stderr.isatty() and not quiet)
     with Signals(stop) as signals:
         try:
-            result = api.train(config, overrides=overrides, out=out, plots=not no_plots, name=name,
-                               stop=stop, progress=progress, plot_format=plot_format)
+            result = call(stop, progress)
         except KeyboardInterrupt as exc:
             # a second Ctrl-C (or one before training began): stop at once, one line, 130/143
             progress.close()
@@ -113,9 +89,15 @@ def train(
         finally:
             progress.close()
     summary = result.summary
+    if report:
+        from optrun.report import write_report
+
+        summary = {**summary, "report": str(write_report(result.run_dir))}
     if json_out:
         print_json({**summary, "run_dir": str(result.run_dir)})
     con.print(result_table(summary, result.run_dir))
+    if summary.get("report"):
+        con.print(f"report: {summary['report']}")
     if summary.get("plots_error") and not quiet:
         sys.stderr.write(f"warning: plots failed ({summary['plots_error']}); the run is complete, "
                          f"see {result.run_dir / 'plots_error.txt'}\n")
@@ -123,3 +105,4 @@ def train(
         raise typer.Exit(signals.exit_code)
     if strict and summary["status"] == "diverged":
         raise typer.Exit(EXIT_DIVERGED)
+    return result
