@@ -2,7 +2,8 @@
 
 A reader who has seen one optrun figure can read the next one without the legend: greys are
 plain gradient descent, blues are momentum (heavy ball, Nesterov), greens the per-coordinate
-adaptive methods (Adagrad, RMSprop, Adadelta), oranges and reds the Adam family, black Newton.
+adaptive methods (Adagrad, RMSprop, Adadelta, Rprop, Adafactor), oranges and reds the Adam family,
+black Newton, purple L-BFGS, teals the variance-reduced methods, browns the proximal ones.
 The colour of a name never depends on which other runs are in the figure.
 
 When every run of a figure uses the *same* optimizer (batch modes compared, learning rates
@@ -21,6 +22,9 @@ FAMILY_RAMPS: dict[str, tuple[str, ...]] = {
     "adaptive": ("#1b8a3a", "#74c476", "#00441b", "#41ab5d"),
     "adam": ("#e6550d", "#b30000", "#fd8d3c", "#7f2704", "#f768a1"),
     "newton": ("#000000", "#444444"),
+    "quasi_newton": ("#6a3d9a", "#9e7cc1"),
+    "variance_reduced": ("#017a79", "#35b5b3", "#004c4b"),
+    "proximal": ("#8c2d04", "#d4a017", "#5c3a00", "#c77c48"),
 }
 
 # one entry per registered optimizer (tests/test_plots.py checks set(FIXED) == set(optim.names()))
@@ -37,6 +41,19 @@ FIXED: dict[str, str] = {
     "adamax": FAMILY_RAMPS["adam"][3],
     "nadam": FAMILY_RAMPS["adam"][4],
     "newton": FAMILY_RAMPS["newton"][0],
+    "asgd": FAMILY_RAMPS["gd"][1],
+    "polyak": FAMILY_RAMPS["gd"][3],
+    "rprop": "#a1d99b",  # a pale green: the sign-based member of the adaptive family
+    "adafactor": FAMILY_RAMPS["adaptive"][2],
+    "radam": "#fdae6b",
+    "lbfgs": FAMILY_RAMPS["quasi_newton"][0],
+    "sag": FAMILY_RAMPS["variance_reduced"][0],
+    "saga": FAMILY_RAMPS["variance_reduced"][1],
+    "svrg": FAMILY_RAMPS["variance_reduced"][2],
+    "ista": FAMILY_RAMPS["proximal"][0],
+    "fista": FAMILY_RAMPS["proximal"][1],
+    "prox_sgd": FAMILY_RAMPS["proximal"][2],
+    "cd": FAMILY_RAMPS["proximal"][3],
 }
 
 # Okabe & Ito (2008), colour-blind safe; used when all runs share one optimizer.
@@ -49,6 +66,9 @@ FAMILY_NAMES = {
     "adaptive": "adaptive (Adagrad/RMSprop/Adadelta)",
     "adam": "Adam family",
     "newton": "Newton",
+    "quasi_newton": "quasi-Newton (L-BFGS)",
+    "variance_reduced": "variance reduced (SAG/SAGA/SVRG)",
+    "proximal": "proximal / coordinate (ISTA, FISTA, CD)",
 }
 
 
