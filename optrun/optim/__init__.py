@@ -37,6 +37,7 @@ from optrun.optim import newton as _newton  # noqa: E402,F401  newton
 from optrun.optim import lbfgs as _lbfgs  # noqa: E402,F401  lbfgs
 from optrun.optim import finitesum as _finitesum  # noqa: E402,F401  sag, saga, svrg
 from optrun.optim import polyak as _polyak  # noqa: E402,F401  polyak
+from optrun.optim import proximal as _proximal  # noqa: E402,F401  ista, fista, prox_sgd, cd
 from optrun.optim import schedules  # noqa: E402
 
 __all__ = [
