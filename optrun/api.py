@@ -67,6 +67,8 @@ def _metrics(problem, theta: np.ndarray) -> dict:
     """Final metrics: r2 for linear, accuracy for logistic (training set, and validation)."""
     obj, ds = problem.objective, problem.data
     out: dict[str, Any] = {}
+    if not hasattr(obj, "predict"):  # an objective without data: no fit to score
+        return out
 
     def score(X, y):
         pred = obj.predict(theta, X)
@@ -85,7 +87,9 @@ def _metrics(problem, theta: np.ndarray) -> dict:
 
 
 def _slug(cfg: dict, name: str | None) -> str:
-    return name or cfg.get("name") or f"{cfg['optimizer']['name']}-{cfg['dataset']['name']}"
+    model = cfg["model"]
+    what = cfg["dataset"]["name"] if cfg.get("dataset") else (model.get("function") or model["name"])
+    return name or cfg.get("name") or f"{cfg['optimizer']['name']}-{what}"
 
 
 class Interrupted(KeyboardInterrupt):
@@ -106,6 +110,8 @@ class Interrupted(KeyboardInterrupt):
 def build_summary(problem, result, cfg_hash: str, run_name: str, trace_rows: int) -> dict:
     """The summary of a run that finished (completed, converged, diverged or interrupted at a
     step boundary): results, the reference solution, metrics and what produced them."""
+    from optrun.results import extra_results
+
     ref = problem.reference
     f_star = ref.f_star
     subopt = (result.loss - f_star) if (f_star is not None and np.isfinite(result.loss)) else None
@@ -135,7 +141,9 @@ def build_summary(problem, result, cfg_hash: str, run_name: str, trace_rows: int
         "log_every": problem.log_every,
         "trace_rows": trace_rows,
         "diverged_at_step": result.steps if result.status == "diverged" else None,
-        "optimizer_report": result.optimizer_report,
+        "evals": result.evals,
+        "optimizer_report": {**result.optimizer_report, **result.hook_reports},
+        **extra_results(problem, result.theta),
         "diagnostics": ref.to_dict(),
         "versions": versions(),
     }
@@ -220,7 +228,8 @@ def _open_run(cfg: dict, problem, out, name: str | None) -> _Run:
 
     All or nothing: if any of it fails, the folder is removed (nothing has run yet). A folder
     that cannot be written is an OptrunError with ``key="out"`` (the CLI names its flag)."""
-    from optrun.trace import TraceWriter, trace_columns
+    from optrun import engine
+    from optrun.trace import TraceWriter
 
     cfg_hash = config_mod.config_hash(cfg)
     ident = {"name": _slug(cfg, name), "config_hash": cfg_hash, "seed": cfg["seed"]}
@@ -234,7 +243,7 @@ def _open_run(cfg: dict, problem, out, name: str | None) -> _Run:
             "status": "running", "stop_reason": None, **ident, "started_at": _now(),
             "pid": os.getpid(), "host": socket.gethostname(), "versions": versions(),
         })
-        columns = trace_columns(problem.param_names, problem.data.X_val is not None)
+        columns = engine.columns(problem)
         writer = TraceWriter(run_dir / "trace.csv", columns)
     except BaseException as exc:
         if writer is not None:  # a signal right after the header was written

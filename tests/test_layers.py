@@ -26,7 +26,7 @@ LEVELS: dict[str, int] = {
     "config": 4, "hooks": 4,
     "grid": 5,  # the value syntax: its values are typed by config.parse_yaml, so it sits above config
     "prepare": 5, "engine": 5, "rundir": 5,
-    "plots": 6, "runs": 6, "report": 6, "diff": 6,
+    "plots": 6, "runs": 6, "report": 6, "diff": 6, "results": 6,
     "api": 7,
     "executors": 7,  # run_all over payloads; never imports api: callers pass work functions that call api.train
     "sweep": 8, "compare": 8, "tune": 8, "rerun": 8,

@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 
 from optrun.errors import OptrunError
+from optrun.trace import parameter_columns
 from optrun.plots import colors
 from optrun.plots.labels import make_labels
 from optrun.plots.model import X_COLUMNS, ProblemData
 
 MAX_POINTS = 4000  # points per drawn line (long traces are thinned, first/last rows kept)
-TRACE_COLUMNS = {"step", "epoch", "samples", "time_s", "lr", "loss", "batch_loss", "grad_norm", "val_loss"}
 
 
 @dataclass(eq=False)  # identity: two folders are two runs
@@ -105,7 +105,7 @@ def load_run(path: str | Path) -> RunData:
         raise OptrunError(f"{tpath}: cannot read the trace ({exc})") from None
     if trace.empty:
         raise OptrunError(f"{tpath}: the trace has no rows")
-    param_names = [c for c in trace.columns if c not in TRACE_COLUMNS]
+    param_names = parameter_columns(trace.columns)
     for c in trace.columns:
         trace[c] = pd.to_numeric(trace[c], errors="coerce")
     config = None if folder.config_problem else folder.config
