@@ -86,6 +86,35 @@ def _metrics(problem, theta: np.ndarray) -> dict:
     return out
 
 
+def _problem_names(problem) -> dict:
+    """What the run fits: the target and feature columns (data), or the objective (no data)."""
+    if problem.config.get("dataset") is None:
+        model = problem.config["model"]
+        return {"objective": model.get("function") or model["name"]}
+    return {"target": problem.data.target_name, "features": list(problem.data.feature_names)}
+
+
+def _divergence_hint(problem, result) -> str | None:
+    """The likely cause of a divergence, from what the reference knows (None otherwise)."""
+    if result.status != "diverged":
+        return None
+    ref, opt = problem.reference, problem.optimizer
+    lr, max_lr = opt.hyperparams.get("lr"), ref.max_stable_lr
+    kappa = ref.condition_number
+    fix = "lower the lr" + ("" if problem.config.get("dataset") is None or problem.config["dataset"].get("standardize")
+                            else " or set dataset.standardize=true")
+    beta = float(opt.hyperparams.get("momentum") or 0.0)
+    if lr is not None and max_lr is not None and opt.family in ("gd", "momentum"):
+        # heavy ball on a quadratic is stable iff lr < 2(1 + β)/L (β = 0: plain GD's 2/L)
+        bound, what = max_lr * (1 + beta), ("2/L" if beta == 0 else f"2(1+β)/L with β = {beta:g}")
+        if lr > bound:
+            cond = f" (κ = {kappa:.3g})" if kappa is not None and np.isfinite(kappa) else ""
+            return f"lr {lr:g} > {what} = {bound:.3g}{cond}: {fix}"
+    if lr is not None:
+        return f"the loss grew past {problem.divergence_factor:.0e} x its initial value at lr {lr:g}: {fix}"
+    return None
+
+
 def _slug(cfg: dict, name: str | None) -> str:
     model = cfg["model"]
     what = cfg["dataset"]["name"] if cfg.get("dataset") else (model.get("function") or model["name"])
@@ -142,6 +171,8 @@ def build_summary(problem, result, cfg_hash: str, run_name: str, trace_rows: int
         "trace_rows": trace_rows,
         "diverged_at_step": result.steps if result.status == "diverged" else None,
         "evals": result.evals,
+        **_problem_names(problem),
+        "hint": _divergence_hint(problem, result),
         "optimizer_report": {**result.optimizer_report, **result.hook_reports},
         **extra_results(problem, result.theta),
         "diagnostics": ref.to_dict(),
