@@ -156,9 +156,14 @@ def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineR
         loss, g_full = value_and_grad(theta, X, y)
         gnorm = _norm(g_full)
         row(0, 0, 0.0, math.nan, loss, math.nan, gnorm, theta, g_full, state)
+        rules = problem.stop_rules
+        if rules is not None:
+            rules.start(loss)
+        log_at = problem.log_at
         limit = factor * max(1.0, abs(loss)) if math.isfinite(loss) else math.inf
 
-        status, reason = "completed", f"step budget reached ({T} steps)" if T else "evaluated without training (train.steps: 0)"
+        budget_reason = f"step budget reached ({T} steps)" if T else "evaluated without training (train.steps: 0)"
+        status, reason = "completed", budget_reason
         samples, t = 0, 0
         for t in range(1, T + 1):
             idx = next(batches)
@@ -178,8 +183,8 @@ def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineR
             if lr is None:
                 lr = opt.report(state).get("step_size") or math.nan
 
-            logged = t % log_every == 0 or t == T
-            evaluated = full or logged
+            logged = (t % log_every == 0 if log_at is None else t in log_at) or t == T
+            evaluated = full or logged or (rules is not None and rules.wants_evaluation(t))
             if evaluated:
                 loss, g_full = value_and_grad(theta, X, y)
                 gnorm = _norm(g_full)
@@ -204,13 +209,15 @@ def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineR
                 status, reason = "converged", f"gradient norm {gnorm:.3g} <= tol {tol:g} at step {t}"
             elif stopping:
                 status, reason = "interrupted", f"{stop.reason} at step {t}"
-            logged = logged or status != "completed"
+            elif rules is not None:
+                status, reason = rules.check(t, loss if evaluated else None, time.perf_counter() - start) or (status, reason)
+            logged = logged or status != "completed" or reason != budget_reason
 
             if logged:
                 row(t, samples, time.perf_counter() - start, lr, loss, batch_loss, gnorm, theta, g_full, state)
                 if progress is not None:
                     progress(t, T)
-            if status != "completed":
+            if status != "completed" or reason != budget_reason:
                 break
 
     wall = time.perf_counter() - start

@@ -56,6 +56,10 @@ class Problem:
     constraint_set: Any = None
     constrained: Any = None  # optrun.constraints.ConstrainedReference
     sparse: Any = None  # optrun.sparse.SparseReference
+    # logging and stopping rules beside the budget (train.log_every: geometric, train.target,
+    # patience, time_budget): see engine.StopRules
+    log_at: frozenset | None = None
+    stop_rules: Any = None
 
     def __post_init__(self):
         if self.step_objective is None:
@@ -169,8 +173,10 @@ def prepare(config: dict) -> Problem:
         k: v for k, v in config["optimizer"].items() if k not in ("name", "schedule")
     })
     schedule = _schedule(config, total)
-    log_every = tcfg["log_every"]
-    if log_every == "auto":
+    log_every, log_at = tcfg["log_every"], None
+    if log_every == "geometric":
+        log_every, log_at = 1, geometric_steps(total)
+    elif log_every == "auto":
         log_every = auto_log_every(n, size, max(total, 1), full=config["batch"]["mode"] == "full")
 
     X64, y64 = ds.X.astype(np.float64, copy=False), ds.y.astype(np.float64, copy=False)
@@ -179,12 +185,41 @@ def prepare(config: dict) -> Problem:
         config=config, data=ds, objective=objective, reference=ref, theta0=theta0,
         param_names=param_names, optimizer=optimizer, schedule=schedule, batch_size=size,
         shuffle=shuffle, total_steps=total, log_every=int(log_every), shuffle_rng=rngs["shuffle"],
-        tol=float(tcfg["tol"]), divergence_factor=float(tcfg["divergence_factor"]),
+        tol=float(tcfg["tol"]), divergence_factor=float(tcfg["divergence_factor"]), log_at=log_at,
     )
     _add_l1(problem, X64, y64)
     _add_constraints(problem, config, fn, X64, y64)
     _add_optimizer_needs(problem, X64)
+    problem.stop_rules = stop_rules(tcfg, problem.reference.f_star, n, size, config["batch"]["mode"] == "full")
     return problem
+
+
+def geometric_steps(total: int, start: int = 10, ratio: float = 1.1) -> frozenset:
+    """``train.log_every: geometric``: every step up to ``start``, then steps ~10% apart (about
+    24 rows per decade), and the last step: long runs keep detail where curves bend, small files."""
+    steps, k = set(range(1, min(start, total) + 1)), float(start)
+    while k < total:
+        k *= ratio
+        steps.add(min(total, math.ceil(k)))
+    steps.add(total)
+    return frozenset(steps)
+
+
+def stop_rules(tcfg: dict, f_star: float | None, n: int, batch_size: int, full: bool):
+    """The stopping rules beside the budget and the gradient tolerance, or None without any."""
+    from optrun.stopping import StopRules
+
+    if tcfg.get("target") is None and tcfg.get("patience") is None and tcfg.get("time_budget") is None:
+        return None
+    if tcfg.get("target") is not None and f_star is None:
+        raise OptrunError("train.target: needs the exact optimum f*, which this problem does not have "
+                          "(see summary diagnostics.note)", key="train.target")
+    # the target is checked at a resolution that does not depend on the budget: every step in
+    # full batch, else 8 times per epoch (a logged row is added where it is first met)
+    check_every = 1 if full else max(1, math.ceil(n / batch_size / 8))
+    return StopRules(target=tcfg.get("target"), relative=bool(tcfg.get("target_relative")), f_star=f_star,
+                     check_every=check_every, patience=tcfg.get("patience"),
+                     min_progress=float(tcfg.get("min_progress", 1e-4)), time_budget=tcfg.get("time_budget"))
 
 
 def _schedule(config: dict, total: int):

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1] / "optrun"
 #: level of each top-level module or package of ``optrun`` (bottom 0 to top 10)
 LEVELS: dict[str, int] = {
     "errors": 0, "_text": 0, "_version": 0, "control": 0, "sampling": 0, "trace": 0,
-    "sobol": 0, "stats": 0, "theory": 0,
+    "sobol": 0, "stats": 0, "theory": 0, "stopping": 0,
     "schema": 1,
     "models": 2, "optim": 2, "analytic": 2, "likelihood": 2,
     "reference": 3, "data": 3, "constraints": 3, "sparse": 3,

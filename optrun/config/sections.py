@@ -77,7 +77,12 @@ class TrainConfig(Section):
     steps: Optional[Int] = Field(None, ge=0, le=MAX_STEPS, description="optimizer steps (batches); exactly one of steps/epochs; 0 evaluates without training")
     epochs: Optional[Float] = Field(None, gt=0, le=MAX_STEPS, description="passes over the training set; exactly one of steps/epochs")
     tol: Float = Field(0.0, ge=0, description="stop when the full-data gradient norm <= tol (0 = off)")
-    log_every: Union[Literal["auto"], Int] = Field("auto", description="auto | k (1 = every step)")
+    log_every: Union[Literal["auto", "geometric"], Int] = Field("auto", description="auto | geometric (every step up to 10, then 10% apart) | k (1 = every step)")
+    target: Optional[Float] = Field(None, gt=0, description="stop when f - f* <= target (needs the exact f*)")
+    target_relative: bool = Field(False, description="the target is relative: (f - f*)/(f_0 - f*) <= target")
+    patience: Optional[Int] = Field(None, ge=1, description="stop after this many steps without a relative improvement of min_progress")
+    min_progress: Float = Field(1e-4, ge=0, description="the relative decrease of the best loss that counts as progress (patience)")
+    time_budget: Optional[Float] = Field(None, gt=0, description="stop after this many seconds of training")
     divergence_factor: Float = Field(1e10, gt=1, description="diverged when loss > factor * max(1, initial loss)")
     dtype: Literal["float64", "float32"] = "float64"
 
