@@ -14,6 +14,7 @@ into a summary) and :func:`_draw` (the figures, read from the finished folder).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import time
@@ -190,8 +191,13 @@ def train(
     stop=None,
     progress=None,
     plot_format: str = "png",
+    note: str | None = None,
+    tags: list[str] | tuple[str, ...] = (),
 ) -> RunResult:
     """Train one experiment and write its run folder; return the folder read back.
+
+    ``note`` (free text) and ``tags`` (names) are stored in ``summary.json`` for ``optrun runs``
+    (``--tag``, ``--note-contains``); they never change the config or its hash.
 
     ``config`` is a YAML path or a dict (relative CSV paths in a dict resolve against the
     current folder); ``overrides`` are ``KEY=VALUE`` strings or a ``{dotted key: value}`` dict.
@@ -214,10 +220,11 @@ def train(
     from optrun.control import StopFlag
 
     stop = stop or StopFlag()
+    labels = run_labels(note, tags)
     cfg, problem = _load(config, overrides, name)
     if stop.requested:
         raise Interrupted(NOTHING_WRITTEN)
-    run = _open_run(cfg, problem, out, name)
+    run = _open_run(cfg, problem, out, name, labels)
     summary = _run_and_record(run, problem, stop, progress)
     if plots:
         _draw(run.dir, summary, plot_format)
@@ -254,7 +261,28 @@ class _Run(NamedTuple):
     cfg_hash: str
 
 
-def _open_run(cfg: dict, problem, out, name: str | None) -> _Run:
+_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,63}$")
+
+
+def run_labels(note: str | None, tags) -> dict:
+    """``{"note": ..., "tags": [...]}`` for a summary (only what is set), checked: a note is one
+    line of at most 2,000 characters, a tag a name of letters, digits and ``_.:+-``."""
+    out: dict[str, Any] = {}
+    if note is not None:
+        if not isinstance(note, str) or "\n" in note or len(note) > 2000:
+            raise OptrunError("note: expected one line of text (at most 2,000 characters)", key="note")
+        out["note"] = note
+    tags = list(tags or ())
+    for tag in tags:
+        if not isinstance(tag, str) or not _TAG.match(tag):
+            raise OptrunError(f"tag {str(tag)[:70]!r}: expected a name of letters, digits and _.:+- "
+                              "(at most 64 characters)", key="tag")
+    if tags:
+        out["tags"] = sorted(set(tags))
+    return out
+
+
+def _open_run(cfg: dict, problem, out, name: str | None, labels: dict | None = None) -> _Run:
     """Create the run folder with config.yaml, a ``running`` summary and the trace header.
 
     All or nothing: if any of it fails, the folder is removed (nothing has run yet). A folder
@@ -263,7 +291,7 @@ def _open_run(cfg: dict, problem, out, name: str | None) -> _Run:
     from optrun.trace import TraceWriter
 
     cfg_hash = config_mod.config_hash(cfg)
-    ident = {"name": _slug(cfg, name), "config_hash": cfg_hash, "seed": cfg["seed"]}
+    ident = {"name": _slug(cfg, name), "config_hash": cfg_hash, "seed": cfg["seed"], **(labels or {})}
     run_dir = create_run_dir(out, ident["name"])
     writer = None
     try:
@@ -301,6 +329,7 @@ def _run_and_record(run: _Run, problem, stop, progress) -> dict:
             result = engine.run(problem, writer, stop=stop, progress=progress)
             writer.close()
             summary = build_summary(problem, result, run.cfg_hash, run.ident["name"], writer.rows_written)
+            summary.update({k: run.ident[k] for k in ("note", "tags") if k in run.ident})
         write_json(run.dir / "summary.json", summary)
         return summary
     except KeyboardInterrupt as exc:

@@ -9,9 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from optrun.cli.common import (
-    EXIT_DIVERGED, EXIT_SIGINT, FIGURE_FORMATS, JsonOption, OutOption, QuietOption, ReportOption, Signals, check_choice,
-    console,
-    fail, print_json, user_errors,
+    EXIT_DIVERGED, EXIT_SIGINT, FIGURE_FORMATS, JsonOption, NoteOption, OutOption, QuietOption, ReportOption,
+    Signals, TagOption, check_choice, console, fail, print_json, user_errors,
 )
 
 
@@ -55,6 +54,8 @@ def train(
     quiet: QuietOption = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 3 when the run diverges.")] = False,
     report: ReportOption = False,
+    note: NoteOption = None,
+    tag: TagOption = None,
 ):
     """Train one experiment and write its run folder (config.yaml, trace.csv, summary.json, plots/)."""
     from optrun import api
@@ -62,7 +63,8 @@ def train(
     check_choice(plot_format, FIGURE_FORMATS, "--format")
     run_and_show(
         lambda stop, progress: api.train(config, overrides=overrides, out=out, plots=not no_plots, name=name,
-                                         stop=stop, progress=progress, plot_format=plot_format),
+                                         stop=stop, progress=progress, plot_format=plot_format,
+                                         note=note, tags=tag or ()),
         quiet=quiet, json_out=json_out, strict=strict, report=report,
     )
 
