@@ -371,10 +371,16 @@ def theory_baselines(L: float, mu: float) -> list[dict]:
     if mu > 0:
         hb = theory.heavy_ball_optimal(L, mu)
         nv = theory.nesterov_strongly_convex(L, mu)
-        out += [{"name": "sgd", "lr": r(theory.optimal_gd_lr(L, mu))},
-                {"name": "sgd", "lr": r(hb["lr"]), "momentum": r(hb["momentum"])},
-                {"name": "sgd", "lr": r(nv["lr"]), "momentum": r(nv["momentum"]), "nesterov": True}]
-    return out
+        out.append({"name": "sgd", "lr": r(theory.optimal_gd_lr(L, mu))})
+        if r(hb["momentum"]) > 0:  # κ ≈ 1: the momentum methods are gradient descent
+            out.append({"name": "sgd", "lr": r(hb["lr"]), "momentum": r(hb["momentum"])})
+        if r(nv["momentum"]) > 0:
+            out.append({"name": "sgd", "lr": r(nv["lr"]), "momentum": r(nv["momentum"]), "nesterov": True})
+    unique: list[dict] = []
+    for e in out:
+        if e not in unique:
+            unique.append(e)
+    return unique
 
 
 def _with_baselines(axes: list[VaryAxis], raw: dict, overrides: list[str], path: Path) -> list[VaryAxis]:
