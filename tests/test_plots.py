@@ -222,7 +222,7 @@ def test_seed_bands_in_a_real_panel(tmp_path):
 def test_subopt_floor_is_stated_never_an_empty_axis(two_param_run):
     groups = groups_of(two_param_run)
     run = groups[0].first
-    run.trace.loc[len(run.trace) - 3 :, "loss"] = run.f_star - 1e-15  # rounding below f*
+    run.trace.data["loss"][-3:] = run.f_star - 1e-15  # rounding below f*
     panel = arrays.curve_panel(groups, "step", "subopt")
     assert panel.log and panel.floor > 0
     (s,) = panel.series
