@@ -16,7 +16,7 @@ converted, ``pt = px · 72 W / 1280``, so they hold at any ``--size``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from optrun.errors import OptrunError
 
@@ -45,6 +45,7 @@ class Look:
     family: str = "DejaVu Sans"
     subtitle: bool = True
     fixed_size: bool = False  # the size is imposed (slides, --size): the layout fits into it
+    fallback: tuple[str, ...] = ()  # fonts that hold the glyphs the family lacks (CJK...)
 
     def px(self, points: float) -> float:
         """Text of ``points`` pt in pixels when the figure is shown ``SLIDE_WIDTH_PX`` wide."""
@@ -58,7 +59,7 @@ class Look:
         """matplotlib rc parameters of this look."""
         return {"font.size": self.label, "axes.titlesize": self.label, "axes.labelsize": self.label,
                 "xtick.labelsize": self.tick, "ytick.labelsize": self.tick, "legend.fontsize": self.legend,
-                "lines.linewidth": 1.5 * self.line, "font.family": [self.family, "DejaVu Sans"],
+                "lines.linewidth": 1.5 * self.line, "font.family": list(dict.fromkeys([self.family, *self.fallback, "DejaVu Sans"])),
                 "xtick.major.size": 3.5 * max(1.0, self.line * 0.8), "ytick.major.size": 3.5 * max(1.0, self.line * 0.8)}
 
 
@@ -75,7 +76,7 @@ class FigureOptions:
     format: str = "png"
     frames: int = 0  # --frames N: N numbered frames of the contour figure
     figures: tuple[str, ...] | None = None  # which figures (None: every figure that applies)
-    warned: list = field(default_factory=list, compare=False, repr=False)  # one font warning per drawing
+    fonts: tuple[str, ...] = ()  # fallback fonts for glyphs DejaVu lacks (set by the drawing code)
 
     def __post_init__(self) -> None:
         check_plot_options({"style": self.style, "format": self.format, "font_scale": self.font_scale,
@@ -83,6 +84,9 @@ class FigureOptions:
 
     def look(self, natural: tuple[float, float]) -> Look:
         """The look of a figure whose default-style size is ``natural`` (inches)."""
+        return replace(self._look(natural), fallback=self.fonts)
+
+    def _look(self, natural: tuple[float, float]) -> Look:
         s = self.font_scale
         if self.style == "slides":
             w, h = self.size or SLIDE_SIZE
