@@ -250,6 +250,7 @@ def compare(
     fmt: str = "png",
     projection: str = "hessian",
     animate: bool = False,
+    figure=None,
     stop=None,
     on_run: Callable[[int, int, str, dict | None], None] | None = None,
     jobs: int = 1,
@@ -288,7 +289,7 @@ def compare(
     write_json(folder / "comparison.json", meta)
     write_csv(folder / "comparison.csv", final_rows, list(vary_meta))
     settings = rank_settings(final_rows, x)
-    figures = _overlays(final_rows, folder, fmt, x, projection, animate) if plots else []
+    figures = _overlays(final_rows, folder, fmt, x, projection, animate, figure) if plots else []
     for r in final_rows:
         r.pop("_values", None)
     for s in settings:
@@ -419,8 +420,10 @@ def _finish_rows(rows: list[tuple[dict, Any]], target: float | None) -> list[dic
     return final_rows
 
 
-def _overlays(rows: list[dict], folder: Path, fmt: str, x: str, projection: str, animate: bool) -> list[Path]:
-    """The overlay figures of the runs that have a folder (``plots/``)."""
+def _overlays(rows: list[dict], folder: Path, fmt: str, x: str, projection: str, animate: bool,
+              figure=None) -> list[Path]:
+    """The overlay figures of the runs that have a folder (``plots/``); ``figure``: the
+    :class:`optrun.plots.style.FigureOptions` (style, title, size...)."""
     done = [folder / r["run_dir"] for r in rows if r["run_dir"]]
     if not done:
         return []
@@ -428,7 +431,7 @@ def _overlays(rows: list[dict], folder: Path, fmt: str, x: str, projection: str,
 
     labels_by_dir = {r["run_dir"]: r["label"] for r in rows if r["run_dir"]}
     return draw_runs(done, folder / "plots", fmt=fmt, x=x, projection=projection, animate=animate,
-                     labels=labels_by_dir)
+                     labels=labels_by_dir, options=figure)
 
 
 def write_csv(path: Path, rows: list[dict], vary_keys: list[str]) -> None:
