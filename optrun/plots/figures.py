@@ -744,14 +744,14 @@ def _save_gif(render, grid, path: Path, fps: int, fixed: list[str] | None = None
 
 def save_figure(fig, path: Path, dpi: int | None = None) -> Path:
     """Save ``fig`` (format from the suffix: .png, .svg or .pdf) and release it. The one save
-    helper. PNGs are written with zlib level 3 (level 6 costs a third more time for 5% less)."""
+    helper. PNGs are written with zlib level 1 (level 6 doubles the encoding time for files about a quarter smaller)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     dpi = dpi or getattr(fig, "_optrun_dpi", 130)
     meta = {"Software": None} if path.suffix == ".png" else ({"CreationDate": None} if path.suffix == ".pdf" else {"Date": None})
     try:
         with style():
-            kw = {"pil_kwargs": {"compress_level": 3}} if path.suffix == ".png" else {}
+            kw = {"pil_kwargs": {"compress_level": 1}} if path.suffix == ".png" else {}
             fig.savefig(path, dpi=dpi, metadata=meta, **kw)
     finally:
         fig.clear()
