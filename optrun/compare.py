@@ -271,6 +271,7 @@ def compare(
     fmt: str = "png",
     projection: str = "hessian",
     animate: bool = False,
+    figure=None,
     stop=None,
     on_run: Callable[[int, int, str, dict | None], None] | None = None,
     jobs: int = 1,
@@ -323,7 +324,7 @@ def compare(
     settings = rank_settings(final_rows, x)
     meta["settings"] = [_json_number(st) for st in settings]  # numbers stay numbers
     write_json(folder / "comparison.json", meta)
-    figures = _overlays(final_rows, folder, fmt, x, projection, animate) if plots else []
+    figures = _overlays(final_rows, folder, fmt, x, projection, animate, figure) if plots else []
     for r in final_rows:
         r.pop("_values", None)
     return Comparison(folder=folder, rows=final_rows, settings=settings, target=target, x=x, vary=vary_meta,
@@ -548,8 +549,10 @@ def _finish_rows(rows: list[tuple[dict, Any]], target: float | None) -> list[dic
     return final_rows
 
 
-def _overlays(rows: list[dict], folder: Path, fmt: str, x: str, projection: str, animate: bool) -> list[Path]:
-    """The overlay figures of the runs that have a folder (``plots/``)."""
+def _overlays(rows: list[dict], folder: Path, fmt: str, x: str, projection: str, animate: bool,
+              figure=None) -> list[Path]:
+    """The overlay figures of the runs that have a folder (``plots/``); ``figure``: the
+    :class:`optrun.plots.style.FigureOptions` (style, title, size...)."""
     done = [folder / r["run_dir"] for r in rows if r["run_dir"]]
     if not done:
         return []
@@ -557,7 +560,7 @@ def _overlays(rows: list[dict], folder: Path, fmt: str, x: str, projection: str,
 
     labels_by_dir = {r["run_dir"]: r["label"] for r in rows if r["run_dir"]}
     return draw_runs(done, folder / "plots", fmt=fmt, x=x, projection=projection, animate=animate,
-                     labels=labels_by_dir)
+                     labels=labels_by_dir, options=figure)
 
 
 def write_csv(path: Path, rows: list[dict], vary_keys: list[str]) -> None:

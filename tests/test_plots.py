@@ -225,7 +225,7 @@ def test_seed_bands_in_a_real_panel(tmp_path):
 def test_subopt_floor_is_stated_never_an_empty_axis(two_param_run):
     groups = groups_of(two_param_run)
     run = groups[0].first
-    run.trace.loc[len(run.trace) - 3 :, "loss"] = run.f_star - 1e-15  # rounding below f*
+    run.trace.data["loss"][-3:] = run.f_star - 1e-15  # rounding below f*
     panel = arrays.curve_panel(groups, "step", "subopt")
     assert panel.log and panel.floor > 0
     (s,) = panel.series
@@ -449,7 +449,7 @@ def test_figures_module_imports_only_the_model():
     tree = ast.parse(inspect.getsource(F))
     mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("optrun")}
     mods |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names if a.name.startswith("optrun")}
-    assert mods == {"optrun.plots.model"}
+    assert mods == {"optrun.plots.model", "optrun.plots.style"}  # plain data and the options
     code = "import sys, optrun.plots.model, optrun.cli.plot; print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
@@ -507,7 +507,7 @@ def test_cli_plot_choices_come_from_the_library():
                           (model.FORMATS, cli_plot.FORMAT_HELP), (model.PROJECTIONS, cli_plot.PROJECTION_HELP),
                           (model.YSCALES, cli_plot.YSCALE_HELP)):
         assert all(c in text for c in choices)
-    for args, words in ((["--format", "jpg"], "expected png or svg"), (["--yscale", "ln"], "expected log or linear"),
+    for args, words in ((["--format", "jpg"], "expected png, svg or pdf"), (["--yscale", "ln"], "expected log or linear"),
                         (["--projection", "svd"], "expected hessian or pca"),
                         (["--y", "acc"], "expected loss, subopt, grad_norm or dist")):
         r = CliRunner().invoke(app, ["plot", ".", *args])

@@ -7,6 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from optrun.cli.plot import (
+    DpiOption, FontScaleOption, FramesOption, NoSubtitleOption, SizeOption, StyleOption, TitleOption, figure_options,
+)
 from optrun.cli.common import (
     EXIT_SOME_FAILED, FIGURE_FORMATS, PROJECTIONS, X_AXES, JsonOption, OutOption, QuietOption, Signals,
     check_choice, console, print_json, user_errors,
@@ -26,7 +29,14 @@ def compare(
     x: Annotated[Optional[str], typer.Option("--x", help="x axis: step | epoch | samples | time (default: epoch when batch modes differ, else step).", show_default=False)] = None,
     out: OutOption = Path("runs"),
     name: Annotated[Optional[str], typer.Option(help="Comparison name (slug in the folder name).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="Figure format: png | svg.")] = "png",
+    fmt: Annotated[str, typer.Option("--format", help="Figure format: png | svg | pdf.")] = "png",
+    style: StyleOption = None,
+    title: TitleOption = None,
+    no_subtitle: NoSubtitleOption = False,
+    font_scale: FontScaleOption = None,
+    size: SizeOption = None,
+    dpi: DpiOption = None,
+    frames: FramesOption = 0,
     projection: Annotated[str, typer.Option("--projection", help="Contour plane for > 2 parameters: hessian | pca.")] = "hessian",
     animate: Annotated[bool, typer.Option("--animate", help="Also write plots/contour.gif.")] = False,
     run_plots: Annotated[bool, typer.Option("--run-plots", help="Also draw each run's own figures (slower).")] = False,
@@ -49,6 +59,7 @@ def compare(
     check_choice(x, X_AXES, "--x", usage=True)
     check_choice(projection, PROJECTIONS, "--projection", usage=True)
     check_choice(baselines, ("theory",), "--baselines", usage=True)
+    figure = figure_options(style, title, no_subtitle, font_scale, size, dpi, fmt, frames)
     if not vary and not baselines:
         raise typer.BadParameter("give at least one --vary KEY=v1,v2,...", param_hint="--vary")
     con = console(quiet)
@@ -57,7 +68,7 @@ def compare(
         result = compare_mod.compare(
             config, vary=list(vary or []), overrides=list(overrides or []), seeds=seeds, out=out, target=target, x=x,
             name=name, plots=not no_plots, run_plots=run_plots, fmt=fmt, projection=projection, animate=animate,
-            stop=stop, on_run=_progress_line(con), resolution=resolution, baselines=baselines,
+            figure=figure, stop=stop, on_run=_progress_line(con), resolution=resolution, baselines=baselines,
         )
     if json_out:
         print_json({"comparison_dir": str(result.folder), "target": result.target, "x": result.x,
