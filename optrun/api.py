@@ -193,9 +193,12 @@ def train(
     plot_format: str = "png",
     note: str | None = None,
     tags: list[str] | tuple[str, ...] = (),
+    figure: dict | None = None,
 ) -> RunResult:
     """Train one experiment and write its run folder; return the folder read back.
 
+    ``figure``: figure options (``style``, ``title``, ``subtitle``, ``font_scale``, ``size``,
+    ``dpi``, ``format``, ``frames``) over the config's ``plots:`` section.
     ``note`` (free text) and ``tags`` (names) are stored in ``summary.json`` for ``optrun runs``
     (``--tag``, ``--note-contains``); they never change the config or its hash.
 
@@ -227,7 +230,7 @@ def train(
     run = _open_run(cfg, problem, out, name, labels)
     summary = _run_and_record(run, problem, stop, progress)
     if plots:
-        _draw(run.dir, summary, plot_format)
+        _draw(run.dir, summary, plot_format, {**(cfg.get("plots") or {}), **(figure or {})})
     return load_run(run.dir)
 
 
@@ -239,6 +242,10 @@ def _load(config, overrides, name: str | None) -> tuple[dict, Any]:
     if name is not None:
         cfg["name"] = name
     try:
+        if cfg.get("plots") is not None:  # the figure options live with the figures (plots.style)
+            from optrun.plots.style import check_plot_options
+
+            cfg["plots"] = check_plot_options(cfg["plots"])
         # numpy's floating-point warnings are noise on a user's screen; the data checks and the
         # reference computation report real problems themselves
         with np.errstate(all="ignore"):
@@ -361,11 +368,11 @@ def _record(run: _Run, exc: BaseException, status: str, reason: str, error: str 
     _write_quietly(run.dir / "summary.json", status_summary(status, reason, run.ident, last, error=error))
 
 
-def _draw(run_dir: Path, summary: dict, fmt: str) -> None:
+def _draw(run_dir: Path, summary: dict, fmt: str, options: dict | None = None) -> None:
     """Draw the figures and record them in the summary. Plots read only the finished folder, so
     they come after the summary; a plotting failure is recorded but never loses the run."""
     try:
-        drawn, err = _draw_plots(run_dir, fmt)
+        drawn, err = _draw_plots(run_dir, fmt, options)
     except KeyboardInterrupt:
         raise Interrupted(
             f"stopped at once while drawing the plots; {run_dir} holds the run (status {summary['status']}); "
@@ -417,17 +424,20 @@ def _write_quietly(path: Path, data, text: bool = False) -> None:
         pass
 
 
-def _draw_plots(run_dir: Path, fmt: str) -> tuple[list[str], str | None]:
+def _draw_plots(run_dir: Path, fmt: str, options: dict | None = None) -> tuple[list[str], str | None]:
     """Draw the run's figures; returns (file names, error). A plotting failure never loses the
     run: the traceback goes to plots_error.txt and the error into the summary."""
     try:
         from optrun.plots import draw_run
+        from optrun.plots.style import figure_options
 
+        figure = figure_options(None, **{"format": fmt, **(options or {})}) if options else None
         # figures of a diverged run hold inf/huge values: matplotlib's and numpy's warnings
         # about them are noise on the user's screen
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            return [p.name for p in draw_run(run_dir, fmt=fmt)], None
+            drawn = draw_run(run_dir, fmt=fmt, options=figure) if figure is not None else draw_run(run_dir, fmt=fmt)
+            return [p.name for p in drawn], None
     except Exception as exc:
         _write_quietly(run_dir / "plots_error.txt", traceback.format_exc(), text=True)
         return [], f"{type(exc).__name__}: {' '.join(str(exc).split())}"

@@ -5,7 +5,7 @@ Plain constants (no pydantic, no YAML), shared by the override parser, the schem
 
 from __future__ import annotations
 
-SECTIONS = ("name", "seed", "dataset", "model", "loss", "optimizer", "batch", "train", "constraints")
+SECTIONS = ("name", "seed", "dataset", "model", "loss", "optimizer", "batch", "train", "constraints", "plots")
 
 # Models without data (DESIGN.md §9.1): an objective of theta alone, no dataset section.
 ANALYTIC_MODELS = ("quadratic", "function")

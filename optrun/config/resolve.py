@@ -98,7 +98,7 @@ def _check_sections(cfg: dict, where: str, origin: dict[str, str]) -> dict:
     for section in ("optimizer",) if analytic else ("dataset", "optimizer"):
         if cfg.get(section) is None:
             raise OptrunError(f"{where}: missing required section {section!r}")
-    for section in ("dataset", "model", "loss", "optimizer", "batch", "train", "constraints"):
+    for section in ("dataset", "model", "loss", "optimizer", "batch", "train", "constraints", "plots"):
         if cfg.get(section) is not None and not isinstance(cfg[section], dict):
             raise OptrunError(
                 f"{origin.get(section, where)}: {section}: expected a mapping (or a name), got {yaml_type(cfg[section])}"
@@ -273,7 +273,7 @@ def resolve(cfg: dict, where: str = "config", origin: dict[str, str] | None = No
     resolved["optimizer"] = _resolve_optimizer(cfg["optimizer"], where, origin)
     resolved["batch"] = _resolve_batch(resolved["batch"], where, origin)
     # sections new in 0.2 appear in config.yaml only when used
-    return {k: resolved[k] for k in SECTIONS if not (k == "constraints" and resolved[k] is None)}
+    return {k: resolved[k] for k in SECTIONS if not (k in ("constraints", "plots") and resolved[k] is None)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,7 +300,7 @@ def load(source: str | Path | dict, overrides: list[str] | dict | None = None) -
     return load_located(source, overrides)[0]
 
 
-_KEY_PREFIX = re.compile(r"^((?:name|seed|dataset|model|loss|optimizer|batch|train|constraints)(?:\.[A-Za-z0-9_]+)*):")
+_KEY_PREFIX = re.compile(r"^((?:name|seed|dataset|model|loss|optimizer|batch|train|constraints|plots)(?:\.[A-Za-z0-9_]+)*):")
 
 
 def locate(error: str | OptrunError, where: str, origin: dict[str, str]) -> str:

@@ -120,3 +120,6 @@ class Config(Section):
     batch: BatchConfig = BatchConfig()
     train: TrainConfig
     constraints: Optional[ConstraintsConfig] = None
+    # figure options (style, title, subtitle, font_scale, size, dpi, format, frames, figures):
+    # checked by optrun.plots.style.check_plot_options when a run draws (api), not here
+    plots: Optional[dict] = None
