@@ -26,18 +26,10 @@ import numpy as np
 
 from optrun.constraints.qp import QPInfeasible, phase_one, solve_qp
 from optrun.errors import OptrunError
+from optrun.schema import finite_number as _number
 
 KEYS = ("lower", "upper", "norm", "equality", "inequality", "method", "dual_lr", "rho")
 _ORDS = {1: 1.0, 2: 2.0, "1": 1.0, "2": 2.0, "inf": math.inf, ".inf": math.inf, "Infinity": math.inf}
-
-
-def _number(v, key):
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise OptrunError(f"{key}: expected a number, got {v!r}")
-    v = float(v)
-    if not math.isfinite(v):
-        raise OptrunError(f"{key}: expected a finite number, got {v!r}")
-    return v
 
 
 def _bounds(v, p, key, none_value):
