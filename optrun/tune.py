@@ -291,17 +291,6 @@ class Planned:
     config_hash: str
 
 
-def read_base_config(path: str | Path) -> dict:
-    """The config as a raw dict with a relative CSV ``dataset.path`` made absolute."""
-    path = Path(path)
-    raw = config_mod.read_config_file(path)
-    ds = raw.get("dataset")
-    if isinstance(ds, dict) and ds.get("path") is not None:
-        p = Path(str(ds["path"])).expanduser()
-        if not p.is_absolute():
-            p = path.resolve().parent / p
-        raw = {**raw, "dataset": {**ds, "path": str(p.resolve())}}
-    return raw
 
 
 def _plan_one(raw: dict, phase: str, opt: str, index: int, seed: int, values: dict, base: str,
@@ -522,7 +511,7 @@ def tune(config: str | Path, optimizers: list[str], budget: int, seeds: int = 3,
 
     optimizers = _check(optimizers, budget, seeds, search, score, target)
     path = Path(config)
-    raw = read_base_config(path)
+    raw = config_mod.read_base_config(path)
     base = slugify(name or raw.get("name") or path.stem)
     trials, space_text = plan_trials(raw, optimizers, budget, search, score, spaces, base)
     ident = json.dumps({"trials": sorted(p.config_hash for p in trials), "score": score, "seeds": seeds,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from optrun import api, tune as T
+from optrun import api, config, tune as T
 from optrun.errors import OptrunError
 from optrun.plots import many
 
@@ -70,7 +70,7 @@ def test_space_overrides_and_pairs():
 
 @pytest.mark.parametrize("search", T.SEARCHES)
 def test_equal_budgets_counted_per_optimizer(tmp_path, search):
-    raw = T.read_base_config(_config(tmp_path))
+    raw = config.read_base_config(_config(tmp_path))
     planned, spaces = T.plan_trials(raw, ["sgd", "momentum", "adam"], 6, search, "final_subopt")
     counts = {o: sum(p.optimizer == o for p in planned) for o in ("sgd", "momentum", "adam")}
     assert counts == {"sgd": 6, "momentum": 6, "adam": 6}

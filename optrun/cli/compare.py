@@ -30,13 +30,9 @@ def compare(
     out: OutOption = Path("runs"),
     name: Annotated[Optional[str], typer.Option(help="Comparison name (slug in the folder name).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="Figure format: png | svg | pdf.")] = "png",
-    style: StyleOption = None,
-    title: TitleOption = None,
-    no_subtitle: NoSubtitleOption = False,
-    font_scale: FontScaleOption = None,
-    size: SizeOption = None,
-    dpi: DpiOption = None,
-    frames: FramesOption = 0,
+    # the figure options of every drawing command (docs/plots.md)
+    style: StyleOption = None, title: TitleOption = None, no_subtitle: NoSubtitleOption = False,
+    font_scale: FontScaleOption = None, size: SizeOption = None, dpi: DpiOption = None, frames: FramesOption = 0,
     projection: Annotated[str, typer.Option("--projection", help="Contour plane for > 2 parameters: hessian | pca.")] = "hessian",
     animate: Annotated[bool, typer.Option("--animate", help="Also write plots/contour.gif.")] = False,
     run_plots: Annotated[bool, typer.Option("--run-plots", help="Also draw each run's own figures (slower).")] = False,
@@ -74,6 +70,8 @@ def compare(
         print_json({"comparison_dir": str(result.folder), "target": result.target, "x": result.x,
                     "vary": result.vary, "settings": result.settings, "runs": result.rows,
                     "figures": [str(p) for p in result.figures]})
+    from optrun.cli.render import ranking_table
+
     con.print(ranking_table(result))
     meta = _resolution_note(result)
     if meta:
@@ -110,25 +108,3 @@ def _resolution_note(result) -> str:
     return f"to target: first logged row with f − f* ≤ target, read every {res.get('log_every')} step(s)" if res else ""
 
 
-def ranking_table(result):
-    """The ranked settings: "to target" is the censored median over the seeds (a seed that never
-    reached the target counts as > its budget) with the number reached beside it."""
-    from rich.table import Table
-
-    from optrun.cli.render import fmt_num, styled
-
-    unit = {"step": "steps", "epoch": "epochs", "samples": "samples", "time": "s"}[result.x]
-    target = f"{result.target:.3g}" if result.target is not None else "n/a (no f*)"
-    table = Table(title=f"{result.folder.name}\nranked by the median {unit} to reach f − f* ≤ {target} "
-                        "(unreached seeds count as > budget), then final f − f*", title_justify="left")
-    table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("setting")
-    table.add_column("runs", no_wrap=True)
-    for head in (f"{unit} to target (n reached)", "final f − f*", "final loss", "wall time"):
-        table.add_column(head, justify="right")
-    for s in result.settings:
-        runs = ", ".join(styled(k, f"{n} {k}") for k, n in s["statuses"].items())
-        table.add_row(str(s["rank"]), s["label"], runs, s.get("to_target_text") or "—",
-                      fmt_num(s["median_final_subopt"], 3, "—"), fmt_num(s["median_final_loss"], 3, "—"),
-                      fmt_num(s["median_wall_time_s"], 3, "—", " s"))
-    return table

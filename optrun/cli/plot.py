@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from optrun.cli.common import JsonOption, QuietOption, check_choice, console, print_json, user_errors
-from optrun.plots.model import FORMATS, PROJECTIONS, X_COLUMNS, Y_KINDS, YSCALES, one_of  # no NumPy behind it
+from optrun.plots.model import FORMATS, PROJECTIONS, X_COLUMNS, Y_KINDS, YSCALES  # no NumPy behind it
 
 # the choices are the library's; the CLI only adds words for the help
 Y_HINTS = {"subopt": "f - f*", "dist": "||theta - theta*||"}
@@ -61,13 +61,9 @@ def plot(
     animate: Annotated[bool, typer.Option("--animate", help="Also write contour.gif (the paths drawn over time).")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output root: figures go into a fresh folder there. Default: RUN_DIR/plots for one folder, runs/ for several.", show_default=False)] = None,
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "png",
-    style: StyleOption = None,
-    title: TitleOption = None,
-    no_subtitle: NoSubtitleOption = False,
-    font_scale: FontScaleOption = None,
-    size: SizeOption = None,
-    dpi: DpiOption = None,
-    frames: FramesOption = 0,
+    # the figure options of every drawing command (docs/plots.md)
+    style: StyleOption = None, title: TitleOption = None, no_subtitle: NoSubtitleOption = False,
+    font_scale: FontScaleOption = None, size: SizeOption = None, dpi: DpiOption = None, frames: FramesOption = 0,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ):

@@ -119,23 +119,24 @@ def _binding_constraints(summary: dict, names: list[str]) -> str | None:
 
 
 def ranking_table(result):
-    """The rich table of the ranked settings of a comparison."""
+    """The ranked settings: "to target" is the censored median over the seeds (a seed that never
+    reached the target counts as > its budget) with the number reached beside it."""
     from rich.table import Table
 
     unit = {"step": "steps", "epoch": "epochs", "samples": "samples", "time": "s"}[result.x]
     target = f"{result.target:.3g}" if result.target is not None else "n/a (no f*)"
-    table = Table(title=f"{result.folder.name}\nranked by {unit} to reach f − f* ≤ {target}, then final f − f*",
-                  title_justify="left")
+    table = Table(title=f"{result.folder.name}\nranked by the median {unit} to reach f − f* ≤ {target} "
+                        "(unreached seeds count as > budget), then final f − f*", title_justify="left")
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("setting")
     table.add_column("runs", no_wrap=True)
-    for head in (f"{unit} to target", "final f − f*", "final loss", "wall time"):
+    for head in (f"{unit} to target (n reached)", "final f − f*", "final loss", "wall time"):
         table.add_column(head, justify="right")
     for s in result.settings:
         runs = ", ".join(styled(k, f"{n} {k}") for k, n in s["statuses"].items())
-        reached = fmt_num(s["median_to_target"], 3, "—") + (f" ({s['reached_target']}/{s['runs']})" if s["runs"] > 1 else "")
-        table.add_row(str(s["rank"]), s["label"], runs, reached, fmt_num(s["median_final_subopt"], 3, "—"),
-                      fmt_num(s["median_final_loss"], 3, "—"), fmt_num(s["median_wall_time_s"], 3, "—", " s"))
+        table.add_row(str(s["rank"]), s["label"], runs, s.get("to_target_text") or "—",
+                      fmt_num(s["median_final_subopt"], 3, "—"), fmt_num(s["median_final_loss"], 3, "—"),
+                      fmt_num(s["median_wall_time_s"], 3, "—", " s"))
     return table
 
 

@@ -60,13 +60,9 @@ def train(
     report: ReportOption = False,
     note: NoteOption = None,
     tag: TagOption = None,
-    style: StyleOption = None,
-    title: TitleOption = None,
-    no_subtitle: NoSubtitleOption = False,
-    font_scale: FontScaleOption = None,
-    size: SizeOption = None,
-    dpi: DpiOption = None,
-    frames: FramesOption = 0,
+    # the figure options of every drawing command (docs/plots.md)
+    style: StyleOption = None, title: TitleOption = None, no_subtitle: NoSubtitleOption = False,
+    font_scale: FontScaleOption = None, size: SizeOption = None, dpi: DpiOption = None, frames: FramesOption = 0,
 ):
     """Train one experiment and write its run folder (config.yaml, trace.csv, summary.json, plots/)."""
     from optrun import api
