@@ -11,7 +11,7 @@ from __future__ import annotations
 import typer
 
 from optrun._version import __version__
-from optrun.cli import catalog, compare, config_cmd, diff, plot, report, rerun, runs, sweep, train, tune
+from optrun.cli import catalog, compare, config_cmd, diff, mle, plot, report, rerun, runs, sweep, train, tune
 
 #: (name, function) of every command, in the order ``optrun --help`` lists them
 COMMANDS = (
@@ -28,6 +28,7 @@ COMMANDS = (
     ("report", report.report),
     ("diff", diff.diff),
     ("rerun", rerun.rerun),
+    ("mle", mle.mle),
 )
 
 app = typer.Typer(
