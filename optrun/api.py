@@ -142,6 +142,7 @@ def build_summary(problem, result, cfg_hash: str, run_name: str, trace_rows: int
         "trace_rows": trace_rows,
         "diverged_at_step": result.steps if result.status == "diverged" else None,
         "evals": result.evals,
+        "engine": getattr(problem, "engine", "numpy"),
         "optimizer_report": {**result.optimizer_report, **result.hook_reports},
         **extra_results(problem, result.theta),
         "diagnostics": ref.to_dict(),

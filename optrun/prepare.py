@@ -56,6 +56,7 @@ class Problem:
     constraint_set: Any = None
     constrained: Any = None  # optrun.constraints.ConstrainedReference
     sparse: Any = None  # optrun.sparse.SparseReference
+    engine: str = "numpy"  # the engine that runs it: numpy | compiled (optrun.compiled.choose)
 
     def __post_init__(self):
         if self.step_objective is None:
@@ -150,7 +151,7 @@ def prepare(config: dict) -> Problem:
     """The :class:`Problem` of a resolved config: data, objective, reference optimum, theta_0,
     optimizer, schedule, batching, logging cadence and stop rules. Every user error is an
     OptrunError (with ``key`` where it is about one config key)."""
-    from optrun import optim, reference
+    from optrun import compiled, optim, reference
     from optrun.config.keys import ANALYTIC_MODELS
 
     rngs = streams(config["seed"])
@@ -184,6 +185,7 @@ def prepare(config: dict) -> Problem:
     _add_l1(problem, X64, y64)
     _add_constraints(problem, config, fn, X64, y64)
     _add_optimizer_needs(problem, X64)
+    problem.engine = compiled.choose(problem, tcfg.get("engine", "auto"))
     return problem
 
 

@@ -80,6 +80,7 @@ class TrainConfig(Section):
     log_every: Union[Literal["auto"], Int] = Field("auto", description="auto | k (1 = every step)")
     divergence_factor: Float = Field(1e10, gt=1, description="diverged when loss > factor * max(1, initial loss)")
     dtype: Literal["float64", "float32"] = "float64"
+    engine: Literal["auto", "numpy", "compiled"] = Field("auto", description="auto | numpy | compiled (numba; optrun.compiled)")
 
     @field_validator("log_every")
     @classmethod
