@@ -62,7 +62,7 @@ SUPPORTED_LOSSES = ("mse", "half_mse", "bce")
 
 # `auto` compiles only where it pays: a compiled loop's first run compiles for seconds (then it
 # is on disk), and a short or a big full-batch run is already at NumPy's speed.
-AUTO_MIN_STEPS = 1000
+AUTO_MIN_STEPS = 100_000  # the NumPy engine needs ~2 s there: more than loading the compiled loops
 AUTO_MAX_FULL_VALUES = 20_000  # n × d of a full batch small enough for the loop to beat BLAS calls
 _STRETCH_WORK = 20_000_000  # multiply-adds per compiled stretch (bounds the reaction to a stop)
 
