@@ -44,6 +44,7 @@ its entries.
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import math
 import time
@@ -161,6 +162,11 @@ def compile_function(fn):
     defaults = fn.__defaults__
     pos = types.FunctionType(code, env, fn.__name__, defaults, fn.__closure__)
     pos.__qualname__, pos.__module__ = fn.__qualname__, fn.__module__
+    if fn.__closure__:
+        # numba's disk cache files a function under its qualified name: closures of one factory
+        # (mse's and half_mse's value_and_dz) would share an entry, so each gets its own name
+        cells = repr([c.cell_contents for c in fn.__closure__]).encode()
+        pos.__qualname__ = f"{fn.__qualname__}__{hashlib.sha1(cells).hexdigest()[:12]}"
     return numba.njit(cache=True)(pos)
 
 
