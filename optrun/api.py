@@ -174,6 +174,7 @@ def build_summary(problem, result, cfg_hash: str, run_name: str, trace_rows: int
         "evals": result.evals,
         **_problem_names(problem),
         "hint": _divergence_hint(problem, result),
+        "engine": getattr(problem, "engine", "numpy"),
         "optimizer_report": {**result.optimizer_report, **result.hook_reports},
         **extra_results(problem, result.theta),
         "diagnostics": ref.to_dict(),

@@ -113,6 +113,9 @@ def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineR
     multipliers, and extra trace columns (KKT residual, duality gap, nnz).
     """
     stop = stop or StopFlag()
+    if problem.engine == "compiled":  # the same loop, compiled between logged rows (optrun.compiled)
+        from optrun import compiled
+        return EngineResult(**compiled.run(problem, writer, stop, progress))
     obj, opt, data, hooks = problem.objective, problem.optimizer, problem.data, problem.hooks
     X, y = data.X, data.y
     n = X.shape[0]

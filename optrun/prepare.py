@@ -60,6 +60,7 @@ class Problem:
     # patience, time_budget): see engine.StopRules
     log_at: frozenset | None = None
     stop_rules: Any = None
+    engine: str = "numpy"  # the engine that runs it: numpy | compiled (optrun.compiled.choose)
 
     def __post_init__(self):
         if self.step_objective is None:
@@ -154,7 +155,7 @@ def prepare(config: dict) -> Problem:
     """The :class:`Problem` of a resolved config: data, objective, reference optimum, theta_0,
     optimizer, schedule, batching, logging cadence and stop rules. Every user error is an
     OptrunError (with ``key`` where it is about one config key)."""
-    from optrun import optim, reference
+    from optrun import compiled, optim, reference
     from optrun.config.keys import ANALYTIC_MODELS
 
     rngs = streams(config["seed"])
@@ -191,6 +192,7 @@ def prepare(config: dict) -> Problem:
     _add_constraints(problem, config, fn, X64, y64)
     _add_optimizer_needs(problem, X64)
     problem.stop_rules = stop_rules(tcfg, problem.reference.f_star, n, size, config["batch"]["mode"] == "full")
+    problem.engine = compiled.choose(problem, tcfg.get("engine", "auto"))
     return problem
 
 

@@ -23,7 +23,7 @@ LEVELS: dict[str, int] = {
     "schema": 1,
     "models": 2, "optim": 2, "analytic": 2, "likelihood": 2,
     "reference": 3, "data": 3, "constraints": 3, "sparse": 3,
-    "config": 4, "hooks": 4,
+    "config": 4, "hooks": 4, "compiled": 4,
     "grid": 5,  # the value syntax: its values are typed by config.parse_yaml, so it sits above config
     "prepare": 5, "engine": 5, "rundir": 5,
     "plots": 6, "runs": 6, "report": 6, "diff": 6, "results": 6,

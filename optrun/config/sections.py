@@ -85,6 +85,7 @@ class TrainConfig(Section):
     time_budget: Optional[Float] = Field(None, gt=0, description="stop after this many seconds of training")
     divergence_factor: Float = Field(1e10, gt=1, description="diverged when loss > factor * max(1, initial loss)")
     dtype: Literal["float64", "float32"] = "float64"
+    engine: Literal["auto", "numpy", "compiled"] = Field("auto", description="auto | numpy | compiled (numba; optrun.compiled)")
 
     @field_validator("log_every")
     @classmethod

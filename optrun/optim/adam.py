@@ -10,7 +10,12 @@ import numpy as np
 from optrun.optim._schema import Betas, NonNegFloat, PositiveFloat
 from optrun.optim.registry import Optimizer, register
 
-_f64 = partial(np.asarray, dtype=np.float64)
+
+
+def _f64(a):
+    """``a`` as a float64 array (no copy if it is one). A function, not a partial, so that the
+    compiled engine (optrun/compiled.py) can compile the update rules that call it."""
+    return np.asarray(a, dtype=np.float64)
 
 
 def apply_weight_decay(g, theta, lr, weight_decay, decoupled):

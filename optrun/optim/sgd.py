@@ -54,7 +54,9 @@ def sgd_update(grad, state, theta, t, lr, hessian=None, *,
             buf = g.copy()
         else:
             buf = momentum * state.momentum_buffer + (1.0 - dampening) * g
-        state = state._replace(momentum_buffer=buf)
+        # the constructor, not state._replace: the compiled engine runs this very function under
+        # numba (optrun/compiled.py), which builds NamedTuples but has no _replace
+        state = SGDState(buf, state.ls_step, state.ls_trials)
         # Nesterov uses the buffer *after* this step's update (b_t, not b_{t-1}).
         direction = g + momentum * buf if nesterov else buf
     else:
