@@ -115,6 +115,7 @@ def draw_groups(
     animate: bool = False,
     style_note: str = "",
     figures: tuple[str, ...] = DEFAULT_FIGURES,
+    lecture: dict | None = None,
 ) -> list[Path]:
     """Draw the figures of these groups into ``out``; return the files written.
 
@@ -122,7 +123,8 @@ def draw_groups(
     apply to these runs."""
     check_options(fmt, x, projection, ys)
     out.mkdir(parents=True, exist_ok=True)
-    ctx = Context(groups, x=x, log=log, projection=projection, notes=[style_note] if style_note else [])
+    ctx = Context(groups, x=x, log=log, projection=projection, notes=[style_note] if style_note else [],
+                  lecture=dict(lecture or {}))
     runs = [r for g in groups for r in g.runs]
     for r in runs:
         for prob in r.problems:
@@ -166,10 +168,10 @@ def draw_run(run_dir: Path, fmt: str = "png", x: str = "step", projection: str =
 
 def draw_runs(run_dirs: list[Path], out: Path, fmt: str = "png", x: str | None = None, ys: list[str] | None = None,
               log: bool | None = None, projection: str = "hessian", animate: bool = False,
-              labels: dict[str, str] | None = None) -> list[Path]:
+              labels: dict[str, str] | None = None, lecture: dict | None = None) -> list[Path]:
     """Overlay several runs (seeds of one setting become a median with a 10–90% band)."""
     runs = [rundata.load_run(p) for p in run_dirs]
     groups, note = rundata.group_runs(runs, labels)
     x = x or rundata.default_x(runs)
     return draw_groups(groups, Path(out), fmt=fmt, x=x, ys=ys, log=log, projection=projection, animate=animate,
-                       style_note=note)
+                       style_note=note, lecture=lecture)
