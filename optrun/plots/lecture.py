@@ -517,6 +517,10 @@ def contour_panels(ctx, parts: list[list[Group]], options: dict) -> ContourPanel
     if not panels:
         return "; ".join(notes) or "nothing to draw"
     title, sub = title_of(ctx.groups)
+    if not is_analytic(ctx.groups[0].first):
+        from optrun.plots.labels import dataset_text
+
+        title = f"{dataset_text(ctx.groups[0].first.config)} · " + " vs ".join(p.panel_title for p in panels)
     if frame is not None:
         notes.append("one frame for every panel (the same θ region): compare the shapes of the level sets")
     return ContourPanels(panels, title, sub, notes)
@@ -803,6 +807,7 @@ def convexity_data(groups: list[Group], grid: int = 241, reach: float = 3.0) -> 
             notes.append(f"{objective_title(r)}: not drawn ({why})")
             continue
         centre = r.theta_star if r.theta_star is not None else r.params[-1]
+        where = "" if r.theta_star is not None else " (no θ*: the line passes through the final θ)"
         d = r.params[0] - centre
         dist = float(np.linalg.norm(d))
         if dist < 1e-12:
@@ -812,7 +817,7 @@ def convexity_data(groups: list[Group], grid: int = 241, reach: float = 3.0) -> 
         t = np.linspace(-T, T, grid)
         f = values_at(problem, centre[None, :] + t[:, None] * d[None, :])
         chord, viol = jensen_chord(t, f)
-        slices.append(Slice(t, f, objective_title(r), sub[0].color, chord, viol))
+        slices.append(Slice(t, f, objective_title(r) + where, sub[0].color, chord, viol))
     if not slices:
         return "; ".join(notes) or "nothing to draw"
     title, sub = title_of(groups)

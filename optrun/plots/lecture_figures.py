@@ -102,6 +102,7 @@ def oned_figure(d: OneDData, notes: list[str] | None = None):
             ax2.plot(d.theta, d.fprime, color="#555555", linewidth=1.6, label="f′(θ)")
             ax2.axhline(0.0, color="black", linewidth=0.8)
             span = d.theta[-1] - d.theta[0]
+            labelled = []
             for i, tg in enumerate(d.tangents):
                 end = tg.zero if np.isfinite(tg.zero) else tg.x
                 xs = np.array([min(tg.x, end) - 0.08 * span, max(tg.x, end) + 0.08 * span])
@@ -109,8 +110,10 @@ def oned_figure(d: OneDData, notes: list[str] | None = None):
                          label="tangent of f′ at x_k" if i == 0 else None)
                 ax2.plot([tg.x], [tg.fprime], marker="o", color=TANGENT, markersize=4)
                 ax2.plot([tg.x, tg.x], [0.0, tg.fprime], color=TANGENT, linestyle=":", linewidth=0.8)
-                ax2.annotate(f"x{tg.k}", (tg.x, 0.0), xytext=(0, -12), textcoords="offset points", ha="center",
-                             fontsize=8, color=TANGENT)
+                if all(abs(tg.x - x0) > 0.03 * span for x0 in labelled):  # converged x_k overlap: label once
+                    labelled.append(tg.x)
+                    ax2.annotate(f"x{tg.k}", (tg.x, 0.0), xytext=(0, -12), textcoords="offset points", ha="center",
+                                 fontsize=8, color=TANGENT)
                 if np.isfinite(tg.zero):
                     ax2.plot([tg.zero], [0.0], marker="|", markersize=12, color=TANGENT)
             ok = np.isfinite(d.fprime)
