@@ -422,7 +422,7 @@ def test_every_registered_optimizer_has_a_fixed_family_colour():
 def test_figure_table_drives_draw_groups(two_param_run, four_param_run, tmp_path, monkeypatch):
     from optrun.plots import catalog, model
 
-    assert list(catalog.FIGURES) == ["loss", "grad_norm", "params", "contour", "data"]
+    assert list(catalog.FIGURES) == ["loss", "grad_norm", "params", "contour", "data", "duality", "convexity"]
     assert list(catalog.CURVES) == list(model.Y_KINDS)
     groups = groups_of(two_param_run)
     ctx = catalog.Context(groups)

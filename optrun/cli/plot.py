@@ -25,6 +25,20 @@ Y_HELP = f"Draw only this curve: {_listing(Y_KINDS, Y_HINTS)}. Repeatable. Defau
 YSCALE_HELP = f"{_listing(YSCALES)} (default: log for subopt, grad_norm and dist)."
 PROJECTION_HELP = f"Plane for more than two parameters: {_listing(PROJECTIONS, PROJECTION_HINTS)}."
 FORMAT_HELP = f"Figure format: {_listing(FORMATS)}."
+PATH_KEYS = ("loss.l1", "loss.l2", "constraints.norm.radius")  # optrun.plots.lecture.PATH_KEYS (no NumPy here)
+
+
+def parse_lim(text: str | None, flag: str) -> tuple[float, float] | None:
+    """``"-2,3"`` -> (-2.0, 3.0); a usage error naming the flag otherwise."""
+    if text is None:
+        return None
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"expected two numbers LO,HI (e.g. -2,3), got {text!r}", param_hint=flag) from None
+    if not lo < hi:
+        raise typer.BadParameter(f"expected LO < HI, got {text!r}", param_hint=flag)
+    return lo, hi
 
 # ---- the figure options every drawing command takes (DESIGN §9.6); compare imports them ----
 StyleOption = Annotated[Optional[str], typer.Option("--style", help="Figure style: default | slides (16:9, text >= 18 px at 1280 px wide, thick lines, short titles) | paper (serif, 6.5 in wide, 300 dpi).", show_default=False)]
@@ -64,6 +78,11 @@ def plot(
     # the figure options of every drawing command (docs/plots.md)
     style: StyleOption = None, title: TitleOption = None, no_subtitle: NoSubtitleOption = False,
     font_scale: FontScaleOption = None, size: SizeOption = None, dpi: DpiOption = None, frames: FramesOption = 0,
+    tangents: Annotated[bool, typer.Option("--tangents", help="One-parameter problems: draw f' and its tangents at each iterate (their zeros are the Newton-Raphson steps; on by default for newton runs).")] = False,
+    surface: Annotated[bool, typer.Option("--surface", help="Also write surface.png: f as a 3-D surface over the contour frame, with the paths.")] = False,
+    path_key: Annotated[Optional[str], typer.Option("--path", help=f"Draw only path.png: every coefficient against this key over the runs ({_listing(PATH_KEYS)}), log axis, support changes marked.", show_default=False)] = None,
+    xlim: Annotated[Optional[str], typer.Option("--xlim", help="LO,HI: the horizontal frame of the contour (or f(theta)) figure.", show_default=False)] = None,
+    ylim: Annotated[Optional[str], typer.Option("--ylim", help="LO,HI: the vertical frame of the contour figure.", show_default=False)] = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ):
@@ -81,6 +100,9 @@ def plot(
         check_choice(v, Y_KINDS, "--y", usage=True, echo=True)
     check_choice(yscale, YSCALES, "--yscale", usage=True)
     options = figure_options(style, title, no_subtitle, font_scale, size, dpi, fmt, frames)
+    check_choice(path_key, PATH_KEYS, "--path", usage=True)
+    lecture = {k: v for k, v in (("tangents", tangents), ("xlim", parse_lim(xlim, "--xlim")),
+                                 ("ylim", parse_lim(ylim, "--ylim")), ("path", path_key)) if v}
     from optrun.plots.draw import draw_runs, expand_dirs
     from optrun.rundir import create_run_dir
 
@@ -96,11 +118,23 @@ def plot(
         x = meta["x"]
     if x is None and len(runs) == 1:
         x = "step"
-    written = draw_runs(runs, target, fmt=fmt, x=x, ys=list(y) if y else None,
-                        log=None if yscale is None else yscale == "log", projection=projection,
-                        animate=animate, labels=labels, options=options)
+    if path_key:  # a figure across the runs: nothing else is drawn
+        written = _draw_requested(runs, labels, ["path"], target, fmt, x or "step", projection, lecture)
+    else:
+        written = draw_runs(runs, target, fmt=fmt, x=x, ys=list(y) if y else None,
+                            log=None if yscale is None else yscale == "log", projection=projection,
+                            animate=animate, labels=labels, options=options, lecture=lecture)
+        if surface:
+            written += _draw_requested(runs, labels, ["surface"], target, fmt, x or "step", projection, lecture)
     if json_out:
         print_json({"out": str(target), "figures": [str(p) for p in written], "runs": [str(r) for r in runs]})
     con.print(f"{len(written)} figure(s) from {len(runs)} run(s) in [bold]{target}[/]")
     for p in written:
         con.print(f"  {p.name}")
+
+
+def _draw_requested(runs, labels, names, target, fmt, x, projection, lecture):
+    from optrun.plots import catalog, rundata
+
+    groups, _ = rundata.group_runs([rundata.load_run(p) for p in runs], labels)
+    return catalog.draw_requested(groups, names, target, fmt=fmt, x=x, projection=projection, options=lecture)

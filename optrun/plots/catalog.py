@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from optrun.plots import figures as F
+from optrun.plots import lecture
 from optrun.plots.contour import contour_data
 from optrun.plots.curves import curve_panel, params_data
 from optrun.plots.dataspace import dataspace_data
@@ -37,6 +38,8 @@ class Context:
     options: FigureOptions = field(default_factory=FigureOptions)
     titles: tuple[str, str] = field(init=False)  # (title, subtitle) of every figure
     _contour: ContourData | str | None = field(default=None, init=False, repr=False)
+    # the lecture figures' options (optrun.plots.lecture): tangents, xlim, ylim, path
+    lecture: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         title, sub = figure_title(self.groups, short=self.options.style == "slides")
@@ -48,7 +51,7 @@ class Context:
 
     def load_problem(self) -> str | None:
         """Reload the first run's data and objective; return why not (None when it worked)."""
-        self.problem, self.why = load_problem(self.groups[0].first)
+        self.problem, self.why = lecture.load_problem(self.groups[0].first)  # objectives without data too
         return self.why
 
     def contour(self) -> ContourData | str:
@@ -107,6 +110,15 @@ def render_dataspace(dd, ctx: Context):
     return F.dataspace_figure(replace(dd, title=ctx.titles[0], subtitle=ctx.titles[1]), opts=ctx.options)
 
 
+def render_lecture(data, ctx: Context):
+    """The lecture figures (optrun.plots.lecture_figures); a plain ContourData as before."""
+    if isinstance(data, ContourData):
+        return render_contour(data, ctx)
+    from optrun.plots import lecture_figures
+
+    return lecture_figures.render(data, ctx.notes)
+
+
 # ---- builders: groups -> plain data ------------------------------------------------------------
 
 
@@ -120,18 +132,70 @@ def build_grad_norm(ctx: Context):
 
 
 def _applies_to_one_feature(runs: list[RunData]) -> bool:
-    return one_feature(runs[0])
+    return one_feature(runs[0]) and not lecture.is_analytic(runs[0])  # x_squared has no data
+
+
+def _has_dual(runs: list[RunData]) -> bool:
+    return any(lecture.has_dual(r) for r in runs)
+
+
+def build_surface(ctx: Context):
+    """f over the contour figure's grid (its frame, its plane), as a 3-D surface."""
+    data = lecture.build_contour(ctx)
+    if isinstance(data, str):
+        return data
+    if isinstance(data, lecture.ContourPanels):
+        data = data.panels[0]
+    if isinstance(data, lecture.LectureContour):
+        data = data.cd
+    if not isinstance(data, ContourData):
+        return "a surface needs two parameters (or a plane through more): see contour.png"
+    return lecture.surface_data(data, ctx.groups)
 
 
 FIGURES: dict[str, FigureSpec] = {spec.name: spec for spec in (
     FigureSpec("loss", "loss", build_loss, render_curves),
     FigureSpec("grad_norm", "gradient norm", build_grad_norm, render_curves),
     FigureSpec("params", "parameters", lambda ctx: params_data(ctx.groups, ctx.x), render_params),
-    FigureSpec("contour", "contour", Context.contour, render_contour, needs_problem=True,
+    FigureSpec("contour", "contour", lecture.build_contour, render_lecture, needs_problem=True,
                missing="no contour plot"),
     FigureSpec("data", "data", lambda ctx: dataspace_data(ctx.groups, problem=ctx.problem, why=ctx.why),
                render_dataspace, applies=_applies_to_one_feature, needs_problem=True, missing="no data-space view"),
+    FigureSpec("duality", "duality", lambda ctx: lecture.duality_data(ctx.groups, ctx.problem), render_lecture,
+               applies=_has_dual, needs_problem=True, missing="no duality figure"),
+    FigureSpec("convexity", "convexity", lambda ctx: lecture.convexity_data(ctx.groups), render_lecture,
+               applies=lecture.convexity_applies, missing="no convexity slice"),
 )}
+
+# Figures drawn only on request (``optrun plot --surface``, ``--path KEY``): see draw_requested.
+ON_REQUEST: dict[str, FigureSpec] = {spec.name: spec for spec in (
+    FigureSpec("surface", "surface", build_surface, render_lecture, needs_problem=True, missing="no surface"),
+    FigureSpec("path", "regularisation path",
+               lambda ctx: lecture.path_data([r for g in ctx.groups for r in g.runs], ctx.lecture.get("path", "")),
+               render_lecture, missing="no regularisation path"),
+)}
+
+
+def draw_requested(groups: list[Group], names: list[str], out, fmt: str = "png", x: str = "step",
+                   projection: str = "hessian", options: dict | None = None) -> list:
+    """Draw the :data:`ON_REQUEST` figures ``names`` of these groups into ``out``; return the
+    files. A failure becomes a figure that says why (as in :func:`optrun.plots.draw.draw_groups`)."""
+    from pathlib import Path
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = Context(groups, x=x, projection=projection, lecture=dict(options or {}))
+    specs = [ON_REQUEST[n] for n in names]
+    if any(s.needs_problem for s in specs):
+        ctx.load_problem()
+    written = []
+    for spec in specs:
+        try:
+            fig = spec.figure(ctx)
+        except Exception as exc:  # a plotting bug must not cost the other figures
+            fig = F.message_figure(spec.title, f"this figure could not be drawn: {type(exc).__name__}: {exc}")
+        written.append(F.save_figure(fig, out / f"{spec.name}.{fmt}"))
+    return written
 
 
 def curve_figure(y: str) -> FigureSpec:

@@ -120,6 +120,12 @@ def _data_term_on_grid(problem: ProblemData, origin, basis, AA, CC):
     cancellation.
     """
     obj, X, y = problem.objective, problem.X, problem.y
+    if getattr(obj, "model", "") == "analytic":  # an objective without data: f itself, point by point
+        theta = origin[None, :] + np.column_stack([AA.ravel(), CC.ravel()]) @ basis.T
+        F0 = float(obj.value(origin))
+        with np.errstate(all="ignore"):
+            out = np.array([obj.value(t) for t in theta]) - F0
+        return out.reshape(AA.shape), F0
 
     def z_of(theta):
         w, b = obj.split(theta)
@@ -147,6 +153,8 @@ def slice_values(problem: ProblemData, origin, basis, A, C) -> tuple[np.ndarray,
 
 def _grid_size(problem: ProblemData) -> int:
     obj = problem.objective
+    if getattr(obj, "model", "") == "analytic":
+        return 161  # point-by-point values: 26 thousand calls
     if obj.model == "linear" and obj.l1 == 0.0:
         return 241
     return int(np.clip(math.sqrt(3e7 / max(problem.X.shape[0], 1)), 41, 161))
@@ -174,8 +182,12 @@ def contour_levels(Z: np.ndarray) -> np.ndarray:
 
 
 def contour_data(groups: list[Group], x: str = "step", projection: str = "hessian",
-                 problem: ProblemData | None = None, why: str | None = None) -> ContourData | str:
-    """Everything the trajectory-on-contours figure draws, or a string saying why it cannot be drawn."""
+                 problem: ProblemData | None = None, why: str | None = None,
+                 frame: tuple[float, float, float, float] | None = None) -> ContourData | str:
+    """Everything the trajectory-on-contours figure draws, or a string saying why it cannot be drawn.
+
+    ``frame`` = (a_lo, a_hi, c_lo, c_hi) fixes the plotted region (``--xlim/--ylim``, or one
+    frame shared by side-by-side panels); by default it holds the paths and θ*."""
     first = groups[0].first
     if problem is None and why is None:
         problem, why = load_problem(first)
@@ -191,9 +203,14 @@ def contour_data(groups: list[Group], x: str = "step", projection: str = "hessia
     if first.theta_star is not None:
         sa, sc, _ = project(first.theta_star[None, :], origin, basis)
         star = (float(sa[0]), float(sc[0]))
-    frame, equal, why_unequal = fit_frame(_frame(frame_pts, star))
-    if not equal:
-        notes.append(f"axes not to scale: {why_unequal}")
+    if frame is None:  # the frame fits the paths; a frame given by --xlim/--ylim is kept as is
+        frame, equal, why_unequal = fit_frame(_frame(frame_pts, star))
+        if not equal:
+            notes.append(f"axes not to scale: {why_unequal}")
+    else:
+        frame = tuple(float(v) for v in frame)
+        ratio = (frame[1] - frame[0]) / (frame[3] - frame[2])
+        equal = 0.5 <= ratio <= 2.0
     a_lo, a_hi, c_lo, c_hi = frame
     G = _grid_size(problem)
     A, C = np.linspace(a_lo, a_hi, G), np.linspace(c_lo, c_hi, G)

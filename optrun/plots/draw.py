@@ -118,6 +118,7 @@ def draw_groups(
     style_note: str = "",
     figures: tuple[str, ...] = DEFAULT_FIGURES,
     options: FigureOptions | None = None,
+    lecture: dict | None = None,
 ) -> list[Path]:
     """Draw the figures of these groups into ``out``; return the files written.
 
@@ -130,7 +131,7 @@ def draw_groups(
     runs = [r for g in groups for r in g.runs]
     options = _with_fonts(options, groups)
     ctx = Context(groups, x=x, log=log, projection=projection, notes=[style_note] if style_note else [],
-                  options=options)
+                  options=options, lecture=dict(lecture or {}))
     for r in runs:
         for prob in r.problems:
             _warn(f"{r.path.name}: {prob}")
@@ -206,10 +207,11 @@ def draw_run(run_dir: Path, fmt: str = "png", x: str = "step", projection: str =
 
 def draw_runs(run_dirs: list[Path], out: Path, fmt: str = "png", x: str | None = None, ys: list[str] | None = None,
               log: bool | None = None, projection: str = "hessian", animate: bool = False,
-              labels: dict[str, str] | None = None, options: FigureOptions | None = None) -> list[Path]:
+              labels: dict[str, str] | None = None, options: FigureOptions | None = None,
+              lecture: dict | None = None) -> list[Path]:
     """Overlay several runs (seeds of one setting become a median with a 10–90% band)."""
     runs = [rundata.load_run(p) for p in run_dirs]
     groups, note = rundata.group_runs(runs, labels)
     x = x or rundata.default_x(runs)
     return draw_groups(groups, Path(out), fmt=fmt, x=x, ys=ys, log=log, projection=projection, animate=animate,
-                       style_note=note, options=options)
+                       style_note=note, options=options, lecture=lecture)
