@@ -271,3 +271,22 @@ def test_intercept_only_model(tmp_path):
     assert r.summary["params"]["b"] == pytest.approx(heights.mean(), rel=1e-12)
     with pytest.raises(OptrunError, match="no parameter"):
         run(cfg, ["model.fit_intercept=false"], tmp_path)
+
+
+# --------------------------------------------------------------------------------------------
+# Regressions found working through the lecture
+
+
+def test_a_model_without_data_reruns_from_its_config_yaml_and_compares(tmp_path):
+    # config.yaml of a function/quadratic run holds loss {name: null, l2: 0, l1: 0}; it used to be
+    # refused ("model function is its own objective"), so rerun, compare and sweep all failed
+    first = run(CONFIGS / "x_squared_gd.yaml", ["train.steps=2"], tmp_path)
+    again = run(first.run_dir / "config.yaml", tmp=tmp_path / "again")
+    assert again.trace["x1"].tolist() == first.trace["x1"].tolist()
+    res = cli("compare", CONFIGS / "lagrange_example.yaml", "--vary", "constraints.method=project,primal_dual",
+              "--out", tmp_path / "cmp", "--no-plots")
+    assert res.exit_code == 0, res.output
+    (csv,) = (tmp_path / "cmp").glob("*/comparison.csv")
+    assert "failed" not in csv.read_text()
+    with pytest.raises(OptrunError, match="its own objective"):
+        run(CONFIGS / "x_squared_gd.yaml", ["loss.l2=0.1"], tmp_path)
