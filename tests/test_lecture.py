@@ -290,3 +290,26 @@ def test_a_model_without_data_reruns_from_its_config_yaml_and_compares(tmp_path)
     assert "failed" not in csv.read_text()
     with pytest.raises(OptrunError, match="its own objective"):
         run(CONFIGS / "x_squared_gd.yaml", ["loss.l2=0.1"], tmp_path)
+
+
+def test_ridge_with_l2_from_the_ball_multiplier_has_the_same_theta_star(tmp_path):
+    ball = run(CONFIGS / "ridge_vs_ball.yaml", ["train.steps=0"], tmp_path).summary
+    w = np.array(list(ball["theta_star"].values()))[:-1]
+    r, lam = 1000.0, ball["multipliers"]["norm"]
+    assert ball["active"]["norm"] is True and np.linalg.norm(w) == pytest.approx(r, rel=1e-12) and lam > 0
+    ridge = run(CONFIGS / "ridge_vs_ball.yaml", ["train.steps=0", "constraints=null", f"loss.l2={lam / r!r}"], tmp_path).summary
+    np.testing.assert_allclose(list(ridge["theta_star"].values()), list(ball["theta_star"].values()), rtol=1e-10)
+
+
+def test_nnls_on_longley_against_scipy(tmp_path):
+    from scipy.optimize import nnls
+
+    s = run(CONFIGS / "nnls.yaml", ["train.steps=0"], tmp_path).summary
+    d = np.loadtxt(CONFIGS.parent / "datasets" / "longley.csv", delimiter=",", skiprows=1)
+    X, y = (d[:, :-1] - d[:, :-1].mean(0)) / d[:, :-1].std(0), d[:, -1]
+    w, _ = nnls(X, y - y.mean())  # centred features: the free intercept is mean(y)
+    ts = np.array(list(s["theta_star"].values()))
+    np.testing.assert_allclose(ts[:-1], w, rtol=1e-9, atol=1e-9 * np.abs(w).max())
+    assert ts[-1] == pytest.approx(y.mean(), rel=1e-14)
+    assert [bool(a) for a in s["active"]["lower"][:-1]] == list(w == 0)
+    assert all(m > 0 for m, a in zip(s["multipliers"]["lower"], s["active"]["lower"]) if a)
