@@ -313,3 +313,11 @@ def test_nnls_on_longley_against_scipy(tmp_path):
     assert ts[-1] == pytest.approx(y.mean(), rel=1e-14)
     assert [bool(a) for a in s["active"]["lower"][:-1]] == list(w == 0)
     assert all(m > 0 for m, a in zip(s["multipliers"]["lower"], s["active"]["lower"]) if a)
+
+
+def test_an_empty_polyhedron_says_why_once(tmp_path):
+    cfg = {**LSQ_CONSTRAINED, "constraints": {"inequality": {"G": [[1, 0, 0, 0], [-1, 0, 0, 0]], "h": [-1, -1]}}}
+    with pytest.raises(OptrunError) as err:
+        run(cfg, tmp=tmp_path)
+    msg = str(err.value)
+    assert msg.count("feasible set is empty") == 1 and "the inequality constraints cannot all hold" in msg
