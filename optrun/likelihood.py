@@ -83,3 +83,63 @@ def likelihood_curve(draws, thetas=None, num: int = 199, log: bool = False):
         raise OptrunError("thetas: must lie strictly inside (0, 1)")
     ll = k * np.log(th) + (m - k) * np.log1p(-th)
     return th, (ll if log else np.exp(ll)), k / m
+
+
+def _row_denominator(n: int, theta: Fraction) -> int:
+    """The common denominator the lecture writes a row of the table over: den(theta)^n when both
+    theta and 1 - theta have that denominator (1/2 -> 2^5 = 32, 3/4 -> 4^5 = 1024), else the lcm
+    of the row's reduced denominators."""
+    from math import lcm
+
+    return lcm(theta.denominator**n, (1 - theta).denominator**n)
+
+
+def _show(value: Fraction, den: int) -> str:
+    """``value`` written over ``den`` (10/32, not 5/16), as in the lecture's table."""
+    return f"{value * den}/{den}" if (value * den).denominator == 1 else str(value)
+
+
+def two_bags_report(n: int = 5, thetas=("1/2", "3/4"), observed: int | None = None, num: int = 199) -> dict:
+    """Everything the two-bags example shows, as plain JSON-ready data (lecture Part 1 §2).
+
+    Y ~ Binomial(n, theta) with theta restricted to Omega = ``thetas``. Returns
+
+    * ``n``, ``omega`` (the thetas as exact strings "1/2"), ``y`` = [0..n];
+    * ``table``: one row per theta, ``{"theta", "pmf" (exact strings over the row's common
+      denominator: "10/32", "270/1024"), "pmf_float", "denominator"}`` — the lecture's table;
+    * ``ml_choice``: per y, the theta in Omega with the largest f(y; theta) (ties: the first listed);
+    * with ``observed`` = y_obs: ``observed``, ``likelihood`` {theta: f(y_obs; theta) as a string},
+      ``theta_hat`` (the ML choice in Omega), ``bag`` ("A", "B", ... in the order of ``thetas``),
+      ``likelihood_ratio`` (best over runner-up, exact string and float), ``theta_hat_unrestricted``
+      = y_obs/n (the maximiser over the whole interval (0, 1)), and ``curve`` = {"theta", "likelihood"}:
+      f(y_obs; theta) on ``num`` points strictly inside (0, 1), the likelihood function the
+      figure draws with Omega marked.
+    """
+    table = binomial_table(n, thetas)
+    ts = table["thetas"]
+    rows = []
+    for t in ts:
+        den = _row_denominator(n, t)
+        rows.append({"theta": str(t), "denominator": den, "pmf": [_show(v, den) for v in table["pmf"][t]],
+                     "pmf_float": [float(v) for v in table["pmf"][t]]})
+    out = {"n": n, "omega": [str(t) for t in ts], "y": table["y"], "table": rows,
+           "ml_choice": [str(t) for t in table["ml_choice"]]}
+    if observed is None:
+        return out
+    if not (isinstance(observed, int) and 0 <= observed <= n):
+        raise OptrunError(f"observed: expected an integer count of red balls 0..{n}, got {observed!r}")
+    lik = {t: table["pmf"][t][observed] for t in ts}
+    best = table["ml_choice"][observed]
+    others = [lik[t] for t in ts if t != best]
+    ratio = None if not others else (lik[best] / max(others) if max(others) > 0 else None)
+    th = np.linspace(0.0, 1.0, num + 2)[1:-1]
+    curve = comb(n, observed) * th**observed * (1.0 - th) ** (n - observed)
+    out.update(
+        observed=observed,
+        likelihood={str(t): _show(lik[t], _row_denominator(n, t)) for t in ts},
+        theta_hat=str(best), bag="ABCDEFGHIJKLMNOPQRSTUVWXYZ"[ts.index(best)] if len(ts) <= 26 else str(ts.index(best)),
+        likelihood_ratio=None if ratio is None else {"exact": str(ratio), "float": float(ratio)},
+        theta_hat_unrestricted=str(Fraction(observed, n)) if n else None,
+        curve={"theta": th.tolist(), "likelihood": curve.tolist()},
+    )
+    return out

@@ -167,6 +167,10 @@ def prepare(config: dict) -> Problem:
         ds = load_data(config, rngs)
         objective, fn = make_objective(config), None
         param_names = [f"w_{f}" for f in ds.feature_names] + (["b"] if mcfg["fit_intercept"] else [])
+        if not param_names:
+            # features: [] is the intercept-only model; without the intercept nothing is left to fit
+            raise OptrunError("model.fit_intercept: false with no features (dataset.features: []) leaves no "
+                              "parameter to fit; keep the intercept or name a feature", key="model.fit_intercept")
     n = ds.X.shape[0]
     theta0 = initial_theta(mcfg, param_names, rngs["init"], np.dtype(tcfg["dtype"]))
     size, shuffle, total = batching(config["batch"], tcfg, n)

@@ -117,8 +117,9 @@ def test_unknown_columns_with_suggestion(tmp_path):
     assert "'hieght'" in msg and "did you mean 'height'" in msg
     msg = err(read_csv, p, features=["weight"])
     assert "target" in msg
-    msg = err(read_csv, p, features=[])
-    assert "empty" in msg
+    # features: [] is the intercept-only model of DESIGN.md §9.2: no feature columns, the target kept
+    X, y, names, _ = read_csv(p, features=[])
+    assert names == [] and X.shape == (2, 0) and list(y) == [2.0, 4.0]
 
 
 def test_duplicate_and_empty_column_names(tmp_path):

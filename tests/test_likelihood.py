@@ -43,3 +43,35 @@ def test_likelihood_curve_peaks_at_the_sample_share():
     assert ll[0] == pytest.approx(5 * np.log(0.5))
     with pytest.raises(OptrunError):
         likelihood_curve([0, 2])
+
+
+def test_two_bags_report_reproduces_the_lecture():
+    from optrun.likelihood import two_bags_report
+
+    r = two_bags_report()
+    assert r["omega"] == ["1/2", "3/4"] and r["y"] == [0, 1, 2, 3, 4, 5]
+    a, b = r["table"]
+    # exactly the lecture's table, over its denominators 32 and 1024
+    assert a["pmf"] == ["1/32", "5/32", "10/32", "10/32", "5/32", "1/32"] and a["denominator"] == 32
+    assert b["pmf"] == ["1/1024", "15/1024", "90/1024", "270/1024", "405/1024", "243/1024"]
+    assert b["denominator"] == 1024 and b["pmf_float"][3] == 270 / 1024
+    assert r["ml_choice"] == ["1/2"] * 4 + ["3/4"] * 2
+    assert "observed" not in r
+
+    r3 = two_bags_report(observed=3)
+    assert r3["likelihood"] == {"1/2": "10/32", "3/4": "270/1024"}
+    assert r3["theta_hat"] == "1/2" and r3["bag"] == "A"
+    assert r3["likelihood_ratio"]["exact"] == "32/27"  # (10/32) / (270/1024)
+    assert r3["theta_hat_unrestricted"] == "3/5"
+    th, L = np.array(r3["curve"]["theta"]), np.array(r3["curve"]["likelihood"])
+    assert np.all((th > 0) & (th < 1)) and abs(th[np.argmax(L)] - 0.6) < 1e-2
+    np.testing.assert_allclose(L, 10 * th**3 * (1 - th) ** 2, rtol=1e-13)
+
+    r4 = two_bags_report(observed=4)
+    assert r4["theta_hat"] == "3/4" and r4["bag"] == "B"
+    assert r4["likelihood_ratio"]["exact"] == "81/32"  # (405/1024) / (5/32)
+    with pytest.raises(OptrunError, match="observed"):
+        two_bags_report(observed=6)
+    # other draws and candidate sets
+    r10 = two_bags_report(n=10, thetas=("1/3", "2/3"), observed=7)
+    assert r10["theta_hat"] == "2/3" and r10["table"][0]["denominator"] == 3**10

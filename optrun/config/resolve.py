@@ -199,7 +199,11 @@ def _check_no_data_rules(resolved: dict, raw: dict, where: str, origin: dict[str
     if resolved["dataset"] is not None:
         raise OptrunError(f"{origin.get('dataset', where)}: dataset: model {name} takes no data "
                           "(remove the dataset section, or write dataset: none)")
-    if any(k in (raw.get("loss") or {}) for k in ("name", "l1", "l2", "reduction", "sigma")):
+    # the resolved config (config.yaml) carries the neutral loss {name: null, l2: 0, l1: 0}, and it
+    # must rerun as is (optrun rerun, compare, sweep): only a loss that would change something is refused
+    neutral = {"name": None, "l1": 0.0, "l2": 0.0, "reduction": None, "sigma": None}
+    given = raw.get("loss") or {}
+    if any(k in given and given[k] != v for k, v in neutral.items()):
         raise OptrunError(f"{origin.get('loss', where)}: loss: model {name} is its own objective; "
                           "remove the loss section")
     if resolved["batch"]["mode"] != "full":

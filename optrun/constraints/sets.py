@@ -187,10 +187,11 @@ class ConstraintSet:
         try:
             phase_one(E, e, C, d, n, where="constraints")
         except QPInfeasible as err:
-            raise OptrunError(
-                f"constraints: the feasible set is empty: {', '.join(present)} cannot all hold "
-                f"({str(err).split(': ', 1)[-1]})"
-            ) from None
+            # the QP's message repeats "the feasible set is empty (...)": keep only its reason
+            reason = str(err).split(": ", 1)[-1]
+            reason = reason.removeprefix("the feasible set is empty (").removesuffix(")")
+            kinds = ", ".join(present) if len(present) > 1 else f"the {present[0]} constraints"
+            raise OptrunError(f"constraints: the feasible set is empty: {kinds} cannot all hold ({reason})") from None
         if self.norm_ord == 2.0:
             # Smallest ‖w‖ over the linear part: the ball meets it iff that is ≤ r.
             P = np.diag(self.weight_mask().astype(float))

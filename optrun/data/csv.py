@@ -129,8 +129,8 @@ def select_columns(table: Table, target=None, features=None) -> tuple[list[str],
     if features is None:
         features = [h for h in header if h != target]
     features = [str(f) for f in ([features] if isinstance(features, str) else features)]
-    if not features:
-        raise OptrunError(f"{path}: features is an empty list; name at least one column")
+    # features: [] is allowed: an intercept-only model (DESIGN.md §9.2); the model checks that it
+    # still has a parameter (fit_intercept)
     dup = [f for i, f in enumerate(features) if f in features[:i]]
     if dup:
         raise OptrunError(f"{path}: feature {dup[0]!r} is listed twice")
