@@ -128,7 +128,7 @@ def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineR
     value_and_grad = obj.value_and_grad
     # the gradient the optimizer steps with: the objective's, or its smooth part's for proximal
     # methods (which handle l1 through "prox"); reused from the logged evaluation in full batch
-    step_vg = problem.step_objective.value_and_grad
+    step_vg = problem.step_value_and_grad or problem.step_objective.value_and_grad
     reuse = full and step_vg == value_and_grad
     extras = _Extras(problem, step_vg)
     averaged = "ax" in opt.report(opt.init(problem.theta0))

@@ -51,6 +51,7 @@ class Problem:
     # part (ISTA/FISTA's default step 1/L), and the exact constrained / l1 optimum when there is one
     hooks: tuple = ()
     step_objective: Any = None
+    step_value_and_grad: Callable | None = None  # (F with its l1 term, gradient of the smooth part)
     prox: Callable | None = None
     lipschitz: float | None = None
     constraint_set: Any = None
@@ -341,15 +342,26 @@ def _add_optimizer_needs(problem: Problem, X: np.ndarray) -> None:
     """What the optimizer asks the engine for: the smooth part (proximal methods step on it and
     handle l1 through the prox) and L of the smooth part (ISTA/FISTA's default step 1/L; for
     logistic regression the bound ‖[X, 1]‖₂² / (4n), DESIGN.md §9.7)."""
+    from functools import partial
+
     from optrun import sparse
 
     opt, obj = problem.optimizer, problem.objective
     if "prox" in opt.needs and getattr(obj, "l1", 0.0) > 0:
         problem.step_objective = sparse.smooth_part(obj)
+        # the closure and the batch loss report F (with l1: FISTA's function restart compares F),
+        # the gradient is the smooth part's (the l1 term is the prox's)
+        problem.step_value_and_grad = partial(_split_value_and_grad, problem.step_objective, obj)
     if "prox" in opt.needs and problem.prox is None:
         problem.prox = _identity_prox
     if "lipschitz" in opt.needs:
         problem.lipschitz = _smooth_lipschitz(problem, X)
+
+
+def _split_value_and_grad(smooth, obj, theta, X, y):
+    value, grad = smooth.value_and_grad(theta, X, y)
+    w = theta[:-1] if obj.fit_intercept else theta
+    return value + obj.l1 * float(np.abs(w).sum()), grad
 
 
 def _identity_prox(v, step):
