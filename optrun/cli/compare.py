@@ -66,6 +66,16 @@ def compare(
             name=name, plots=not no_plots, run_plots=run_plots, fmt=fmt, projection=projection, animate=animate,
             figure=figure, stop=stop, on_run=_progress_line(con), resolution=resolution, baselines=baselines,
         )
+    _show(result, con, json_out)
+    if result.interrupted:
+        raise typer.Exit(signals.exit_code)
+    if result.failed:
+        con.print(f"[red]{result.failed} run(s) failed[/]: see comparison.csv")
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def _show(result, con, json_out: bool) -> None:
+    """The JSON document (``--json``), the ranking table, the resolution note and the folder."""
     if json_out:
         print_json({"comparison_dir": str(result.folder), "target": result.target, "x": result.x,
                     "vary": result.vary, "settings": result.settings, "runs": result.rows,
@@ -77,11 +87,6 @@ def compare(
     if meta:
         con.print(meta)
     con.print(f"comparison folder: [bold]{result.folder}[/] (comparison.csv, plots/)")
-    if result.interrupted:
-        raise typer.Exit(signals.exit_code)
-    if result.failed:
-        con.print(f"[red]{result.failed} run(s) failed[/]: see comparison.csv")
-        raise typer.Exit(EXIT_SOME_FAILED)
 
 
 def _progress_line(con):

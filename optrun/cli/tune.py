@@ -54,19 +54,11 @@ def tune(
     con = console(quiet)
     stop = StopFlag()
     names = [o.strip() for o in optimizers.split(",") if o.strip()]
-    done = {"n": 0}
-
-    def on_run(planned, outcome):
-        done["n"] += 1
-        if done["n"] % 20 == 0 or planned.phase == "rerun":
-            con.print(f"[{planned.phase}] {planned.optimizer} {tune_mod.setting_text(planned.values)} "
-                      f"seed {planned.seed}: {outcome.get('status')}")
-
     with Signals(stop) as signals:
         result = tune_mod.tune(config, names, budget, seeds=seeds, search=search, score=score, target=target,
                                spaces=list(space or []), out=out, name=name, jobs=jobs or (os.cpu_count() or 1),
                                executor=executor, address=address, plots=not no_plots, fmt=fmt, stop=stop,
-                               on_run=on_run)
+                               on_run=_progress_line(con))
     if json_out:
         print_json({"tune_dir": str(result.folder), "score": result.score, "target": result.target,
                     "skipped": result.skipped, "ranking": result.ranking,
@@ -79,6 +71,21 @@ def tune(
     if result.failed:
         con.print(f"[red]{result.failed} run(s) failed[/]: see trials.csv")
         raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def _progress_line(con):
+    """The ``on_run`` callback of :func:`optrun.tune.tune`: a line every 20th trial and for each rerun."""
+    from optrun.tune import setting_text
+
+    done = {"n": 0}
+
+    def on_run(planned, outcome):
+        done["n"] += 1
+        if done["n"] % 20 == 0 or planned.phase == "rerun":
+            con.print(f"[{planned.phase}] {planned.optimizer} {setting_text(planned.values)} "
+                      f"seed {planned.seed}: {outcome.get('status')}")
+
+    return on_run
 
 
 def _num(v) -> str:
