@@ -68,9 +68,18 @@ def test_newton_on_a_quadratic_lands_in_one_step(tmp_path):
 
 
 def test_newton_raphson_config_is_the_tangent_rule(tmp_path):
-    # x_{k+1} = x_k - f'(x_k)/f''(x_k) on x²: 2 - 4/2 = 0 in one step (to rounding: the solve
-    # goes through a Cholesky factor, sqrt(2) twice, so the step leaves 2.2e-16)
-    tr = run(CONFIGS / "newton_raphson.yaml", tmp=tmp_path).trace
+    # x_{k+1} = x_k - f'(x_k)/f''(x_k) on f = x⁴/4 - x: 2, 17/12, ... -> 1, the error squared
+    x = run(CONFIGS / "newton_raphson.yaml", tmp=tmp_path).trace["x1"].to_numpy()
+    want = [2.0]
+    for _ in range(len(x) - 1):
+        want.append(want[-1] - (want[-1] ** 3 - 1) / (3 * want[-1] ** 2))
+    np.testing.assert_allclose(x, want, rtol=1e-13)
+    assert x[1] == pytest.approx(17 / 12, rel=1e-15)
+    err = np.abs(x - 1.0)[1:5]
+    assert np.all(err[1:] <= 1.1 * err[:-1] ** 2)  # quadratic convergence: e_{k+1} ≈ e_k²
+    # on x² the tangent rule lands in one step: 2 - 4/2 = 0 (to rounding: the solve goes through
+    # a Cholesky factor, sqrt(2) twice, so the step leaves 2.2e-16)
+    tr = run(CONFIGS / "newton_raphson.yaml", ["model.function=x_squared"], tmp_path).trace
     assert tr["x1"].iloc[0] == 2.0 and abs(tr["x1"].iloc[1]) <= 4e-16
 
 

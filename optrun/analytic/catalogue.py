@@ -29,6 +29,25 @@ def x_squared() -> AnalyticFunction:
     )
 
 
+@register_function("quartic", n_params=1)
+def quartic() -> AnalyticFunction:
+    """f(x) = x^4/4 - x: a one-parameter function that is not quadratic, for Newton-Raphson.
+
+    f' = x^3 - 1, f'' = 3x^2. Minimiser x* = 1 (the root of f'), f* = -3/4. Convex for x != 0
+    (f'' >= 0 everywhere). Newton-Raphson on f' is x <- x - (x^3 - 1)/(3x^2): from x = 2 the
+    iterates are 2, 17/12 = 1.41667, 1.11053, 1.01063, 1.00011, ... (quadratic convergence: the
+    lecture's tangent picture takes several steps here, where on x^2 it takes one).
+    """
+    return AnalyticFunction(
+        "quartic", 1,
+        value=lambda t: float(_a(t)[0] ** 4 / 4.0 - _a(t)[0]),
+        grad=lambda t: np.array([_a(t)[0] ** 3 - 1.0]),
+        hessian=lambda t: np.array([[3.0 * _a(t)[0] ** 2]]),
+        minimizers=(np.ones(1),), f_star=-0.75, note="", init=np.array([2.0]),
+        frame=((-1.5, 2.5),), convex=True,
+    )
+
+
 @register_function("quadratic_bowl", n_params=2)
 def quadratic_bowl(condition_number: float = 10.0) -> AnalyticFunction:
     """f(x1, x2) = 1/2 (x1^2 + kappa x2^2): an axis-aligned bowl with condition number kappa.
