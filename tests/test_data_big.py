@@ -47,3 +47,73 @@ def test_available_memory_reads_the_machine():
     assert avail is None or 2**26 < avail < 2**50
     # 1e6 x 100 float64 (the benchmark set): X alone plus a block and four n-vectors
     assert generators.generation_bytes(10**6, 100) < 1.15 * 8 * 10**8
+
+
+# ---------------------------------------------------------------------------------------------
+# The fast CSV pass: same numbers, same lines, same messages
+
+
+import test_data  # noqa: E402  (the careful pass's tests, rerun below through the fast pass)
+
+from optrun.data import csv as csv_mod  # noqa: E402
+
+CSV_TESTS = [name for name in dir(test_data) if name.startswith("test_") and any(
+    w in name for w in ("read_csv", "csv_", "missing_file", "empty_and", "header_required", "non_numeric",
+                        "line_numbers", "nan_inf", "unselected", "unknown_columns", "duplicate_and",
+                        "ragged", "not_utf8", "relative_to_base"))]
+
+
+def test_the_csv_message_tests_are_found():
+    assert len(CSV_TESTS) >= 14
+
+
+@pytest.mark.parametrize("name", CSV_TESTS)
+def test_message_tests_pass_through_the_fast_pass(name, tmp_path, monkeypatch):
+    monkeypatch.setattr(csv_mod, "FAST_MIN_BYTES", 0)
+    fn = getattr(test_data, name)
+    import inspect
+
+    params = inspect.signature(fn).parameters
+    if "cell" in params:
+        for cell, what in [("nan", "NaN"), ("inf", "NaN/inf"), ("", "empty cell"), ("  ", "empty cell")]:
+            fn(tmp_path, cell, what)
+    else:
+        fn(**{k: v for k, v in {"tmp_path": tmp_path}.items() if k in params})
+
+
+def _fast_only(monkeypatch):
+    """Make the careful pass fail loudly: the fast pass must have answered alone."""
+    monkeypatch.setattr(csv_mod, "FAST_MIN_BYTES", 0)
+    monkeypatch.setattr(csv_mod, "read_rows", lambda *a: (_ for _ in ()).throw(AssertionError("careful pass ran")))
+
+
+def test_fast_pass_equals_the_careful_pass(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((300, 4)) * 10.0 ** rng.integers(-20, 20, (300, 4))
+    rows = [",".join(repr(float(v)) for v in r) for r in A]
+    rows[10:10] = [""]  # a blank line: the lines after it shift by one
+    p = tmp_path / "f.csv"
+    p.write_text("a,b,c,y\r\n" + "\r\n".join(rows) + "\r\n")
+    careful = csv_mod.read_csv_lines(p, features=["c", "a"])
+    _fast_only(monkeypatch)
+    fast = csv_mod.read_csv_lines(p, features=["c", "a"])
+    for u, v in zip(careful, fast):
+        np.testing.assert_array_equal(np.asarray(u), np.asarray(v))
+    assert list(fast[4][9:12]) == [11, 13, 14]
+    np.testing.assert_array_equal(fast[0], A[:, [2, 0]])  # repr round-trips: bit for bit
+
+
+@pytest.mark.parametrize("text", [
+    "x,y,z\n1,2,3\n4,5\n",  # short line, missing column unselected
+    "x,y,z\n1,2,3\n4,5,6,7\n",  # long line
+    "x,y,z\n1,2,3,\n4,5\n",  # one long, one short: totals cancel
+    'x,y,z\n1,2,3\n"4",5,6\n',  # quotes: the careful pass
+])
+def test_fast_pass_defers_on_ragged_or_quoted_lines(text, tmp_path, monkeypatch):
+    p = tmp_path / "r.csv"
+    p.write_text(text)
+    for target, features in (("z", ["x"]), (None, None)):
+        try:
+            assert csv_mod._fast_numbers(p, target, features) is None
+        except Exception:  # noqa: BLE001  (a parser error defers too)
+            pass
