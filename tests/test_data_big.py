@@ -117,3 +117,114 @@ def test_fast_pass_defers_on_ragged_or_quoted_lines(text, tmp_path, monkeypatch)
             assert csv_mod._fast_numbers(p, target, features) is None
         except Exception:  # noqa: BLE001  (a parser error defers too)
             pass
+
+
+# ---------------------------------------------------------------------------------------------
+# .npy and Parquet data files
+
+from optrun.data import check_spec, load_dataset  # noqa: E402
+from optrun.data.files import read_data_file  # noqa: E402
+
+
+def _rngs():
+    a, b = np.random.SeedSequence(0).spawn(2)
+    return np.random.default_rng(a), np.random.default_rng(b)
+
+
+def _table(n=40):
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((n, 3))
+    return np.column_stack([A, A @ [1.0, -2.0, 0.5] + 0.1 * rng.standard_normal(n)])
+
+
+def _csv(tmp_path, A, names=("x1", "x2", "x3", "y")):
+    p = tmp_path / "d.csv"
+    p.write_text(",".join(names) + "\n" + "\n".join(",".join(repr(float(v)) for v in r) for r in A) + "\n")
+    return p
+
+
+def test_npy_gives_the_same_dataset_as_csv(tmp_path):
+    A = _table()
+    np.save(tmp_path / "d.npy", A)
+    spec = {"validation_fraction": 0.25, "standardize": True}
+    a = load_dataset({"name": "csv", "path": str(_csv(tmp_path, A)), **spec}, None, *_rngs(), model="linear")
+    b = load_dataset({"name": "csv", "path": "d.npy", **spec}, tmp_path, *_rngs(), model="linear")
+    for u, v in ((a.X, b.X), (a.y, b.y), (a.X_val, b.X_val), (a.y_val, b.y_val)):
+        np.testing.assert_array_equal(u, v)
+    assert (a.feature_names, a.target_name) == (b.feature_names, b.target_name) == (["x1", "x2", "x3"], "y")
+
+
+def test_npy_structured_array_names_the_columns_and_selects(tmp_path):
+    rec = np.zeros(5, dtype=[("label", "U5"), ("h", "f8"), ("w", "i4")])
+    rec["h"], rec["w"] = np.arange(5.0), np.arange(5) * 2
+    np.save(tmp_path / "r.npy", rec)
+    X, y, feats, target, rows = read_data_file(tmp_path / "r.npy", target="w", features=["h"])
+    assert (feats, target) == (["h"], "w") and list(rows) == [1, 2, 3, 4, 5]
+    np.testing.assert_array_equal(y, [0, 2, 4, 6, 8])
+    msg = str(pytest.raises(OptrunError, read_data_file, tmp_path / "r.npy").value)
+    assert "column 'label' does not hold numbers" in msg  # the default features include it
+
+
+def test_npy_messages_name_row_and_column(tmp_path):
+    A = _table(6)
+    A[3, 1] = np.nan
+    np.save(tmp_path / "n.npy", A)
+    msg = str(pytest.raises(OptrunError, read_data_file, tmp_path / "n.npy").value)
+    assert msg == f"{tmp_path / 'n.npy'}: row 4, column 'x2': 'nan' is not a finite number (NaN/inf are not allowed)"
+    np.save(tmp_path / "t.npy", np.zeros(3))
+    assert "expected a 2-D array" in str(pytest.raises(OptrunError, read_data_file, tmp_path / "t.npy").value)
+    msg = str(pytest.raises(OptrunError, read_data_file, tmp_path / "d.npy", target="why").value)
+    assert "file not found" in msg
+    np.save(tmp_path / "d.npy", _table(4))
+    msg = str(pytest.raises(OptrunError, read_data_file, tmp_path / "d.npy", target="yy").value)
+    assert "target column 'yy' not found (did you mean 'y'?)" in msg
+    (tmp_path / "bad.npy").write_text("x,y\n1,2\n")
+    assert "not a NumPy .npy file" in str(pytest.raises(OptrunError, read_data_file, tmp_path / "bad.npy").value)
+
+
+def test_format_key_rules():
+    assert check_spec({"name": "csv", "path": "a.dat", "format": "npy"})["format"] == "npy"
+    with pytest.raises(OptrunError) as e:
+        check_spec({"name": "csv", "path": "a", "format": "parquett"})
+    assert e.value.key == "dataset.format" and "did you mean 'parquet'" in str(e.value)
+    with pytest.raises(OptrunError) as e:
+        check_spec({"name": "women", "format": "npy"})
+    assert e.value.key == "dataset.format"
+    with pytest.raises(OptrunError) as e:
+        check_spec({"name": "synthetic_linear", "format": "npy"})
+    assert e.value.key == "dataset.format"
+
+
+def test_parquet_without_pyarrow_names_the_extra(tmp_path, monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def no_pyarrow(name, *a, **kw):
+        if name.startswith("pyarrow"):
+            raise ImportError(name)
+        return real(name, *a, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_pyarrow)
+    (tmp_path / "d.parquet").write_bytes(b"PAR1")
+    msg = str(pytest.raises(OptrunError, read_data_file, tmp_path / "d.parquet").value)
+    assert 'needs pyarrow; install the extra: pip install "optrun[parquet]"' in msg
+
+
+def test_parquet_gives_the_same_dataset_as_csv(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    A = _table()
+    cols = {"label": [f"r{i}" for i in range(len(A))], **{n: A[:, j] for j, n in enumerate(["x1", "x2", "x3", "y"])}}
+    pq.write_table(pa.table(cols), tmp_path / "d.parquet")
+    a = load_dataset({"name": "csv", "path": str(_csv(tmp_path, A))}, None, *_rngs(), model="linear")
+    b = load_dataset({"name": "csv", "path": "d.parquet", "features": ["x1", "x2", "x3"]}, tmp_path, *_rngs(),
+                     model="linear")
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.y, b.y)
+    msg = str(pytest.raises(OptrunError, read_data_file, tmp_path / "d.parquet").value)
+    assert "column 'label' does not hold numbers" in msg
+    pq.write_table(pa.table({"x": [1.0, None, 3.0], "y": [1.0, 2.0, 3.0]}), tmp_path / "n.parquet")
+    msg = str(pytest.raises(OptrunError, read_data_file, tmp_path / "n.parquet").value)
+    assert msg.endswith("n.parquet: row 2, column 'x': empty cell; every selected cell must be a number")
