@@ -22,7 +22,7 @@ def test_lean_design_equals_the_qr_design_to_rounding():
 
 
 def test_big_sets_use_the_lean_design(monkeypatch):
-    monkeypatch.setattr(generators, "MAX_GENERATED_CELLS", 1000)
+    monkeypatch.setattr(generators, "LEAN_DESIGN_CELLS", 1000)
     calls = []
     monkeypatch.setattr(generators, "_design_lean", lambda *a: calls.append(a) or generators._design(*a))
     generators.generate("synthetic_linear", {"n_samples": 500, "n_features": 3})

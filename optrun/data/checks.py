@@ -185,6 +185,10 @@ def check_magnitudes(where: str, feats, target, dt, *arrays) -> None:
         if A is None or A.size == 0:
             continue
         limit = A.dtype.type(min(MAX_ABS_VALUE, float(np.finfo(A.dtype).max)))
+        # max and min first: two reductions without a temporary copy of A (NaN propagates into
+        # both, and then fails the comparison); the offending cell is located only on failure
+        if A.max() <= limit and -A.min() <= limit:
+            continue
         bad = ~(np.abs(A) <= limit)  # NaN and inf are bad too
         if bad.any():
             j = int(np.nonzero(bad)[1][0])

@@ -232,18 +232,29 @@ def _fast_numbers(path: Path, target, features):
     n = arr.shape[0]
     if n == 0 or not np.all(np.abs(arr) <= MAX_ABS_VALUE):  # NaN (a missing or empty cell) too
         return None
-    buf = np.frombuffer(data, dtype=np.uint8)
-    starts, ends = _line_starts(buf, header_line)
-    blank = (ends == starts) | ((ends - starts == 1) & (buf[np.minimum(starts, len(buf) - 1)] == 13))
-    starts, ends = starts[~blank], ends[~blank]
-    lines = np.flatnonzero(~blank) + header_line + 1
-    if len(lines) != n:
-        return None
+    body = 0  # byte offset of the line after the header (no quotes: one physical line each)
+    for _ in range(header_line):
+        body = data.index(b"\n", body) + 1
+    physical = data.count(b"\n", body) + (0 if data.endswith(b"\n") else 1)
+    buf = starts = None
+    if physical == n:  # no blank line anywhere (pandas skips them, so they would add lines)
+        lines = np.arange(header_line + 1, header_line + 1 + n)
+    else:
+        buf = np.frombuffer(data, dtype=np.uint8)
+        starts, ends = _line_starts(buf, header_line)
+        blank = (ends == starts) | ((ends - starts == 1) & (buf[np.minimum(starts, len(buf) - 1)] == 13))
+        starts = starts[~blank]
+        lines = np.flatnonzero(~blank) + header_line + 1
+        if len(lines) != n:
+            return None
     if len(set(cols)) == k:
         # every column selected: a short line gave a NaN above, so the total count of commas
         # is exactly (k - 1) per line only if no line has more
-        ok = data.count(b",", int(starts[0]) if n else 0) == n * (k - 1)
+        ok = data.count(b",", body) == n * (k - 1)
     else:
+        if buf is None:
+            buf = np.frombuffer(data, dtype=np.uint8)
+            starts = _line_starts(buf, header_line)[0]
         commas = np.add.reduceat((buf == 44).view(np.uint8), starts, dtype=np.int64)
         # reduceat sums up to the next start: a line's count includes nothing past its end,
         # since the bytes between lines are only line breaks and blank lines

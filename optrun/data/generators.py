@@ -39,9 +39,11 @@ TASKS = ("regression", "classification")
 #: Limits that catch typos rather than intentions; beyond 1/machine epsilon the Hessian is
 #: numerically singular. The size of a generated set is limited by the machine's memory instead
 #: of a fixed count (see :func:`generation_bytes` and :func:`available_memory`).
-#: ``MAX_GENERATED_CELLS`` is kept for importers (it was the 0.1 fixed cap): now only the size
-#: above which the memory-lean design (Cholesky whitening in row blocks) is used.
+#: ``MAX_GENERATED_CELLS`` is kept for importers: it was the 0.1 fixed cap and limits nothing now.
 MAX_GENERATED_CELLS = 2 * 10**7
+#: Sets with more values (and n >= 10 d) use the memory-lean design (Cholesky whitening in row
+#: blocks, the same matrix up to rounding); smaller ones the reference QR construction.
+LEAN_DESIGN_CELLS = 10**6
 #: A generated set may use at most this fraction of the memory available when it is drawn.
 MEMORY_FRACTION = 0.8
 MAX_GENERATED_FEATURES = 2000
@@ -203,7 +205,7 @@ def generation_bytes(n: int, d: int) -> int:
     n-vectors (noise, predictions), one row block of the design; small sets use the QR design,
     which holds two more copies of X."""
     cells = n * d
-    extra = 2 * cells if cells <= MAX_GENERATED_CELLS else min(cells, _BLOCK_ROWS * d)
+    extra = min(cells, _BLOCK_ROWS * d) if _lean(n, d) else 2 * cells
     return 8 * (cells + extra + 4 * n)
 
 
@@ -292,9 +294,13 @@ def _design_lean(n: int, d: int, kappa: float, rng: np.random.Generator) -> tupl
     return X, lam
 
 
+def _lean(n: int, d: int) -> bool:
+    return n * d > LEAN_DESIGN_CELLS and n >= 10 * d
+
+
 def _make_design(n: int, d: int, kappa: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """The QR design for small sets (the reference construction), the lean one for big tall sets."""
-    if n * d > MAX_GENERATED_CELLS and n >= 10 * d:
+    if _lean(n, d):
         return _design_lean(n, d, kappa, rng)
     return _design(n, d, kappa, rng)
 
