@@ -52,7 +52,9 @@ with open(sys.argv[3], "w") as out:
     out.write(next(l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:")))
 """
 
-ENV = {"OPTRUN_REFERENCE_CACHE": "off", "PYTHONPATH": str(REPO)}
+# One BLAS thread on both sides: on a shared (oversubscribed) machine a multithreaded BLAS call
+# waits for all its threads to be scheduled, and X^T X then varies 20x from run to run.
+ENV = {"OPTRUN_REFERENCE_CACHE": "off", "PYTHONPATH": str(REPO), "OPENBLAS_NUM_THREADS": "1"}
 
 
 def _train_vs_floor(n: int, d: int, rounds: int) -> tuple[dict[str, Timing], dict[str, float]]:
