@@ -36,7 +36,8 @@ def test_memory_check_against_the_machine(monkeypatch):
         generators.validate_generator_params("synthetic_linear", {"n_samples": 10**6, "n_features": 10})
     msg = str(e.value)
     assert e.value.key == "dataset.n_samples"
-    assert "1000000 rows x 10 features needs about 0." in msg and "0.10 GiB available" in msg
+    assert "1000000 rows x 10 features is too large for this machine: it needs about 0." in msg
+    assert "and 0.10 GiB are available" in msg
     generators.validate_generator_params("synthetic_linear", {"n_samples": 10**5, "n_features": 10})
     monkeypatch.setattr(generators, "available_memory", lambda: None)  # unknown: no check
     generators.validate_generator_params("synthetic_linear", {"n_samples": 10**6, "n_features": 10})

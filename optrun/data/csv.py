@@ -216,31 +216,25 @@ def _fast_numbers(path: Path, target, features):
     _check_header(path, header, header_line)
     table = Table(path, header, header_line, [], [])
     features, target = select_columns(table, target, features)
-    import io
-
     import pandas as pd  # only here: its import costs more than reading a small file
 
-    data = path.read_bytes()
-    if b'"' in data:
+    quotes, newlines, commas, body = _scan(path, header_line)
+    if quotes:
         return None  # quoted fields (maybe with commas or line breaks inside): the careful pass
     cols = [header.index(c) for c in [*features, target]]
     k = len(header)
-    frame = pd.read_csv(io.BytesIO(data), header=None, skiprows=header_line, names=list(range(k)),
-                        usecols=sorted(set(cols)), dtype=np.float64, engine="c", skip_blank_lines=True,
-                        encoding="utf-8-sig", na_filter=True, comment=None)
+    frame = pd.read_csv(path, header=None, skiprows=header_line, names=list(range(k)), usecols=sorted(set(cols)),
+                        dtype=np.float64, engine="c", skip_blank_lines=True, encoding="utf-8-sig", comment=None)
     arr = frame[cols].to_numpy(dtype=np.float64)
+    del frame
     n = arr.shape[0]
     if n == 0 or not np.all(np.abs(arr) <= MAX_ABS_VALUE):  # NaN (a missing or empty cell) too
         return None
-    body = 0  # byte offset of the line after the header (no quotes: one physical line each)
-    for _ in range(header_line):
-        body = data.index(b"\n", body) + 1
-    physical = data.count(b"\n", body) + (0 if data.endswith(b"\n") else 1)
     buf = starts = None
-    if physical == n:  # no blank line anywhere (pandas skips them, so they would add lines)
+    if newlines == n:  # no blank line anywhere (pandas skips them, so they would add lines)
         lines = np.arange(header_line + 1, header_line + 1 + n)
     else:
-        buf = np.frombuffer(data, dtype=np.uint8)
+        buf = np.frombuffer(path.read_bytes(), dtype=np.uint8)
         starts, ends = _line_starts(buf, header_line)
         blank = (ends == starts) | ((ends - starts == 1) & (buf[np.minimum(starts, len(buf) - 1)] == 13))
         starts = starts[~blank]
@@ -250,16 +244,41 @@ def _fast_numbers(path: Path, target, features):
     if len(set(cols)) == k:
         # every column selected: a short line gave a NaN above, so the total count of commas
         # is exactly (k - 1) per line only if no line has more
-        ok = data.count(b",", body) == n * (k - 1)
+        ok = commas == n * (k - 1)
     else:
         if buf is None:
-            buf = np.frombuffer(data, dtype=np.uint8)
+            buf = np.frombuffer(path.read_bytes(), dtype=np.uint8)
             starts = _line_starts(buf, header_line)[0]
-        commas = np.add.reduceat((buf == 44).view(np.uint8), starts, dtype=np.int64)
+        per_line = np.add.reduceat((buf == 44).view(np.uint8), starts, dtype=np.int64)
         # reduceat sums up to the next start: a line's count includes nothing past its end,
         # since the bytes between lines are only line breaks and blank lines
-        ok = bool(np.all(commas == k - 1))
+        ok = bool(np.all(per_line == k - 1))
     return (arr, features, target, lines) if ok else None
+
+
+def _scan(path: Path, header_line: int, chunk: int = 1 << 24) -> tuple[bool, int, int, int]:
+    """One pass over the bytes, 16 MiB at a time: ``(any quote, physical lines after the header,
+    commas after the header, byte offset of the first line after the header)``."""
+    quotes, newlines, commas, offset, body, seen, tail = False, 0, 0, 0, None, 0, b""
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            quotes = quotes or b'"' in block
+            start = 0
+            while body is None and seen < header_line:  # skip the header's lines (few)
+                i = block.find(b"\n", start)
+                if i < 0:
+                    break
+                seen, start = seen + 1, i + 1
+                if seen == header_line:
+                    body = offset + start
+            if body is not None:
+                newlines += block.count(b"\n", start)
+                commas += block.count(b",", start)
+            offset += len(block)
+            tail = block[-1:]
+    if body is None:
+        return quotes, 0, 0, offset
+    return quotes, newlines + (0 if tail == b"\n" or offset == body else 1), commas, body
 
 
 def _line_starts(buf: np.ndarray, header_line: int) -> tuple[np.ndarray, np.ndarray]:

@@ -213,8 +213,9 @@ def _check_size(n: int, d: int) -> None:
     need, avail = generation_bytes(n, d), available_memory()
     if avail is not None and need > MEMORY_FRACTION * avail:
         raise OptrunError(
-            f"dataset.n_samples: {n} rows x {d} features needs about {need / 2**30:.2f} GiB to generate, but "
-            f"this machine has {avail / 2**30:.2f} GiB available (at most {MEMORY_FRACTION:.0%} of it is used); "
+            f"dataset.n_samples: {n} rows x {d} features is too large for this machine: it needs about "
+            f"{need / 2**30:.2f} GiB to generate and {avail / 2**30:.2f} GiB are available (at most "
+            f"{MEMORY_FRACTION:.0%} of it is used); "
             "lower n_samples or n_features", key="dataset.n_samples")
     if n < d + 1:
         raise OptrunError(
