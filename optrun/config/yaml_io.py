@@ -107,3 +107,17 @@ def config_hash(resolved: dict) -> str:
     """A stable hash of a resolved config: key order and float spelling do not matter."""
     canonical = json.dumps(resolved, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def read_base_config(path: str | Path) -> dict:
+    """Read a config file as a raw dict, with a relative CSV ``dataset.path`` made absolute
+    (it resolves against the config file's folder), so the dict can be stored and rerun anywhere."""
+    path = Path(path)
+    raw = read_config_file(path)
+    ds = raw.get("dataset")
+    if isinstance(ds, dict) and ds.get("path") is not None:
+        p = Path(str(ds["path"])).expanduser()
+        if not p.is_absolute():
+            p = path.resolve().parent / p
+        raw = {**raw, "dataset": {**ds, "path": str(p.resolve())}}
+    return raw

@@ -27,33 +27,19 @@ FAMILY_RAMPS: dict[str, tuple[str, ...]] = {
     "proximal": ("#8c2d04", "#d4a017", "#5c3a00", "#c77c48"),
 }
 
-# one entry per registered optimizer (tests/test_plots.py checks set(FIXED) == set(optim.names()))
+# one entry per registered optimizer (tests/test_plots.py checks set(FIXED) == set(optim.names())):
+# the optimizers of a family take the entries of its ramp in this order (None: an entry skipped)
+_RAMP_ORDER = {
+    "gd": ("sgd", "asgd", None, "polyak"), "momentum": ("momentum", "nag"),
+    "adaptive": ("adagrad", "rmsprop", "adafactor"), "adam": ("adam", "adamw", "amsgrad", "adamax", "nadam"),
+    "newton": ("newton",), "quasi_newton": ("lbfgs",), "variance_reduced": ("sag", "saga", "svrg"),
+    "proximal": ("ista", "fista", "prox_sgd", "cd"),
+}
 FIXED: dict[str, str] = {
-    "sgd": FAMILY_RAMPS["gd"][0],
-    "momentum": FAMILY_RAMPS["momentum"][0],
-    "nag": FAMILY_RAMPS["momentum"][1],
-    "adagrad": FAMILY_RAMPS["adaptive"][0],
-    "rmsprop": FAMILY_RAMPS["adaptive"][1],
+    **{name: FAMILY_RAMPS[fam][i] for fam, names in _RAMP_ORDER.items() for i, name in enumerate(names) if name},
     "adadelta": "#8c6d31",  # olive-green-brown: a third green that stays distinct on white
-    "adam": FAMILY_RAMPS["adam"][0],
-    "adamw": FAMILY_RAMPS["adam"][1],
-    "amsgrad": FAMILY_RAMPS["adam"][2],
-    "adamax": FAMILY_RAMPS["adam"][3],
-    "nadam": FAMILY_RAMPS["adam"][4],
-    "newton": FAMILY_RAMPS["newton"][0],
-    "asgd": FAMILY_RAMPS["gd"][1],
-    "polyak": FAMILY_RAMPS["gd"][3],
     "rprop": "#a1d99b",  # a pale green: the sign-based member of the adaptive family
-    "adafactor": FAMILY_RAMPS["adaptive"][2],
-    "radam": "#fdae6b",
-    "lbfgs": FAMILY_RAMPS["quasi_newton"][0],
-    "sag": FAMILY_RAMPS["variance_reduced"][0],
-    "saga": FAMILY_RAMPS["variance_reduced"][1],
-    "svrg": FAMILY_RAMPS["variance_reduced"][2],
-    "ista": FAMILY_RAMPS["proximal"][0],
-    "fista": FAMILY_RAMPS["proximal"][1],
-    "prox_sgd": FAMILY_RAMPS["proximal"][2],
-    "cd": FAMILY_RAMPS["proximal"][3],
+    "radam": "#fdae6b",  # a light orange beside Adam's
 }
 
 # Okabe & Ito (2008), colour-blind safe; used when all runs share one optimizer.

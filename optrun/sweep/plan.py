@@ -18,6 +18,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from optrun.config.yaml_io import read_base_config  # noqa: F401  (re-exported)
 from optrun.errors import OptrunError
 from optrun.grid import Axis, grid, parse_axes
 
@@ -72,20 +73,6 @@ class Sweep:
         return [a["key"] for a in self.spec.get("axes", []) if len(a.get("values", [])) > 1]
 
 
-def read_base_config(path: str | Path) -> dict:
-    """Read a config file as a raw dict, with a relative CSV ``dataset.path`` made absolute
-    (it resolves against the config file's folder), so the dict can be stored and rerun anywhere."""
-    from optrun.config import read_config_file
-
-    path = Path(path)
-    raw = read_config_file(path)
-    ds = raw.get("dataset")
-    if isinstance(ds, dict) and ds.get("path") is not None:
-        p = Path(str(ds["path"])).expanduser()
-        if not p.is_absolute():
-            p = path.resolve().parent / p
-        raw = {**raw, "dataset": {**ds, "path": str(p.resolve())}}
-    return raw
 
 
 def _fmt_value(v: Any) -> str:
