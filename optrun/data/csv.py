@@ -228,7 +228,7 @@ def _fast_numbers(path: Path, target, features):
     arr = frame[cols].to_numpy(dtype=np.float64)
     del frame
     n = arr.shape[0]
-    if n == 0 or not np.all(np.abs(arr) <= MAX_ABS_VALUE):  # NaN (a missing or empty cell) too
+    if n == 0 or not (arr.max() <= MAX_ABS_VALUE and -arr.min() <= MAX_ABS_VALUE):  # NaN (a missing cell) too
         return None
     buf = starts = None
     if newlines == n:  # no blank line anywhere (pandas skips them, so they would add lines)
