@@ -30,7 +30,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(1, str(HERE.parent))  # measure the optrun of this checkout, not an installed one
+# Measure the optrun of this checkout, not an installed one: here and in every child process
+# (the `optrun` console script of an editable install would import another checkout).
+sys.path.insert(1, str(HERE.parent))
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE.parent), os.environ.get("PYTHONPATH")) if p)
 
 from _harness import Row, machine, table, write_results  # noqa: E402
 
