@@ -210,8 +210,8 @@ def _read_header(path: Path) -> tuple[list[str] | None, int]:
 
 
 def _fast_numbers(path: Path, target, features):
-    """``(arr, features, target, lines)`` by pandas' C parser, or None when the careful pass must
-    decide (any doubt, any error). ``arr`` holds the features then the target, float64."""
+    """``(X, y, features, target, lines)`` by pandas' C parser, or None when the careful pass must
+    decide (any doubt, any error)."""
     header, header_line = _read_header(path)
     _check_header(path, header, header_line)
     table = Table(path, header, header_line, [], [])
@@ -225,10 +225,14 @@ def _fast_numbers(path: Path, target, features):
     k = len(header)
     frame = pd.read_csv(path, header=None, skiprows=header_line, names=list(range(k)), usecols=sorted(set(cols)),
                         dtype=np.float64, engine="c", skip_blank_lines=True, encoding="utf-8-sig", comment=None)
-    arr = frame[cols].to_numpy(dtype=np.float64)
+    n = len(frame)
+    # X straight from the column arrays (one copy, no row-major interleave of the whole table)
+    X = np.empty((n, len(cols) - 1))
+    for j, c in enumerate(cols[:-1]):
+        X[:, j] = frame[c].to_numpy(dtype=np.float64)
+    y = np.array(frame[cols[-1]].to_numpy(dtype=np.float64))
     del frame
-    n = arr.shape[0]
-    if n == 0 or not (arr.max() <= MAX_ABS_VALUE and -arr.min() <= MAX_ABS_VALUE):  # NaN (a missing cell) too
+    if n == 0 or not all(A.max() <= MAX_ABS_VALUE and -A.min() <= MAX_ABS_VALUE for A in (X, y)):  # NaN too
         return None
     buf = starts = None
     if newlines == n:  # no blank line anywhere (pandas skips them, so they would add lines)
@@ -253,7 +257,7 @@ def _fast_numbers(path: Path, target, features):
         # reduceat sums up to the next start: a line's count includes nothing past its end,
         # since the bytes between lines are only line breaks and blank lines
         ok = bool(np.all(per_line == k - 1))
-    return (arr, features, target, lines) if ok else None
+    return (X, y, features, target, lines) if ok else None
 
 
 def _scan(path: Path, header_line: int, chunk: int = 1 << 24) -> tuple[bool, int, int, int]:
@@ -305,8 +309,7 @@ def read_csv_lines(path, target=None, features=None):
         except Exception:  # noqa: BLE001  (any complaint: the careful pass names it, in its order)
             fast = None
         if fast is not None:
-            arr, features, target, lines = fast
-            return np.ascontiguousarray(arr[:, :-1]), np.ascontiguousarray(arr[:, -1]), features, target, lines
+            return fast
     table = read_rows(path)
     features, target = select_columns(table, target, features)
     arr = to_numbers(table, [*features, target])
