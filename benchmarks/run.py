@@ -12,6 +12,8 @@ Sections (the targets of the performance issue; docs/performance.md explains eac
     sgd      4  per-sample SGD epoch vs NumPy loop and scikit-learn          (bench_sgd.py)
     trace    5  writing a 10^6-row trace vs the training behind it           (bench_trace.py)
     memory   6  peak RSS for 10^4, 10^5, 10^6 steps                          (bench_memory.py)
+    bigdata  7  train 10^6 x 100 end to end vs its floor; peak memory; CSV    (bench_bigdata.py)
+                vs pandas.read_csv; Gram vs QR reference
 
 torch and scikit-learn are optional peers: without them their rows say "skipped". Benchmarks are
 never part of the test suite (pytest collects tests/ only).
@@ -28,10 +30,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+# Measure the optrun of this checkout, not an installed one: here and in every child process
+# (the `optrun` console script of an editable install would import another checkout).
+sys.path.insert(1, str(HERE.parent))
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE.parent), os.environ.get("PYTHONPATH")) if p)
 
 from _harness import Row, machine, table, write_results  # noqa: E402
 
-SECTIONS = ("startup", "small", "big", "sgd", "trace", "memory")
+SECTIONS = ("startup", "small", "big", "sgd", "trace", "memory", "bigdata")
 
 
 def main(argv: list[str] | None = None) -> int:

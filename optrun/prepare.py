@@ -186,7 +186,8 @@ def prepare(config: dict) -> Problem:
         log_every = auto_log_every(n, size, max(total, 1), full=config["batch"]["mode"] == "full")
 
     X64, y64 = ds.X.astype(np.float64, copy=False), ds.y.astype(np.float64, copy=False)
-    ref = reference.analytic_reference(fn) if fn is not None else reference.compute_reference(objective, X64, y64)
+    # the reference is cached by data hash (optrun/reference/cache.py; OPTRUN_REFERENCE_CACHE=off disables it)
+    ref = reference.analytic_reference(fn) if fn is not None else cached_reference(objective, X64, y64)
     problem = Problem(
         config=config, data=ds, objective=objective, reference=ref, theta0=theta0,
         param_names=param_names, optimizer=optimizer, schedule=schedule, batch_size=size,

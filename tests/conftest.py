@@ -3,6 +3,11 @@ import os
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# the reference cache of a test session lives in the session's temporary folder, never in ~/.cache
+if "OPTRUN_REFERENCE_CACHE" not in os.environ:
+    import tempfile
+
+    os.environ["OPTRUN_REFERENCE_CACHE"] = tempfile.mkdtemp(prefix="optrun-reference-cache-")
 
 
 @pytest.fixture

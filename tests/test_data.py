@@ -386,7 +386,7 @@ def test_registry_is_the_schema_and_the_listing():
     ({"noise": float("inf")}, "noise", "dataset.noise: expected a number in [0, 1e+06], got inf"),
     ({"condition_number": float("nan")}, "condition_number", "dataset.condition_number: expected a number in [1, 1e+16]"),
     ({"n_features": 2001}, "n_features", "dataset.n_features: expected an integer in [1, 2000], got 2001"),
-    ({"n_samples": 10**6, "n_features": 100}, "n_samples", "dataset.n_samples: 1000000 rows x 100 features is too large"),
+    ({"n_samples": 10**9, "n_features": 100}, "n_samples", "dataset.n_samples: 1000000000 rows x 100 features is too large for this machine: it needs about"),
     ({"n_sample": 5}, "n_sample", "unknown key 'dataset.n_sample' for synthetic_linear; did you mean 'n_samples'?"),
     ({"standardise": True}, "standardise", "did you mean 'standardize'?"),
 ])

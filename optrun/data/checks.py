@@ -36,6 +36,9 @@ _TARGETS = {"regression": "real-valued targets", "classification": "0/1 targets"
 
 DTYPES = ("float64", "float32")
 
+#: ``dataset.format`` values (name: csv); without it the path's suffix decides (optrun.data.files).
+FILE_FORMATS = ("csv", "npy", "parquet")
+
 
 def check_spec(spec: Mapping[str, Any], *, model: str | None = None, dtype: Any = "float64") -> dict:
     """Check a ``dataset:`` section (plus the model and ``train.dtype`` it is used with).
@@ -55,6 +58,12 @@ def check_spec(spec: Mapping[str, Any], *, model: str | None = None, dtype: Any 
                           key="dataset.validation_fraction")
     if name in generators.names():
         return _check_generator(spec, model)
+    if spec.get("format") is not None and (name != "csv" or spec["format"] not in FILE_FORMATS):
+        if name != "csv":
+            raise OptrunError(f"dataset.format: applies to name: csv (a data file), not to the dataset {name!r}",
+                              key="dataset.format")
+        raise OptrunError(f"dataset.format: expected {' | '.join(FILE_FORMATS)}, got {spec['format']!r}"
+                          f"{did_you_mean(str(spec['format']), FILE_FORMATS, 'paren')}", key="dataset.format")
     if name == "csv":
         if not spec.get("path"):
             # the name asked for a file; an override of the name is what to blame
@@ -73,7 +82,7 @@ def check_spec(spec: Mapping[str, Any], *, model: str | None = None, dtype: Any 
 
 def _check_generator(spec: dict, model: str | None) -> dict:
     name = spec["name"]
-    for k in ("path", "target", "features"):
+    for k in ("path", "format", "target", "features"):
         if spec.get(k) is not None:
             raise OptrunError(f"dataset.{k}: does not apply to the {name} generator", key=f"dataset.{k}")
     params = generators.validate_generator_params(name, {k: v for k, v in spec.items() if k not in COMMON_KEYS})
@@ -176,6 +185,10 @@ def check_magnitudes(where: str, feats, target, dt, *arrays) -> None:
         if A is None or A.size == 0:
             continue
         limit = A.dtype.type(min(MAX_ABS_VALUE, float(np.finfo(A.dtype).max)))
+        # max and min first: two reductions without a temporary copy of A (NaN propagates into
+        # both, and then fails the comparison); the offending cell is located only on failure
+        if A.max() <= limit and -A.min() <= limit:
+            continue
         bad = ~(np.abs(A) <= limit)  # NaN and inf are bad too
         if bad.any():
             j = int(np.nonzero(bad)[1][0])

@@ -1,9 +1,17 @@
 """The CSV reader, in three steps: rows (file -> header and text rows), columns (which are
 features and which the target), numbers (text cells -> a float64 array).
 
-It uses the ``csv`` module and NumPy only (importing pandas would cost more time than reading
-these files). Every error is an :class:`OptrunError` with one line that names the file, the line
-number as an editor shows it (the header is line 1), the column and the bad text.
+Every error is an :class:`OptrunError` with one line that names the file, the line number as an
+editor shows it (the header is line 1), the column and the bad text.
+
+Two passes, one truth. Small files (below :data:`FAST_MIN_BYTES`) are read by the careful pass
+alone: the ``csv`` module and NumPy (importing pandas would cost more time than reading them).
+Bigger files are parsed by pandas' C parser (:func:`_fast_numbers`), which is accepted only when
+it provably read what the careful pass would have: no quote character in the file, every
+selected cell a finite number within the limit, every non-blank line with exactly as many fields
+as the header (checked by counting commas), the same number of rows. On any doubt (and on every
+error) the careful pass runs instead, so the messages, with their line and column, are the same
+whichever pass runs.
 """
 
 from __future__ import annotations
@@ -185,11 +193,123 @@ def _cell_problem(text: str) -> str | None:
 
 
 # --------------------------------------------------------------------------------------------
+# The fast pass
+
+#: Files at least this big are parsed by pandas' C parser first (see the module docstring).
+FAST_MIN_BYTES = 1 << 20
+
+
+def _read_header(path: Path) -> tuple[list[str] | None, int]:
+    """The header row and its line (the careful reader, on the first rows only)."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        for row in reader:
+            if row and any(c.strip() for c in row):
+                return [c.strip() for c in row], reader.line_num
+    return None, 0
+
+
+def _fast_numbers(path: Path, target, features):
+    """``(X, y, features, target, lines)`` by pandas' C parser, or None when the careful pass must
+    decide (any doubt, any error)."""
+    header, header_line = _read_header(path)
+    _check_header(path, header, header_line)
+    table = Table(path, header, header_line, [], [])
+    features, target = select_columns(table, target, features)
+    import pandas as pd  # only here: its import costs more than reading a small file
+
+    quotes, newlines, commas, body = _scan(path, header_line)
+    if quotes:
+        return None  # quoted fields (maybe with commas or line breaks inside): the careful pass
+    cols = [header.index(c) for c in [*features, target]]
+    k = len(header)
+    frame = pd.read_csv(path, header=None, skiprows=header_line, names=list(range(k)), usecols=sorted(set(cols)),
+                        dtype=np.float64, engine="c", skip_blank_lines=True, encoding="utf-8-sig", comment=None)
+    n = len(frame)
+    # X straight from the column arrays (one copy, no row-major interleave of the whole table)
+    X = np.empty((n, len(cols) - 1))
+    for j, c in enumerate(cols[:-1]):
+        X[:, j] = frame[c].to_numpy(dtype=np.float64)
+    y = np.array(frame[cols[-1]].to_numpy(dtype=np.float64))
+    del frame
+    if n == 0 or not all(A.max() <= MAX_ABS_VALUE and -A.min() <= MAX_ABS_VALUE for A in (X, y)):  # NaN too
+        return None
+    buf = starts = None
+    if newlines == n:  # no blank line anywhere (pandas skips them, so they would add lines)
+        lines = np.arange(header_line + 1, header_line + 1 + n)
+    else:
+        buf = np.frombuffer(path.read_bytes(), dtype=np.uint8)
+        starts, ends = _line_starts(buf, header_line)
+        blank = (ends == starts) | ((ends - starts == 1) & (buf[np.minimum(starts, len(buf) - 1)] == 13))
+        starts = starts[~blank]
+        lines = np.flatnonzero(~blank) + header_line + 1
+        if len(lines) != n:
+            return None
+    if len(set(cols)) == k:
+        # every column selected: a short line gave a NaN above, so the total count of commas
+        # is exactly (k - 1) per line only if no line has more
+        ok = commas == n * (k - 1)
+    else:
+        if buf is None:
+            buf = np.frombuffer(path.read_bytes(), dtype=np.uint8)
+            starts = _line_starts(buf, header_line)[0]
+        per_line = np.add.reduceat((buf == 44).view(np.uint8), starts, dtype=np.int64)
+        # reduceat sums up to the next start: a line's count includes nothing past its end,
+        # since the bytes between lines are only line breaks and blank lines
+        ok = bool(np.all(per_line == k - 1))
+    return (X, y, features, target, lines) if ok else None
+
+
+def _scan(path: Path, header_line: int, chunk: int = 1 << 24) -> tuple[bool, int, int, int]:
+    """One pass over the bytes, 16 MiB at a time: ``(any quote, physical lines after the header,
+    commas after the header, byte offset of the first line after the header)``."""
+    quotes, newlines, commas, offset, body, seen, tail = False, 0, 0, 0, None, 0, b""
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            quotes = quotes or b'"' in block
+            start = 0
+            while body is None and seen < header_line:  # skip the header's lines (few)
+                i = block.find(b"\n", start)
+                if i < 0:
+                    break
+                seen, start = seen + 1, i + 1
+                if seen == header_line:
+                    body = offset + start
+            if body is not None:
+                newlines += block.count(b"\n", start)
+                commas += block.count(b",", start)
+            offset += len(block)
+            tail = block[-1:]
+    if body is None:
+        return quotes, 0, 0, offset
+    return quotes, newlines + (0 if tail == b"\n" or offset == body else 1), commas, body
+
+
+def _line_starts(buf: np.ndarray, header_line: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive, before the newline) byte offsets of the physical lines after the
+    header line (1-based ``header_line``)."""
+    nl = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], nl + 1))
+    ends = np.concatenate((nl, [len(buf)]))
+    if ends[-1] == starts[-1]:  # the file ends with a newline: no last empty line
+        starts, ends = starts[:-1], ends[:-1]
+    return starts[header_line:], ends[header_line:]
+
+
+# --------------------------------------------------------------------------------------------
 # The three steps together
 
 
 def read_csv_lines(path, target=None, features=None):
     """:func:`read_csv` plus the file line number of every data row (for later messages)."""
+    path = Path(path).expanduser()
+    if path.is_file() and path.stat().st_size >= FAST_MIN_BYTES:
+        try:
+            fast = _fast_numbers(path, target, features)
+        except Exception:  # noqa: BLE001  (any complaint: the careful pass names it, in its order)
+            fast = None
+        if fast is not None:
+            return fast
     table = read_rows(path)
     features, target = select_columns(table, target, features)
     arr = to_numbers(table, [*features, target])

@@ -36,4 +36,4 @@ class Dataset:
 
 
 #: Keys every dataset section may have besides a generator's parameters.
-COMMON_KEYS = ("name", "path", "target", "features", "standardize", "validation_fraction")
+COMMON_KEYS = ("name", "path", "format", "target", "features", "standardize", "validation_fraction")

@@ -36,9 +36,16 @@ from optrun.schema import ParamSpec, check_value, params_from_signature
 
 TASKS = ("regression", "classification")
 
-#: Limits that catch typos rather than intentions: more would not fit in memory or take ages in
-#: the reference optimum; beyond 1/machine epsilon the Hessian is numerically singular.
+#: Limits that catch typos rather than intentions; beyond 1/machine epsilon the Hessian is
+#: numerically singular. The size of a generated set is limited by the machine's memory instead
+#: of a fixed count (see :func:`generation_bytes` and :func:`available_memory`).
+#: ``MAX_GENERATED_CELLS`` is kept for importers: it was the 0.1 fixed cap and limits nothing now.
 MAX_GENERATED_CELLS = 2 * 10**7
+#: Sets with more values (and n >= 10 d) use the memory-lean design (Cholesky whitening in row
+#: blocks, the same matrix up to rounding); smaller ones the reference QR construction.
+LEAN_DESIGN_CELLS = 10**6
+#: A generated set may use at most this fraction of the memory available when it is drawn.
+MEMORY_FRACTION = 0.8
 MAX_GENERATED_FEATURES = 2000
 MAX_CONDITION_NUMBER = 1e16
 MAX_NOISE = 1e6
@@ -144,8 +151,8 @@ def validate_generator_params(name: str, params: Mapping[str, Any]) -> dict[str,
     """Check and type a generator's parameters (defaults filled in, signature order).
 
     Every OptrunError starts with (and has as ``key``) the dotted key at fault. Besides each
-    parameter's own bounds, one rule involves two: ``n_features + 1 <= n_samples`` and
-    ``n_samples * n_features <= MAX_GENERATED_CELLS``.
+    parameter's own bounds, one rule involves two: ``n_features + 1 <= n_samples``; and the set must
+    fit in memory: :func:`generation_bytes` at most ``MEMORY_FRACTION`` of :func:`available_memory`.
     """
     spec = get_spec(name)
     for k in params:
@@ -162,11 +169,54 @@ def validate_generator_params(name: str, params: Mapping[str, Any]) -> dict[str,
     return out
 
 
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation now: ``MemAvailable`` of /proc/meminfo
+    (Linux: free memory plus reclaimable caches), else the physical memory from ``sysconf``,
+    capped by a cgroup (container) limit when one is set. None if nothing can be read."""
+    avail = None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        pass
+    if avail is None:
+        try:
+            import os
+
+            avail = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as fh:
+                text = fh.read().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            avail = min(avail, int(text))
+    return avail
+
+
+def generation_bytes(n: int, d: int) -> int:
+    """Peak bytes of generating an ``n x d`` float64 set and training on it: X itself, y and two
+    n-vectors (noise, predictions), one row block of the design; small sets use the QR design,
+    which holds two more copies of X."""
+    cells = n * d
+    extra = min(cells, _BLOCK_ROWS * d) if _lean(n, d) else 2 * cells
+    return 8 * (cells + extra + 4 * n)
+
+
 def _check_size(n: int, d: int) -> None:
-    if n * d > MAX_GENERATED_CELLS:
+    need, avail = generation_bytes(n, d), available_memory()
+    if avail is not None and need > MEMORY_FRACTION * avail:
         raise OptrunError(
-            f"dataset.n_samples: {n} rows x {d} features is too large to generate; "
-            f"expected n_samples * n_features <= {MAX_GENERATED_CELLS:.0e}", key="dataset.n_samples")
+            f"dataset.n_samples: {n} rows x {d} features is too large for this machine: it needs about "
+            f"{need / 2**30:.2f} GiB to generate and {avail / 2**30:.2f} GiB are available (at most "
+            f"{MEMORY_FRACTION:.0%} of it is used); "
+            "lower n_samples or n_features", key="dataset.n_samples")
     if n < d + 1:
         raise OptrunError(
             f"dataset.n_samples: {n} rows are too few for {d} features; expected at least n_features + 1 = {d + 1}",
@@ -219,6 +269,43 @@ def _design(n: int, d: int, kappa: float, rng: np.random.Generator) -> tuple[np.
     return X, lam
 
 
+_BLOCK_ROWS = 65536  # rows per block of the lean design (d = 100: 52 MB)
+
+
+def _design_lean(n: int, d: int, kappa: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_design` for big sets, in the memory of X alone (plus one row block).
+
+    The same numbers up to rounding: the sign-fixed QR ``G = U R`` has ``R = L^T`` with L the
+    Cholesky factor of ``G^T G`` (both unique with a positive diagonal), so
+    ``X = U S V^T = G (L^-T S V^T)`` with ``S = diag(sqrt(n lam))``: one d x d matrix applied to G
+    in place, block by block. The random draws are those of :func:`_design`, in the same order.
+    Only used for tall sets (n >= 10 d), where G is well-conditioned (cond(G) ~ 1 + 2 sqrt(d/n)),
+    so forming ``G^T G`` loses nothing.
+    """
+    lam = np.array([kappa]) if d == 1 else np.geomspace(1.0, kappa, d)
+    X = rng.standard_normal((n, d))
+    X -= X.mean(axis=0)
+    L = np.linalg.cholesky(X.T @ X)
+    V, Rv = np.linalg.qr(rng.standard_normal((d, d)))
+    V *= np.where(np.diag(Rv) < 0, -1.0, 1.0)
+    # A = L^-T S V^T, by one triangular solve (L^T A = S V^T)
+    A = np.linalg.solve(L.T, np.sqrt(n * lam)[:, None] * V.T)
+    for i in range(0, n, _BLOCK_ROWS):
+        X[i : i + _BLOCK_ROWS] = X[i : i + _BLOCK_ROWS] @ A
+    return X, lam
+
+
+def _lean(n: int, d: int) -> bool:
+    return n * d > LEAN_DESIGN_CELLS and n >= 10 * d
+
+
+def _make_design(n: int, d: int, kappa: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The QR design for small sets (the reference construction), the lean one for big tall sets."""
+    if _lean(n, d):
+        return _design_lean(n, d, kappa, rng)
+    return _design(n, d, kappa, rng)
+
+
 @register_generator("synthetic_linear", task="regression")
 def synthetic_linear(rng: np.random.Generator, /, n_samples: Samples = 200, n_features: Features = 2,
                      noise: Noise = 0.1, condition_number: ConditionNumber = 1.0) -> Generated:
@@ -232,10 +319,12 @@ def synthetic_linear(rng: np.random.Generator, /, n_samples: Samples = 200, n_fe
     are drawn from N(0, 1); they are in ``info["true_theta"]``. ``rng``: a numpy Generator (or a
     seed).
     """
-    X, lam = _design(n_samples, n_features, condition_number, rng)
+    X, lam = _make_design(n_samples, n_features, condition_number, rng)
     w = rng.standard_normal(n_features)
     b = float(rng.standard_normal())
-    y = X @ w + b + noise * rng.standard_normal(n_samples)
+    y = X @ w
+    y += b
+    y += noise * rng.standard_normal(n_samples)
     return Generated(X, y, {"true_theta": [*w.tolist(), b], "feature_eigenvalues": lam.tolist()})
 
 
@@ -250,7 +339,7 @@ def synthetic_logistic(rng: np.random.Generator, /, n_samples: Samples = 200, n_
     chosen at random, are flipped; with ``label_noise = 0`` the data are linearly separable (no
     logistic MLE), with a few flipped labels they are (almost surely) not, so theta* exists.
     """
-    X, lam = _design(n_samples, n_features, condition_number, rng)
+    X, lam = _make_design(n_samples, n_features, condition_number, rng)
     w = rng.standard_normal(n_features)
     b = 0.5 * float(rng.standard_normal())
     y = (X @ w + b > 0).astype(np.float64)

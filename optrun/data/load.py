@@ -9,8 +9,9 @@ import numpy as np
 from optrun.data import generators
 from optrun.data.builtin import SOURCES, builtin_names, builtin_path, builtin_source
 from optrun.data.checks import check_magnitudes, check_spec, csv_path, split_indices, standardize
-from optrun.data.csv import read_csv, read_csv_lines
+from optrun.data.csv import read_csv
 from optrun.data.dataset import COMMON_KEYS, Dataset
+from optrun.data.files import read_data_file
 from optrun.models import validate_targets
 
 
@@ -18,8 +19,8 @@ def load_dataset(spec: dict, base_dir: Path | None, rng_data: np.random.Generato
                  rng_split: np.random.Generator, model: str, dtype: str = "float64") -> Dataset:
     """Build the :class:`Dataset` of a resolved ``dataset:`` config section.
 
-    ``spec["name"]`` is ``csv`` (then ``path`` is required; a relative path resolves against
-    ``base_dir``), a registered generator (its parameters are the other keys, drawn from
+    ``spec["name"]`` is ``csv`` (a data file: ``path`` is required, a relative path resolves against
+    ``base_dir``; CSV, ``.npy`` or Parquet by the suffix or ``format``, see :mod:`optrun.data.files`), a registered generator (its parameters are the other keys, drawn from
     ``rng_data``), or a built-in file name; :func:`~optrun.data.checks.check_spec` checks the
     section first. Then: 0/1 targets are checked for the logistic model, the validation split is
     drawn from ``rng_split``, features are standardized with the training statistics if asked,
@@ -35,7 +36,7 @@ def load_dataset(spec: dict, base_dir: Path | None, rng_data: np.random.Generato
     else:
         path = csv_path(spec["path"], base_dir) if name == "csv" else builtin_path(name)
         source = str(path) if name == "csv" else f"built-in {name}: {SOURCES.get(name, path.name)}"
-        X, y, feats, target, lines = read_csv_lines(path, spec.get("target"), spec.get("features"))
+        X, y, feats, target, lines = read_data_file(path, spec.get("target"), spec.get("features"), spec.get("format"))
         info, where = {}, str(path)
     validate_targets(model, y, f"{where}: column {target!r}" if lines is not None else where, lines=lines)
 
