@@ -158,6 +158,7 @@ def prepare(config: dict) -> Problem:
     OptrunError (with ``key`` where it is about one config key)."""
     from optrun import compiled, optim, reference
     from optrun.config.keys import ANALYTIC_MODELS
+    from optrun.reference.cache import cached_reference
 
     rngs = streams(config["seed"])
     mcfg, tcfg = config["model"], config["train"]
