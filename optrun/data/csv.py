@@ -9,7 +9,9 @@ number as an editor shows it (the header is line 1), the column and the bad text
 from __future__ import annotations
 
 import csv
+import io
 import math
+import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -51,8 +53,10 @@ def _is_number(text: str) -> bool:
 def _parse(path: Path) -> tuple[list[str] | None, int, list[list[str]], list[int]]:
     """Header, its line, and the non-blank rows with their lines; I/O and CSV errors as OptrunError."""
     header, header_line, rows, lines = None, 0, [], []
+    from optrun.data.files import open_regular  # a FIFO or a device never blocks the reader
+
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
+        with io.TextIOWrapper(open_regular(path, "CSV file"), newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh)
             for row in reader:
                 if not row or all(not c.strip() for c in row):
@@ -96,7 +100,7 @@ def read_rows(path) -> Table:
     Blank lines are skipped; every row must have as many values as the header.
     """
     path = Path(path).expanduser()
-    if not path.exists():
+    if not os.path.lexists(path):
         raise OptrunError(f"{path}: file not found")
     if path.is_dir():
         raise OptrunError(f"{path}: is a directory; expected a CSV file")
