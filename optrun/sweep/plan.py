@@ -128,6 +128,13 @@ def make_plan(raw: dict, axes: list[Axis], base: str) -> list[Entry]:
     exactly as :func:`optrun.api.train` will (``config_hash`` of the resolved config, name set)."""
     from optrun import config as config_mod
 
+    for a in axes:  # before resolving anything: a repeated value would only be found after the whole plan
+        seen: set[str] = set()
+        for v in a.values:
+            text = json.dumps(v, sort_keys=True)
+            if text in seen:
+                raise OptrunError(f"sweep axis {a.key}: the value {_fmt_value(v)[:40]} is given twice")
+            seen.add(text)
     varied = [a.key for a in axes if len(a.values) > 1]
     entries = []
     for i, overrides in enumerate(grid(axes)):
