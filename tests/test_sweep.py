@@ -184,7 +184,7 @@ def test_plan_errors_before_anything_is_written(cfg, tmp_path):
     res = invoke("sweep", cfg, "optimizer.lrr=0.1,0.2", "--out", out)
     assert res.exit_code == 2 and "lrr" in res.stderr
     res = invoke("sweep", cfg, "seed=1,1", "--out", out)  # two grid points, one config
-    assert res.exit_code == 2 and "same resolved config" in res.stderr
+    assert res.exit_code == 2 and "the value 1 is given twice" in res.stderr
     assert not out.exists()
 
 
