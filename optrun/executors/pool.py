@@ -225,7 +225,8 @@ def run_pool(payloads: list[dict], work: Callable, into: Path, jobs: int, stop,
                     broken = True
                     status = "interrupted" if stop.requested else "failed"
                     why = _death(pool)
-                    outcome = {"index": payload["index"], "status": status, "stop_reason": f"{status}: {why}",
+                    outcome = {"index": payload["index"], "status": status,
+                               "stop_reason": why if status == "failed" else f"interrupted ({why})",
                                "error": why if status == "failed" else None, "run_dir": None, "lost": True}
                 except BaseException as exc:  # pragma: no cover - an exception the work did not catch
                     outcome = {"index": payload["index"], "status": "failed", "error": error_text(exc), "run_dir": None,
