@@ -456,12 +456,27 @@ def _save_gif(render, grid, path: Path, fps: int) -> None:
 
 def save_figure(fig, path: Path, dpi: int = 130) -> Path:
     """Save ``fig`` (format from the suffix: .png or .svg) and release it. The one save helper."""
+    import os
+    import tempfile
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # written to a temporary file and renamed (atomic, like every other file of a run folder): a
+    # Ctrl-C or a full disk mid-save never leaves half a PNG under the figure's name
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
         with style():
-            fig.savefig(path, dpi=dpi,
+            fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png",
                         metadata={"Software": None} if path.suffix == ".png" else {"Date": None})
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
     finally:
         fig.clear()
     return path
