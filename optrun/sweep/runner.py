@@ -63,6 +63,7 @@ def execute(sweep: Sweep, entries: list[Entry] | None = None, jobs: int = 1, exe
 
     t0 = time.perf_counter()
     clean_stale_staging(sweep.runs_dir)  # what runs killed halfway left behind
+    existing = set(_folder_names(sweep.runs_dir))
     todo = pending_entries(sweep) if entries is None else list(entries)
     report = Report(sweep.dir, total=len(sweep.entries), skipped=len(sweep.entries) - len(todo))
     stop = stop if stop is not None else StopFlag()  # Ctrl-C, SIGTERM, --fail-fast
@@ -86,7 +87,7 @@ def execute(sweep: Sweep, entries: list[Entry] | None = None, jobs: int = 1, exe
                 report.elsewhere.append(outcome)
                 continue
             if outcome.get("lost") and outcome.get("run_dir") is None:  # its worker died
-                outcome["run_dir"] = str(_record_lost(sweep, payloads[outcome["index"]], outcome))
+                outcome["run_dir"] = str(_record_lost(sweep, payloads[outcome["index"]], outcome, existing))
             entry = by_index[outcome["index"]]
             _check_hash(entry, outcome)
             report.outcomes.append(outcome)
@@ -98,7 +99,8 @@ def execute(sweep: Sweep, entries: list[Entry] | None = None, jobs: int = 1, exe
         for payload in started.values():
             try:
                 _record_lost(sweep, payload, {"status": "interrupted",
-                                              "stop_reason": "interrupted: stopped at once (second interrupt)"})
+                                              "stop_reason": "interrupted: stopped at once (second interrupt)"},
+                             existing)
             except Exception:  # pragma: no cover - best effort on the way out
                 pass
         raise
@@ -109,15 +111,24 @@ def execute(sweep: Sweep, entries: list[Entry] | None = None, jobs: int = 1, exe
     return report
 
 
-def _record_lost(sweep: Sweep, payload: dict, outcome: dict) -> Path | None:
-    """A folder saying a run was lost (failed/interrupted), unless its own folder made it in."""
+def _folder_names(runs_dir: Path) -> list[str]:
+    try:
+        return [p.name for p in Path(runs_dir).iterdir() if not p.name.startswith(".")]
+    except OSError:
+        return []
+
+
+def _record_lost(sweep: Sweep, payload: dict, outcome: dict, existing: set[str]) -> Path | None:
+    """A folder saying a run was lost (failed/interrupted), unless its own folder made it in
+    during this execution (its outcome was on the way when we had to leave)."""
     from optrun.sweep.claims import CLAIMS
     from optrun.sweep.plan import attempts_by_hash
     from optrun.sweep.staging import lost_folder
 
     mine = attempts_by_hash(sweep.runs_dir).get(payload["config_hash"], [])
-    if any(s.get("status") in ("completed", "converged", "diverged") for _, s in mine):
-        return mine[-1][0]
+    new = [path for path, _ in mine if path.name not in existing]
+    if new:
+        return new[-1]
     try:  # the dead process cannot release its claim
         claim = sweep.runs_dir / CLAIMS / payload["config_hash"]
         import json
