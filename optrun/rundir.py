@@ -30,6 +30,8 @@ def slugify(text: str, max_len: int = 40) -> str:
 
     Path separators and ``..`` can never survive, so a run name can never escape ``--out``.
     """
+    # an exponent keeps its sign: 1e+20 -> 1e20, 1e-20 stays (else both would become 1e-20)
+    text = re.sub(r"(?<=[0-9])([eE])\+(?=[0-9])", r"\1", text)
     slug = re.sub(r"[^a-z0-9_.]+", "-", text.lower())
     slug = re.sub(r"\.{2,}", ".", slug).strip("-._")
     return slug[:max_len].strip("-._") or "run"

@@ -258,3 +258,22 @@ def test_yaml_12_numbers_through_the_cli(cfg, tmp_path):
 ])
 def test_override_messages(overrides, needles, cfg, tmp_path):
     one_error_line(quick("train", cfg, *overrides, "--out", tmp_path / "r"), *needles)
+
+
+def test_csv_typo_suggests_an_unused_column(tmp_path):
+    from optrun.data.csv import read_csv
+
+    p = tmp_path / "h.csv"
+    p.write_text("height,weight,y\n1,2,3\n4,5,6\n")
+    with pytest.raises(OptrunError) as exc:  # 'weight' is a feature already: never suggested
+        read_csv(p, target="weigth", features=["weight"])
+    assert "did you mean 'weight'" not in str(exc.value)
+    with pytest.raises(OptrunError, match="did you mean 'weight'"):
+        read_csv(p, target="y", features=["height", "weigth"])
+
+
+def test_folder_names_keep_the_exponent_sign():
+    from optrun.rundir import slugify
+
+    assert slugify("lr=1e+20") != slugify("lr=1e-20")
+    assert slugify("lr=1e+20") == "lr-1e20" and slugify("lr=1e-20") == "lr-1e-20"

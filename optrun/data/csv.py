@@ -118,8 +118,11 @@ def read_rows(path) -> Table:
 # Step 2: columns
 
 
-def _not_found(path: Path, what: str, name: str, header: list[str]) -> OptrunError:
-    return OptrunError(f"{path}: {what} column {name!r} not found{did_you_mean(name, header, 'paren')}; "
+def _not_found(path: Path, what: str, name: str, header: list[str], used: tuple[str, ...] = ()) -> OptrunError:
+    """A missing column; the suggestion comes from the columns not already used (a typo in the
+    target's name must not suggest a feature column)."""
+    free = [h for h in header if h not in used] or header
+    return OptrunError(f"{path}: {what} column {name!r} not found{did_you_mean(name, free, 'paren')}; "
                        f"columns: {_shorten(header)}")
 
 
@@ -129,7 +132,8 @@ def select_columns(table: Table, target=None, features=None) -> tuple[list[str],
     path, header = table.path, table.header
     target = str(header[-1] if target is None else target)
     if target not in header:
-        raise _not_found(path, "target", target, header)
+        named = [str(f) for f in ([features] if isinstance(features, str) else features or [])]
+        raise _not_found(path, "target", target, header, tuple(named))
     if features is None:
         features = [h for h in header if h != target]
     features = [str(f) for f in ([features] if isinstance(features, str) else features)]
@@ -140,7 +144,7 @@ def select_columns(table: Table, target=None, features=None) -> tuple[list[str],
         raise OptrunError(f"{path}: feature {dup[0]!r} is listed twice")
     for f in features:
         if f not in header:
-            raise _not_found(path, "feature", f, header)
+            raise _not_found(path, "feature", f, header, (target, *features))
         if f == target:
             raise OptrunError(f"{path}: column {f!r} is the target; it cannot also be a feature")
     for f in features:
