@@ -70,6 +70,7 @@ def run(quick: bool) -> tuple[list[Row], list[str]]:
         "typer": [py, "-c", "import typer"],
         "typer_parse": [py, "-c", TYPER_PARSE],
         "numpy_yaml": [py, "-c", "import numpy, yaml"],
+        "numpy_yaml_mpl": [py, "-c", "import numpy, yaml, matplotlib.pyplot"],
         "train_floor": [py, "-c", TYPER_PARSE + "\nimport numpy, yaml, rich.console, rich.table"],
         "help": [*optrun, "--help"],
         "optimizers": [*optrun, "optimizers"],
@@ -96,6 +97,9 @@ def run(quick: bool) -> tuple[list[Row], list[str]]:
             f"{fmt_x(pair['train_plots'].cpu / npy.cpu)} (cpu)", "(stated)", None,
             f"the plots cost {fmt_s(pair['train_plots'].cpu - pair['train'].cpu)} cpu, "
             f"{fmt_s(pair['train_plots'].wall - pair['train'].wall)} wall"),
+        Row(T, 'python -c "import numpy, yaml, matplotlib.pyplot" (figure baseline)', fmt_t(t["numpy_yaml_mpl"])),
+        compare(T, "Figures (0.2): optrun train with its five default figures", pair["train_plots"],
+                t["numpy_yaml_mpl"], "<= 2x numpy+yaml+pyplot (issue #16)", lambda r: r <= 2),
     ]
     notes = []
     for label, modules in (("optrun.cli.app", "optrun.cli.app"), ("the train path", "optrun.cli.app, optrun.api, optrun.prepare, optrun.engine")):

@@ -14,6 +14,7 @@ into a summary) and :func:`_draw` (the figures, read from the finished folder).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import time
@@ -67,6 +68,8 @@ def _metrics(problem, theta: np.ndarray) -> dict:
     """Final metrics: r2 for linear, accuracy for logistic (training set, and validation)."""
     obj, ds = problem.objective, problem.data
     out: dict[str, Any] = {}
+    if not hasattr(obj, "predict"):  # an objective without data: no fit to score
+        return out
 
     def score(X, y):
         pred = obj.predict(theta, X)
@@ -84,8 +87,39 @@ def _metrics(problem, theta: np.ndarray) -> dict:
     return out
 
 
+def _problem_names(problem) -> dict:
+    """What the run fits: the target and feature columns (data), or the objective (no data)."""
+    if problem.config.get("dataset") is None:
+        model = problem.config["model"]
+        return {"objective": model.get("function") or model["name"]}
+    return {"target": problem.data.target_name, "features": list(problem.data.feature_names)}
+
+
+def _divergence_hint(problem, result) -> str | None:
+    """The likely cause of a divergence, from what the reference knows (None otherwise)."""
+    if result.status != "diverged":
+        return None
+    ref, opt = problem.reference, problem.optimizer
+    lr, max_lr = opt.hyperparams.get("lr"), ref.max_stable_lr
+    kappa = ref.condition_number
+    fix = "lower the lr" + ("" if problem.config.get("dataset") is None or problem.config["dataset"].get("standardize")
+                            else " or set dataset.standardize=true")
+    beta = float(opt.hyperparams.get("momentum") or 0.0)
+    if lr is not None and max_lr is not None and opt.family in ("gd", "momentum"):
+        # heavy ball on a quadratic is stable iff lr < 2(1 + β)/L (β = 0: plain GD's 2/L)
+        bound, what = max_lr * (1 + beta), ("2/L" if beta == 0 else f"2(1+β)/L with β = {beta:g}")
+        if lr > bound:
+            cond = f" (κ = {kappa:.3g})" if kappa is not None and np.isfinite(kappa) else ""
+            return f"lr {lr:g} > {what} = {bound:.3g}{cond}: {fix}"
+    if lr is not None:
+        return f"the loss grew past {problem.divergence_factor:.0e} x its initial value at lr {lr:g}: {fix}"
+    return None
+
+
 def _slug(cfg: dict, name: str | None) -> str:
-    return name or cfg.get("name") or f"{cfg['optimizer']['name']}-{cfg['dataset']['name']}"
+    model = cfg["model"]
+    what = cfg["dataset"]["name"] if cfg.get("dataset") else (model.get("function") or model["name"])
+    return name or cfg.get("name") or f"{cfg['optimizer']['name']}-{what}"
 
 
 class Interrupted(KeyboardInterrupt):
@@ -106,6 +140,8 @@ class Interrupted(KeyboardInterrupt):
 def build_summary(problem, result, cfg_hash: str, run_name: str, trace_rows: int) -> dict:
     """The summary of a run that finished (completed, converged, diverged or interrupted at a
     step boundary): results, the reference solution, metrics and what produced them."""
+    from optrun.results import extra_results
+
     ref = problem.reference
     f_star = ref.f_star
     subopt = (result.loss - f_star) if (f_star is not None and np.isfinite(result.loss)) else None
@@ -135,7 +171,11 @@ def build_summary(problem, result, cfg_hash: str, run_name: str, trace_rows: int
         "log_every": problem.log_every,
         "trace_rows": trace_rows,
         "diverged_at_step": result.steps if result.status == "diverged" else None,
-        "optimizer_report": result.optimizer_report,
+        "evals": result.evals,
+        **_problem_names(problem),
+        "hint": _divergence_hint(problem, result),
+        "optimizer_report": {**result.optimizer_report, **result.hook_reports},
+        **extra_results(problem, result.theta),
         "diagnostics": ref.to_dict(),
         "versions": versions(),
     }
@@ -151,8 +191,16 @@ def train(
     stop=None,
     progress=None,
     plot_format: str = "png",
+    note: str | None = None,
+    tags: list[str] | tuple[str, ...] = (),
+    figure: dict | None = None,
 ) -> RunResult:
     """Train one experiment and write its run folder; return the folder read back.
+
+    ``figure``: figure options (``style``, ``title``, ``subtitle``, ``font_scale``, ``size``,
+    ``dpi``, ``format``, ``frames``) over the config's ``plots:`` section.
+    ``note`` (free text) and ``tags`` (names) are stored in ``summary.json`` for ``optrun runs``
+    (``--tag``, ``--note-contains``); they never change the config or its hash.
 
     ``config`` is a YAML path or a dict (relative CSV paths in a dict resolve against the
     current folder); ``overrides`` are ``KEY=VALUE`` strings or a ``{dotted key: value}`` dict.
@@ -175,13 +223,14 @@ def train(
     from optrun.control import StopFlag
 
     stop = stop or StopFlag()
+    labels = run_labels(note, tags)
     cfg, problem = _load(config, overrides, name)
     if stop.requested:
         raise Interrupted(NOTHING_WRITTEN)
-    run = _open_run(cfg, problem, out, name)
+    run = _open_run(cfg, problem, out, name, labels)
     summary = _run_and_record(run, problem, stop, progress)
     if plots:
-        _draw(run.dir, summary, plot_format)
+        _draw(run.dir, summary, plot_format, {**(cfg.get("plots") or {}), **(figure or {})})
     return load_run(run.dir)
 
 
@@ -193,6 +242,10 @@ def _load(config, overrides, name: str | None) -> tuple[dict, Any]:
     if name is not None:
         cfg["name"] = name
     try:
+        if cfg.get("plots") is not None:  # the figure options live with the figures (plots.style)
+            from optrun.plots.style import check_plot_options
+
+            cfg["plots"] = check_plot_options(cfg["plots"])
         # numpy's floating-point warnings are noise on a user's screen; the data checks and the
         # reference computation report real problems themselves
         with np.errstate(all="ignore"):
@@ -215,15 +268,37 @@ class _Run(NamedTuple):
     cfg_hash: str
 
 
-def _open_run(cfg: dict, problem, out, name: str | None) -> _Run:
+_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,63}$")
+
+
+def run_labels(note: str | None, tags) -> dict:
+    """``{"note": ..., "tags": [...]}`` for a summary (only what is set), checked: a note is one
+    line of at most 2,000 characters, a tag a name of letters, digits and ``_.:+-``."""
+    out: dict[str, Any] = {}
+    if note is not None:
+        if not isinstance(note, str) or "\n" in note or len(note) > 2000:
+            raise OptrunError("note: expected one line of text (at most 2,000 characters)", key="note")
+        out["note"] = note
+    tags = list(tags or ())
+    for tag in tags:
+        if not isinstance(tag, str) or not _TAG.match(tag):
+            raise OptrunError(f"tag {str(tag)[:70]!r}: expected a name of letters, digits and _.:+- "
+                              "(at most 64 characters)", key="tag")
+    if tags:
+        out["tags"] = sorted(set(tags))
+    return out
+
+
+def _open_run(cfg: dict, problem, out, name: str | None, labels: dict | None = None) -> _Run:
     """Create the run folder with config.yaml, a ``running`` summary and the trace header.
 
     All or nothing: if any of it fails, the folder is removed (nothing has run yet). A folder
     that cannot be written is an OptrunError with ``key="out"`` (the CLI names its flag)."""
-    from optrun.trace import TraceWriter, trace_columns
+    from optrun import engine
+    from optrun.trace import TraceWriter
 
     cfg_hash = config_mod.config_hash(cfg)
-    ident = {"name": _slug(cfg, name), "config_hash": cfg_hash, "seed": cfg["seed"]}
+    ident = {"name": _slug(cfg, name), "config_hash": cfg_hash, "seed": cfg["seed"], **(labels or {})}
     run_dir = create_run_dir(out, ident["name"])
     writer = None
     try:
@@ -234,7 +309,7 @@ def _open_run(cfg: dict, problem, out, name: str | None) -> _Run:
             "status": "running", "stop_reason": None, **ident, "started_at": _now(),
             "pid": os.getpid(), "host": socket.gethostname(), "versions": versions(),
         })
-        columns = trace_columns(problem.param_names, problem.data.X_val is not None)
+        columns = engine.columns(problem)
         writer = TraceWriter(run_dir / "trace.csv", columns)
     except BaseException as exc:
         if writer is not None:  # a signal right after the header was written
@@ -261,6 +336,7 @@ def _run_and_record(run: _Run, problem, stop, progress) -> dict:
             result = engine.run(problem, writer, stop=stop, progress=progress)
             writer.close()
             summary = build_summary(problem, result, run.cfg_hash, run.ident["name"], writer.rows_written)
+            summary.update({k: run.ident[k] for k in ("note", "tags") if k in run.ident})
         write_json(run.dir / "summary.json", summary)
         return summary
     except KeyboardInterrupt as exc:
@@ -292,11 +368,11 @@ def _record(run: _Run, exc: BaseException, status: str, reason: str, error: str 
     _write_quietly(run.dir / "summary.json", status_summary(status, reason, run.ident, last, error=error))
 
 
-def _draw(run_dir: Path, summary: dict, fmt: str) -> None:
+def _draw(run_dir: Path, summary: dict, fmt: str, options: dict | None = None) -> None:
     """Draw the figures and record them in the summary. Plots read only the finished folder, so
     they come after the summary; a plotting failure is recorded but never loses the run."""
     try:
-        drawn, err = _draw_plots(run_dir, fmt)
+        drawn, err = _draw_plots(run_dir, fmt, options)
     except KeyboardInterrupt:
         raise Interrupted(
             f"stopped at once while drawing the plots; {run_dir} holds the run (status {summary['status']}); "
@@ -348,17 +424,20 @@ def _write_quietly(path: Path, data, text: bool = False) -> None:
         pass
 
 
-def _draw_plots(run_dir: Path, fmt: str) -> tuple[list[str], str | None]:
+def _draw_plots(run_dir: Path, fmt: str, options: dict | None = None) -> tuple[list[str], str | None]:
     """Draw the run's figures; returns (file names, error). A plotting failure never loses the
     run: the traceback goes to plots_error.txt and the error into the summary."""
     try:
         from optrun.plots import draw_run
+        from optrun.plots.style import figure_options
 
+        figure = figure_options(None, **{"format": fmt, **(options or {})}) if options else None
         # figures of a diverged run hold inf/huge values: matplotlib's and numpy's warnings
         # about them are noise on the user's screen
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            return [p.name for p in draw_run(run_dir, fmt=fmt)], None
+            drawn = draw_run(run_dir, fmt=fmt, options=figure) if figure is not None else draw_run(run_dir, fmt=fmt)
+            return [p.name for p in drawn], None
     except Exception as exc:
         _write_quietly(run_dir / "plots_error.txt", traceback.format_exc(), text=True)
         return [], f"{type(exc).__name__}: {' '.join(str(exc).split())}"

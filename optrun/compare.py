@@ -197,16 +197,38 @@ def _median(vals: list) -> float | None:
     return float(v[k // 2]) if k % 2 else 0.5 * (v[k // 2 - 1] + v[k // 2])
 
 
+#: the to-target column of each x unit, and the summary field that is its budget
+UNITS = {"step": ("steps_to_target", "steps"), "epoch": ("epochs_to_target", "epochs"),
+         "samples": ("samples_to_target", "samples"), "time": ("time_to_target_s", "wall_time_s")}
+
+
+def censored_to_target(rs: list[dict], x: str) -> dict:
+    """Median and 10-90 % band of "to target" over the runs of one setting, a run that never
+    reached the target counted as right-censored (> its budget), never dropped
+    (:func:`optrun.stats.censored_quantile`, order statistic ⌈q·n⌉). A diverged or failed run
+    did not reach it either."""
+    from optrun.stats import censored_quantile
+
+    unit, budget_key = UNITS[x]
+    vals = [r.get(unit) for r in rs]
+    budget = max((float(r[budget_key]) for r in rs if isinstance(r.get(budget_key), (int, float))), default=math.inf)
+    med, lo, hi = (censored_quantile(vals, budget, q) for q in (0.5, 0.1, 0.9))
+    return {"median_to_target": med.value, "median_to_target_above": med.above, "reached_target": med.reached,
+            "band_to_target": [lo.value, hi.value if hi.value is not None else None],
+            "to_target_text": med.text("{:.4g}") if rs else ""}
+
+
 def rank_settings(rows: list[dict], x: str) -> list[dict]:
-    """One row per combination: how many runs reached the target, medians; best first."""
-    unit = {"step": "steps_to_target", "epoch": "epochs_to_target", "samples": "samples_to_target",
-            "time": "time_to_target_s"}[x]
+    """One row per combination: how many runs reached the target ("n reached"), the censored
+    median and band of the runs to target, medians of the rest; best first: a setting whose
+    median is observed beats one whose median is censored; then the median; then more reached;
+    then the final suboptimality. A setting where most runs diverged or failed ranks last."""
+    unit = UNITS[x][0]
     by: dict[str, list[dict]] = {}
     for r in rows:
         by.setdefault(r["label"], []).append(r)
     out = []
     for label, rs in by.items():
-        reached = [r[unit] for r in rs if r.get(unit) is not None]
         statuses: dict[str, int] = {}
         for r in rs:
             statuses[r["status"]] = statuses.get(r["status"], 0) + 1
@@ -214,8 +236,7 @@ def rank_settings(rows: list[dict], x: str) -> list[dict]:
             "label": label,
             "runs": len(rs),
             "statuses": statuses,
-            "reached_target": len(reached),
-            "median_to_target": _median(reached) if len(reached) * 2 > len(rs) else None,
+            **censored_to_target(rs, x),
             "to_target_unit": unit,
             "median_final_loss": _median([r["final_loss"] for r in rs if r["status"] != "diverged"]),
             "median_final_subopt": _median([r["final_subopt"] for r in rs if r["status"] != "diverged"]),
@@ -227,7 +248,7 @@ def rank_settings(rows: list[dict], x: str) -> list[dict]:
         bad = sum(v for k, v in s["statuses"].items() if k in ("diverged", "failed"))
         mt = s["median_to_target"]
         fs = s["median_final_subopt"]
-        return (bad * 2 > s["runs"], mt is None, mt if mt is not None else 0.0,
+        return (bad * 2 > s["runs"], mt is None, mt if mt is not None else 0.0, -s["reached_target"],
                 fs if fs is not None else math.inf)
 
     out.sort(key=key)
@@ -250,11 +271,19 @@ def compare(
     fmt: str = "png",
     projection: str = "hessian",
     animate: bool = False,
+    figure=None,
     stop=None,
     on_run: Callable[[int, int, str, dict | None], None] | None = None,
     jobs: int = 1,
+    resolution: int | None = None,
+    baselines: str | None = None,
 ) -> Comparison:
     """Run the base config once per combination of ``vary`` values and seed; see the module doc.
+
+    ``resolution``: every run logs every ``resolution`` steps (default 1, unless the config sets
+    ``train.log_every``), so the first crossing of the target is found at a resolution that does
+    not depend on the budget; ``comparison.json`` states it (``target_resolution``).
+    ``baselines="theory"`` adds the theory-tuned baselines (:func:`theory_baselines`).
 
     ``on_run(i, total, label, summary_or_None)`` is called before (summary None) and after each run.
     ``jobs > 1`` runs that many at once (spawned processes); the comparison is the same. Raises
@@ -263,10 +292,13 @@ def compare(
     from optrun.control import StopFlag
     from optrun.rundir import create_run_dir, write_json
 
-    _check_args(vary, seeds, target)
+    _check_args(vary, seeds, target, baselines)
     axes = [parse_vary(v) for v in vary]
     path = Path(config)
     raw = config_mod.read_config_file(path)
+    if baselines:
+        axes = _with_baselines(axes, raw, overrides or [], path)
+    raw, log_every = _with_resolution(raw, resolution)
     resolved = _resolve_all(raw, overrides or [], expand(axes), path)
     seed_list = [int(resolved[0][0]["seed"]) + i for i in range(seeds)]
     if x is None:  # batch modes differ: equal work is equal epochs
@@ -275,7 +307,9 @@ def compare(
     vary_meta = {a.key: a.values for a in axes}
     meta = {"config": str(path), "overrides": list(overrides or []), "vary": vary_meta,
             "vary_args": [a.text for a in axes], "seeds": seed_list, "x": x, "target": target,
-            "created": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "target_resolution": {"log_every": log_every, "unit": "steps",
+                                  "rule": "first logged row with f - f* <= target"},
+            "baselines": baselines, "created": time.strftime("%Y-%m-%d %H:%M:%S")}
     write_json(folder / "comparison.json", meta)
 
     stop = stop if stop is not None else StopFlag()
@@ -288,18 +322,112 @@ def compare(
     write_json(folder / "comparison.json", meta)
     write_csv(folder / "comparison.csv", final_rows, list(vary_meta))
     settings = rank_settings(final_rows, x)
-    figures = _overlays(final_rows, folder, fmt, x, projection, animate) if plots else []
+    meta["settings"] = [_json_number(st) for st in settings]  # numbers stay numbers
+    write_json(folder / "comparison.json", meta)
+    figures = _overlays(final_rows, folder, fmt, x, projection, animate, figure) if plots else []
     for r in final_rows:
         r.pop("_values", None)
-    for s in settings:
-        s["values"] = {k: _fmt(v) for k, v in s["values"].items()}
     return Comparison(folder=folder, rows=final_rows, settings=settings, target=target, x=x, vary=vary_meta,
                       failed=sum(r["status"] == "failed" for r in final_rows), interrupted=interrupted,
                       figures=figures)
 
 
-def _check_args(vary: list[str], seeds: int, target: float | None) -> None:
-    if not vary:
+def _json_number(x: Any) -> Any:
+    """JSON-ready with numbers kept as numbers (a non-finite float becomes null)."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _json_number(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_number(v) for v in x]
+    return x
+
+
+def _with_resolution(raw: dict, resolution: int | None) -> tuple[dict, Any]:
+    """The config with ``train.log_every`` fixed (``resolution``, default 1 step) unless the
+    config sets it; and the cadence in force. The automatic cadence depends on the budget
+    (every step for short runs, every k steps for long ones), so "steps to target" read from it
+    would too (60.11 epochs at a 100-epoch budget, 64.0 at 500 for the same trajectory)."""
+    if resolution is not None and resolution < 1:
+        raise OptrunError(f"--resolution: expected an integer >= 1 (steps), got {resolution}")
+    train = raw.get("train") if isinstance(raw.get("train"), dict) else None
+    if train is None:
+        return raw, "auto"
+    given = train.get("log_every", "auto")
+    if given != "auto" and resolution is None:
+        return raw, given
+    k = int(resolution or 1)
+    return {**raw, "train": {**train, "log_every": k}}, k
+
+
+def theory_baselines(L: float, mu: float) -> list[dict]:
+    """The theory-tuned baselines for an L-smooth, μ-strongly convex problem
+    (:mod:`optrun.theory`): GD at 1/L and at 2/(L + μ), Polyak's optimal heavy ball and
+    Nesterov's scheme for strongly convex f (the last two need μ > 0). Values to 6 significant
+    digits (they print exactly and can be typed back)."""
+    from optrun import theory
+
+    r = lambda v: float(f"{v:.6g}")  # noqa: E731
+    out = [{"name": "sgd", "lr": r(1.0 / L)}]
+    if mu > 0:
+        hb = theory.heavy_ball_optimal(L, mu)
+        nv = theory.nesterov_strongly_convex(L, mu)
+        out.append({"name": "sgd", "lr": r(theory.optimal_gd_lr(L, mu))})
+        if r(hb["momentum"]) > 0:  # κ ≈ 1: the momentum methods are gradient descent
+            out.append({"name": "sgd", "lr": r(hb["lr"]), "momentum": r(hb["momentum"])})
+        if r(nv["momentum"]) > 0:
+            out.append({"name": "sgd", "lr": r(nv["lr"]), "momentum": r(nv["momentum"]), "nesterov": True})
+    unique: list[dict] = []
+    for e in out:
+        if e not in unique:
+            unique.append(e)
+    return unique
+
+
+def _with_baselines(axes: list[VaryAxis], raw: dict, overrides: list[str], path: Path) -> list[VaryAxis]:
+    """``--baselines theory``: append the theory-tuned optimizers to the optimizer axis (made
+    from the base optimizer when there is none). L and μ come from the reference of the base
+    config (its Hessian eigenvalues at θ*)."""
+    from optrun import prepare as prepare_mod
+
+    others = [a for a in axes if a.key not in OPTIMIZER_KEYS]
+    if any(a.key.startswith("optimizer.") for a in others):
+        raise OptrunError("--baselines theory: the baselines set the optimizer's lr and momentum; vary whole "
+                          "optimizers (--vary optimizer=adam:lr=0.01,...) instead of optimizer.* keys")
+    cfg, origin = combo_config(raw, overrides, [])
+    res = config_mod.resolve(cfg, where=str(path), origin=origin, base_dir=path.resolve().parent)
+    ref = prepare_mod.prepare(res).reference
+    L = float(getattr(ref, "lipschitz", 0.0) or 0.0) if ref is not None else 0.0
+    mu = float(getattr(ref, "strong_convexity", 0.0) or 0.0) if ref is not None else 0.0
+    if not (L > 0 and math.isfinite(L)):
+        raise OptrunError("--baselines theory: the reference has no curvature L for this problem")
+    extra = theory_baselines(L, mu)
+    opt_axis = next((a for a in axes if a.key == "optimizer"), None)
+    if opt_axis is None:
+        base = {k: v for k, v in (res["optimizer"] or {}).items() if k != "schedule"}
+        opt_axis = VaryAxis("optimizer", [base], [value_label("optimizer", base)], "optimizer (base)")
+    seen = {json.dumps(v, sort_keys=True, default=str) for v in opt_axis.values}
+    values = list(opt_axis.values) + [e for e in extra if json.dumps(e, sort_keys=True) not in seen]
+    labels = list(opt_axis.labels) + [f"theory: {_baseline_label(e, L, mu)}" for e in extra
+                                      if json.dumps(e, sort_keys=True) not in seen]
+    new = VaryAxis("optimizer", values, labels, opt_axis.text + " + --baselines theory")
+    return [new if a is opt_axis else a for a in axes] if opt_axis in axes else [new, *axes]
+
+
+def _baseline_label(e: dict, L: float, mu: float) -> str:
+    if e.get("nesterov"):
+        return f"Nesterov (lr=1/L, momentum={e['momentum']:g})"
+    if e.get("momentum"):
+        return f"heavy ball (lr={e['lr']:g}, momentum={e['momentum']:g})"
+    if math.isclose(e["lr"], 1.0 / L, rel_tol=1e-5):
+        return f"GD lr=1/L={e['lr']:g}"
+    return f"GD lr=2/(L+mu)={e['lr']:g}"
+
+
+def _check_args(vary: list[str], seeds: int, target: float | None, baselines: str | None = None) -> None:
+    if baselines not in (None, "theory"):
+        raise OptrunError(f"--baselines: expected theory, got {baselines!r}")
+    if not vary and not baselines:
         raise OptrunError("--vary: give at least one KEY=v1,v2,... to compare")
     if seeds < 1:
         raise OptrunError(f"--seeds: expected an integer >= 1, got {seeds}")
@@ -383,7 +511,9 @@ def _row(outcome: dict, run: dict, vary_keys: list[str]) -> tuple[dict, dict, An
     else:
         folder = RunFolder(outcome["run_dir"])
         summary, run_dir, trace = folder.summary, folder.path, folder.trace
-    row = {k: _fmt(run["values"][k]) for k in vary_keys}
+    # the varied values as they are (a float in full, shortest round-trip; an optimizer as JSON):
+    # the 6-digit labels cannot be typed back, these can
+    row = {k: run["values"][k] for k in vary_keys}
     row.update(label=run["label"], seed=run["seed"], status=summary.get("status"),
                stop_reason=summary.get("stop_reason"), steps=summary.get("steps"), epochs=summary.get("epochs"),
                samples=summary.get("samples"), final_loss=summary.get("final_loss"), f_star=summary.get("f_star"),
@@ -419,8 +549,10 @@ def _finish_rows(rows: list[tuple[dict, Any]], target: float | None) -> list[dic
     return final_rows
 
 
-def _overlays(rows: list[dict], folder: Path, fmt: str, x: str, projection: str, animate: bool) -> list[Path]:
-    """The overlay figures of the runs that have a folder (``plots/``)."""
+def _overlays(rows: list[dict], folder: Path, fmt: str, x: str, projection: str, animate: bool,
+              figure=None) -> list[Path]:
+    """The overlay figures of the runs that have a folder (``plots/``); ``figure``: the
+    :class:`optrun.plots.style.FigureOptions` (style, title, size...)."""
     done = [folder / r["run_dir"] for r in rows if r["run_dir"]]
     if not done:
         return []
@@ -428,7 +560,7 @@ def _overlays(rows: list[dict], folder: Path, fmt: str, x: str, projection: str,
 
     labels_by_dir = {r["run_dir"]: r["label"] for r in rows if r["run_dir"]}
     return draw_runs(done, folder / "plots", fmt=fmt, x=x, projection=projection, animate=animate,
-                     labels=labels_by_dir)
+                     labels=labels_by_dir, options=figure)
 
 
 def write_csv(path: Path, rows: list[dict], vary_keys: list[str]) -> None:

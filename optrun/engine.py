@@ -26,6 +26,7 @@ import numpy as np
 
 from optrun.control import StopFlag  # noqa: F401  (re-exported: optrun.engine.StopFlag)
 from optrun.sampling import batch_indices
+from optrun.trace import trace_columns
 
 
 @dataclass
@@ -40,6 +41,8 @@ class EngineResult:
     grad_norm: float
     wall_time_s: float
     optimizer_report: dict = field(default_factory=dict)
+    evals: int = 0
+    hook_reports: dict = field(default_factory=dict)
 
 
 def _norm(g: np.ndarray) -> float:
@@ -48,63 +51,140 @@ def _norm(g: np.ndarray) -> float:
     return float(np.sqrt(g.dot(g)))
 
 
+def columns(problem) -> list[str]:
+    """The trace columns this problem's run writes, in the contract's order (trace.trace_columns)."""
+    extra = tuple(c for h in problem.hooks for c in h.columns)
+    averaged = "ax" in problem.optimizer.report(problem.optimizer.init(problem.theta0))
+    return trace_columns(problem.param_names, problem.data.X_val is not None, extra, averaged)
+
+
+class _Extras:
+    """What ``optimizer.needs`` asks for on each step (optim/registry.py, EXTRAS), and the count
+    of per-sample gradient evaluations behind the ``evals`` column: the engine's batch gradient
+    (b rows, unless the optimizer evaluates through the closure instead, as L-BFGS and line
+    searches do), every closure call (b rows each), or the optimizer's own count
+    (``row_grad_evals``: SAG/SAGA/SVRG keep tables and take full passes)."""
+
+    def __init__(self, problem, step_value_and_grad):
+        opt = problem.optimizer
+        self.needs = opt.needs
+        self.problem = problem
+        self.step_vg = step_value_and_grad
+        self.rows = 0  # engine gradients + closure calls, in rows
+        self.uses_grad = "closure" not in self.needs
+
+    def step(self, theta, Xb, yb, idx) -> dict:
+        b = yb.shape[0]
+        if self.uses_grad:
+            self.rows += b
+        if not self.needs:
+            return {}
+        p, out = self.problem, {}
+        if "hessian" in self.needs:
+            out["hessian"] = p.objective.hessian(theta, Xb, yb)
+        if "closure" in self.needs:
+            def closure(th, Xb=Xb, yb=yb, b=b):
+                self.rows += b
+                return self.step_vg(th, Xb, yb)
+            out["closure"] = closure
+        if "prox" in self.needs:
+            out["prox"] = p.prox
+        if "batch" in self.needs:
+            out["batch"] = (p.step_objective, Xb, yb, idx)
+        if "data" in self.needs:
+            out["data"] = (p.data.X, p.data.y)
+        if "f_star" in self.needs:
+            out["f_star"] = p.reference.f_star if p.reference is not None else None
+        if "lipschitz" in self.needs:
+            out["lipschitz"] = p.lipschitz
+        return out
+
+    def evals(self, report: dict) -> int:
+        own = report.get("row_grad_evals")
+        return self.rows if own is None else int(own) + (0 if self.uses_grad else self.rows)
+
+
 def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineResult:
     """Train ``problem`` (see :mod:`optrun.prepare`), streaming rows into ``writer``.
 
     ``progress(step, total)`` is called now and then for a progress bar. Returns when the budget is
     spent, the gradient-norm tolerance is met, the run diverges, or ``stop`` is requested.
+    ``problem.hooks`` (:mod:`optrun.hooks`) act around each update: a constraint's projection or
+    multipliers, and extra trace columns (KKT residual, duality gap, nnz).
     """
     stop = stop or StopFlag()
-    obj, opt, data = problem.objective, problem.optimizer, problem.data
+    obj, opt, data, hooks = problem.objective, problem.optimizer, problem.data, problem.hooks
     X, y = data.X, data.y
     n = X.shape[0]
     has_val = data.X_val is not None
     full = problem.batch_size >= n and not problem.shuffle
     T, log_every = problem.total_steps, problem.log_every
     tol, factor = problem.tol, problem.divergence_factor
-    base_lr = float(opt.hyperparams["lr"])
+    base_lr = opt.hyperparams.get("lr")  # None: the optimizer chooses its step (ISTA's 1/L, CD)
     schedule = problem.schedule
     value_and_grad = obj.value_and_grad
-    needs_hessian = opt.needs_hessian
+    # the gradient the optimizer steps with: the objective's, or its smooth part's for proximal
+    # methods (which handle l1 through "prox"); reused from the logged evaluation in full batch
+    step_vg = problem.step_objective.value_and_grad
+    reuse = full and step_vg == value_and_grad
+    extras = _Extras(problem, step_vg)
+    averaged = "ax" in opt.report(opt.init(problem.theta0))
     batches = batch_indices(n, problem.batch_size, problem.shuffle, problem.shuffle_rng)
 
-    def val_loss(theta):
-        return obj.data_loss(theta, data.X_val, data.y_val) if has_val else None
-
-    def row(step, samples, elapsed, lr, loss, batch_loss, gnorm, theta):
-        scalars = (step, samples / n, samples, elapsed, lr, loss, batch_loss, gnorm)
+    def row(step, samples, elapsed, lr, loss, batch_loss, gnorm, theta, g_full, state):
+        report = opt.report(state)
+        scalars = (step, samples / n, samples, elapsed, lr, loss, batch_loss, gnorm, extras.evals(report))
+        for h in hooks:
+            scalars += tuple(h.values(theta, loss, g_full))
         if has_val:
-            scalars += (val_loss(theta),)
-        writer.record(scalars, theta)
+            scalars += (obj.data_loss(theta, data.X_val, data.y_val),)
+        params = theta
+        if averaged:
+            ax = np.asarray(report["ax"], dtype=theta.dtype)
+            scalars += (obj.value(ax, X, y),)
+            params = np.concatenate([theta, ax])
+        writer.record(scalars, params)
 
     # numpy would print overflow warnings for a diverging run; divergence is a result here,
     # detected below and reported in the summary, not noise on the screen.
     with np.errstate(all="ignore"):
         theta = problem.theta0.copy()
+        for h in hooks:
+            theta = h.start(theta)  # e.g. an infeasible start projected onto the feasible set
         state = opt.init(theta)
         start = time.perf_counter()
         loss, g_full = value_and_grad(theta, X, y)
         gnorm = _norm(g_full)
-        row(0, 0, 0.0, math.nan, loss, math.nan, gnorm, theta)
+        row(0, 0, 0.0, math.nan, loss, math.nan, gnorm, theta, g_full, state)
+        rules = problem.stop_rules
+        if rules is not None:
+            rules.start(loss)
+        log_at = problem.log_at
         limit = factor * max(1.0, abs(loss)) if math.isfinite(loss) else math.inf
 
-        status, reason = "completed", f"step budget reached ({T} steps)"
+        budget_reason = f"step budget reached ({T} steps)" if T else "evaluated without training (train.steps: 0)"
+        status, reason = "completed", budget_reason
         samples, t = 0, 0
         for t in range(1, T + 1):
             idx = next(batches)
-            if full:
+            if reuse:
                 batch_loss, g = loss, g_full  # evaluated at theta_{t-1} at the end of the last step
                 Xb, yb = X, y
             else:
-                Xb, yb = X[idx], y[idx]
-                batch_loss, g = value_and_grad(theta, Xb, yb)
-            lr = base_lr * schedule(t)
-            hessian = obj.hessian(theta, Xb, yb) if needs_hessian else None
-            theta, state = opt.update(g, state, theta, t, lr, hessian=hessian)
+                Xb, yb = (X, y) if full else (X[idx], y[idx])
+                batch_loss, g = step_vg(theta, Xb, yb)
+            for h in hooks:
+                g = h.grad(theta, g)  # e.g. + Σλ∇g + Aᵀν for the primal-dual methods
+            lr = base_lr * schedule(t) if base_lr is not None else None
+            theta, state = opt.update(g, state, theta, t, lr, **extras.step(theta, Xb, yb, idx))
+            for h in hooks:
+                theta = h.after(theta, t)  # a projection, or the multipliers' ascent step
             samples += yb.shape[0]
+            if lr is None:
+                lr = opt.report(state).get("step_size") or math.nan
 
-            logged = t % log_every == 0 or t == T
-            evaluated = full or logged
+            logged = (t % log_every == 0 if log_at is None else t in log_at) or t == T
+            evaluated = full or logged or (rules is not None and rules.wants_evaluation(t))
             if evaluated:
                 loss, g_full = value_and_grad(theta, X, y)
                 gnorm = _norm(g_full)
@@ -129,18 +209,24 @@ def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineR
                 status, reason = "converged", f"gradient norm {gnorm:.3g} <= tol {tol:g} at step {t}"
             elif stopping:
                 status, reason = "interrupted", f"{stop.reason} at step {t}"
-            logged = logged or status != "completed"
+            elif rules is not None:
+                status, reason = rules.check(t, loss if evaluated else None, time.perf_counter() - start) or (status, reason)
+            logged = logged or status != "completed" or reason != budget_reason
 
             if logged:
-                row(t, samples, time.perf_counter() - start, lr, loss, batch_loss, gnorm, theta)
+                row(t, samples, time.perf_counter() - start, lr, loss, batch_loss, gnorm, theta, g_full, state)
                 if progress is not None:
                     progress(t, T)
-            if status != "completed":
+            if status != "completed" or reason != budget_reason:
                 break
 
     wall = time.perf_counter() - start
+    report = opt.report(state)
+    hook_reports = {}
+    for h in hooks:
+        hook_reports.update(h.report())
     return EngineResult(
         status=status, stop_reason=reason, steps=t, samples=samples, epochs=samples / n,
         theta=theta, loss=float(loss), grad_norm=gnorm, wall_time_s=wall,
-        optimizer_report=opt.report(state),
+        optimizer_report=report, evals=extras.evals(report), hook_reports=hook_reports,
     )

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from optrun.errors import OptrunError
-from optrun.rundir import RunFolder, atomic_write_text, is_run_folder
+from optrun._text import csv_cell
+from optrun.rundir import RunFolder, atomic_write_text, is_run_folder, read_bounded
 
 #: largest table file a report reads (a sweep of 10^5 runs has a summary.csv of ~30 MB)
 MAX_TABLE_BYTES = 64 << 20
@@ -65,12 +66,7 @@ def report_kind(folder: Path) -> str:
 
 def _read_text(path: Path, limit: int) -> str:
     """A bounded read of a regular file (a FIFO or a device never blocks a report)."""
-    if not path.is_file():
-        raise OptrunError(f"{path}: not a regular file")
-    with open(path, "rb") as fh:
-        data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise OptrunError(f"{path}: larger than {limit >> 20} MB, not read")
+    data = read_bounded(path, limit)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -113,13 +109,7 @@ def _figures(folder: Path) -> list[dict]:
 
 
 def _cell(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return repr(v)
-    if isinstance(v, (dict, list)):
-        return json.dumps(v)
-    return str(v)
+    return str(csv_cell(v))  # the table cells read like the CSV files
 
 
 def _run_sections(folder: Path) -> dict:

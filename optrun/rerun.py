@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from optrun.errors import OptrunError
-from optrun.rundir import RunFolder
+from optrun.rundir import RunFolder, read_bounded
 
 #: columns that measure time, not the computation: never compared
 TIMING_COLUMNS = frozenset({"time_s"})
@@ -32,12 +32,9 @@ class Verification:
 
 def _trace_rows(path: Path) -> list[list[str]]:
     file = path / "trace.csv"
-    if not file.is_file():
+    if not file.exists():
         raise OptrunError(f"{path}: no trace.csv to verify against")
-    with open(file, "rb") as fh:
-        data = fh.read(_MAX_TRACE_BYTES + 1)
-    if len(data) > _MAX_TRACE_BYTES:
-        raise OptrunError(f"{file}: larger than 1 GB, not compared")
+    data = read_bounded(file, _MAX_TRACE_BYTES, "compared")
     end = data.rfind(b"\n")  # a run killed mid-write leaves a cut last line: not a row
     try:
         text = data[: end + 1].decode("utf-8")

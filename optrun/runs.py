@@ -86,18 +86,28 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 _FILTER = re.compile(r"^\s*([^=!<>\s]+)\s*(!=|>=|<=|=|>|<)(.*)$", re.S)
 
 
+#: A number typed with at least this many significant digits matches at its own precision.
+PRINTED_DIGITS = 4
+
+
 @dataclass
 class Filter:
-    """``KEY=V`` (``V1,V2``: any of them), ``KEY!=V``, ``KEY<V``, ``KEY<=V``, ``KEY>V``, ``KEY>=V``."""
+    """``KEY=V`` (``V1,V2`` or ``V1|V2``: any of them), ``KEY!=V``, ``KEY<V``, ``KEY<=V``,
+    ``KEY>V``, ``KEY>=V``. A number typed with 4 or more significant digits matches every value
+    that rounds to it at that many digits, so a value copied from a table, a label or a folder
+    name (``optimizer.lr=0.464159`` for 0.464158883361278) finds its runs; a shorter number
+    (``0.1``) must be equal."""
 
     key: str
     op: str
     values: list
     text: str
+    raw: list = field(default_factory=list)  # the typed text of each value (its precision)
 
     def matches(self, value: Any) -> bool:
         if self.op in ("=", "!="):
-            hit = any(_equal(value, v) for v in self.values)
+            raws = self.raw or [None] * len(self.values)
+            hit = any(_equal(value, v) or _same_printed(value, v, t) for v, t in zip(self.values, raws))
             return hit if self.op == "=" else not hit
         target = self.values[0]
         if not _is_number(value) or not _is_number(target):
@@ -119,6 +129,23 @@ def _equal(a: Any, b: Any) -> bool:
     return str(a) == str(b)
 
 
+def significant_digits(text: str) -> int:
+    """Significant digits of a typed number: ``0.464159`` -> 6, ``1e-3`` -> 1, ``2.50`` -> 3."""
+    mant = text.strip().lstrip("+-").lower().split("e")[0]
+    digits = mant.replace(".", "").lstrip("0")
+    return len(digits) if digits else 1
+
+
+def _same_printed(value: Any, wanted: Any, text: str | None) -> bool:
+    """``value`` printed at the precision of ``text`` is ``wanted`` (PRINTED_DIGITS or more)."""
+    if text is None or not _is_number(value) or not _is_number(wanted) or isinstance(value, int):
+        return False
+    d = significant_digits(text)
+    if d < PRINTED_DIGITS or not math.isfinite(value):
+        return False
+    return float(f"{value:.{d}g}") == float(wanted)
+
+
 def parse_filter(text: str) -> Filter:
     from optrun.config import parse_yaml
 
@@ -126,14 +153,14 @@ def parse_filter(text: str) -> Filter:
     if not m:
         raise OptrunError(f"--filter {text!r}: expected KEY=VALUE (or KEY!=, <, <=, >, >=), e.g. optimizer.name=adam")
     key, op, raw = m.group(1), m.group(2), m.group(3).strip()
-    items = split_top_level(raw) if op in ("=", "!=") else [raw]
+    items = [i for part in split_top_level(raw) for i in split_top_level(part, "|")] if op in ("=", "!=") else [raw]
     values = []
     for item in items:
         item = item.strip()
         values.append(None if item == "" else parse_yaml(item, f"--filter {text!r}"))
     if op not in ("=", "!=") and not _is_number(values[0]):
         raise OptrunError(f"--filter {text!r}: {op} needs a number on the right")
-    return Filter(key, op, values, text)
+    return Filter(key, op, values, text, [i.strip() for i in items])
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,6 +173,13 @@ class Listing:
     columns: list[str]          # the table's columns
     rows: list[dict]            # one dict per run: every column, plus DATA_COLUMNS
     varied: list[str]           # the config keys that vary across the listed runs
+    total: int = 0              # run folders under root before the filters
+
+    def empty_message(self) -> str:
+        """Why nothing is listed: no run folders at all, or none that match the filters."""
+        if self.total:
+            return f"no runs match the filters ({self.total} runs under {self.root})"
+        return f"no run folders under {self.root}"
 
 
 def _row(rec: RunRecord, varied: list[str]) -> dict:
@@ -216,7 +250,7 @@ def list_runs(root: str | Path = "runs", filters: list[str] | None = None, sort:
             missing = [p for p in pairs if p[0].lookup(key, p[1])[1] is None]
             pairs = present[::-1] + missing
         rows = [r for _, r in pairs]
-    return Listing(root, columns, rows, varied)
+    return Listing(root, columns, rows, varied, total=len(records))
 
 
 def _key_hint(key: str, records: list[RunRecord]) -> str:

@@ -17,6 +17,7 @@ because the CLI imports it to print ``--help``.
 from __future__ import annotations
 
 import inspect
+import math
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -200,6 +201,21 @@ def _is_bool(value: Any) -> bool:
     import numpy as np
 
     return isinstance(value, (bool, np.bool_))
+
+
+def finite_number(value: Any, where: str) -> float:
+    """``value`` as a finite float, else ``OptrunError`` "<where>: expected a (finite) number, got …".
+
+    Accepts int, float and NumPy scalars, not bool (YAML's true/false).
+    """
+    import numpy as np
+
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise OptrunError(f"{where}: expected a number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise OptrunError(f"{where}: expected a finite number, got {v!r}")
+    return v
 
 
 def check_value(spec: ParamSpec, value: Any, prefix: str) -> Any:

@@ -15,12 +15,32 @@ from typing import IO
 import numpy as np
 
 BASE_COLUMNS = ["step", "epoch", "samples", "time_s", "lr", "loss", "batch_loss", "grad_norm"]
-_INT_COLUMNS = {"step", "samples"}
+_INT_COLUMNS = {"step", "samples", "evals", "nnz"}
 
 
-def trace_columns(param_names: list[str], has_val: bool) -> list[str]:
-    """The contract's column order: base columns, ``val_loss`` with a split, then parameters."""
-    return BASE_COLUMNS + (["val_loss"] if has_val else []) + list(param_names)
+#: every column that is not a parameter (the 0.1 ones and the 0.2 additions of §9.3-§9.5)
+NON_PARAMETER_COLUMNS = frozenset(BASE_COLUMNS) | {
+    "evals", "infeasibility", "kkt_residual", "dual_value", "duality_gap", "nnz", "val_loss", "ax_loss"}
+
+
+def parameter_columns(columns) -> list[str]:
+    """The parameter columns of a trace, in order (``ax_<param>`` averaged iterates excluded)."""
+    columns = list(columns)
+    params = [c for c in columns if c not in NON_PARAMETER_COLUMNS]
+    if "ax_loss" in columns:
+        params = [c for c in params if not (c.startswith("ax_") and c[3:] in params)]
+    return params
+
+
+def trace_columns(param_names: list[str], has_val: bool, extra: tuple[str, ...] = (),
+                  averaged: bool = False) -> list[str]:
+    """The contract's column order (DESIGN.md §6, §9.3-§9.5): the base columns, ``evals``, the
+    run's extra columns after ``grad_norm`` (constraints: ``infeasibility``, ``kkt_residual``,
+    ``dual_value``, ``duality_gap``; L1: ``duality_gap``, ``nnz``), ``val_loss`` with a split,
+    ``ax_loss`` for an averaged iterate (ASGD), the parameters, then ``ax_<param>``."""
+    names = list(param_names)
+    return (BASE_COLUMNS + ["evals"] + list(extra) + (["val_loss"] if has_val else [])
+            + (["ax_loss"] if averaged else []) + names + ([f"ax_{n}" for n in names] if averaged else []))
 
 
 def format_rows(rows: np.ndarray, integer: list[bool], time_col: int) -> str:

@@ -150,14 +150,14 @@ def test_one_status_style_map():
 
 
 @pytest.mark.parametrize("args, line", [
-    (["train", "{cfg}", "--format", "jpg", "--out", "{tmp}/runs"], "error: --format: expected png or svg, got 'jpg'"),
+    (["train", "{cfg}", "--format", "jpg", "--out", "{tmp}/runs"], "error: --format: expected png, svg or pdf, got 'jpg'"),
     (["runs", "{tmp}", "--format", "xml"], "error: --format: expected one of table, csv, json, md, got 'xml'"),
     (["sweep", "{cfg}", "seed=1,2", "--executor", "ray", "--out", "{tmp}/runs"], "error: --executor: expected local or dask, got 'ray'"),
     (["plot", "{tmp}", "--y", "bogus"], "Invalid value for --y: 'bogus': expected loss, subopt, grad_norm or dist"),
     (["plot", "{tmp}", "--yscale", "ln"], "Invalid value for --yscale: expected log or linear"),
     (["compare", "{cfg}", "--vary", "seed=1,2", "--x", "steps", "--out", "{tmp}/runs"],
      "Invalid value for --x: expected step, epoch, samples or time"),
-    (["compare", "{cfg}", "--vary", "seed=1,2", "--format", "jpg", "--out", "{tmp}/runs"], "Invalid value for --format: expected png or svg"),
+    (["compare", "{cfg}", "--vary", "seed=1,2", "--format", "jpg", "--out", "{tmp}/runs"], "Invalid value for --format: expected png, svg or pdf"),
 ])
 def test_check_choice_keeps_each_commands_wording(args, line, cfg_file, tmp_path):
     res = invoke(*[a.replace("{cfg}", str(cfg_file)).replace("{tmp}", str(tmp_path)) for a in args])

@@ -238,3 +238,58 @@ def test_interrupt_at_once_ends_the_comparison_without_a_row(cfg_file, tmp_path,
     res = C.compare(cfg_file, vary=["optimizer.lr=0.2,0.1,0.05"], out=tmp_path / "o", plots=False)
     assert calls == [0.2, 0.1] and res.interrupted and res.failed == 0
     assert [r["label"] for r in res.rows] == ["lr=0.2"] and [s["label"] for s in res.settings] == ["lr=0.2"]
+
+
+# --------------------------------------------------------------------------------------------
+# statistics a paper can use (issue 18)
+
+
+def test_unreached_seeds_are_censored_in_medians_and_rankings():
+    # the issue's rmsprop case: 144, 200, 98, 98 and one seed that never reached the target
+    rows = [{"label": "rmsprop", "status": "completed", "steps_to_target": v, "steps": 500, "final_loss": 1.0,
+             "final_subopt": 0.1, "wall_time_s": 0.1} for v in (144, 200, 98, 98, None)]
+    rows += [{"label": "adam", "status": "completed", "steps_to_target": v, "steps": 500, "final_loss": 1.0,
+              "final_subopt": 0.1, "wall_time_s": 0.1} for v in (130, None, None)]
+    ranked = C.rank_settings(rows, "step")
+    rms = next(s for s in ranked if s["label"] == "rmsprop")
+    assert rms["median_to_target"] == 144 and rms["reached_target"] == 4  # not 121, the median of four
+    assert rms["to_target_text"] == "144 (4/5 reached)" and rms["band_to_target"] == [98.0, None]
+    adam = next(s for s in ranked if s["label"] == "adam")
+    assert adam["median_to_target"] is None and adam["median_to_target_above"] == 500
+    assert [s["label"] for s in ranked] == ["rmsprop", "adam"]  # an observed median beats a censored one
+
+
+def test_resolution_is_fixed_and_stated(cfg_file, tmp_path):
+    res = C.compare(cfg_file, vary=["optimizer.lr=0.2"], out=tmp_path / "o", plots=False)
+    meta = json.loads((res.folder / "comparison.json").read_text())
+    assert meta["target_resolution"]["log_every"] == 1
+    run = res.folder / res.rows[0]["run_dir"]
+    assert json.loads((run / "summary.json").read_text())["log_every"] == 1
+    assert isinstance(meta["settings"][0]["median_final_subopt"], float)  # numbers stay numbers
+    raw, k = C._with_resolution({"train": {"steps": 10, "log_every": 7}}, None)
+    assert k == 7 and raw["train"]["log_every"] == 7
+    with pytest.raises(OptrunError, match="resolution"):
+        C._with_resolution({"train": {"steps": 10}}, 0)
+
+
+def test_theory_baselines_from_L_and_mu():
+    b = C.theory_baselines(100.0, 1.0)
+    assert b[0] == {"name": "sgd", "lr": 0.01} and b[1] == {"name": "sgd", "lr": pytest.approx(2 / 101, rel=1e-5)}
+    assert b[2]["momentum"] == pytest.approx((9 / 11) ** 2, rel=1e-5) and b[2]["lr"] == pytest.approx(4 / 121, rel=1e-5)
+    assert b[3] == {"name": "sgd", "lr": 0.01, "momentum": pytest.approx(9 / 11, rel=1e-5), "nesterov": True}
+    assert C.theory_baselines(4.0, 0.0) == [{"name": "sgd", "lr": 0.25}]  # no mu: GD at 1/L only
+    assert C.theory_baselines(2.0, 2.0) == [{"name": "sgd", "lr": 0.5}]  # kappa = 1: all coincide
+
+
+def test_baselines_theory_adds_the_theory_tuned_runs(tmp_path):
+    cfg_file = tmp_path / "ill.yaml"
+    cfg_file.write_text(yaml.safe_dump(base(dataset={"name": "synthetic_linear", "n_samples": 30, "n_features": 2,
+                                                     "noise": 0.3, "condition_number": 10},
+                                            model={"name": "linear", "fit_intercept": False})))
+    res = C.compare(cfg_file, vary=["optimizer=adam:lr=0.05"], baselines="theory", out=tmp_path / "o", plots=False)
+    labels = [r["label"] for r in res.rows]
+    assert labels[0] == "adam lr=0.05" and len(labels) == 5
+    assert any(lbl.startswith("theory: GD lr=1/L") for lbl in labels)
+    assert any(lbl.startswith("theory: Nesterov") for lbl in labels)
+    with pytest.raises(OptrunError, match="baselines"):
+        C.compare(cfg_file, vary=["optimizer.lr=0.1,0.2"], baselines="theory", out=tmp_path / "p", plots=False)

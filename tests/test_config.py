@@ -16,7 +16,7 @@ def test_shorthands_and_defaults_filled(base_config):
     cfg = config.resolve(base_config)
     assert list(cfg) == ["name", "seed", "dataset", "model", "loss", "optimizer", "batch", "train"]
     assert cfg["model"] == {"name": "linear", "fit_intercept": True, "init": "zeros", "init_scale": 0.1}
-    assert cfg["loss"] == {"name": "half_mse", "l2": 0.0, "l1": 0.0}
+    assert cfg["loss"] == {"name": "half_mse", "l2": 0.0, "l1": 0.0, "reduction": "mean", "sigma": None}
     assert cfg["batch"]["mode"] == "full"
     assert cfg["optimizer"]["name"] == "sgd"
     # every torch default is filled in
@@ -93,7 +93,7 @@ def test_config_hash_ignores_key_order(base_config):
         (lambda c: c.update(loss="bce"), "bce needs model logistic"),
         (lambda c: c.update(dataset="wmen"), "did you mean 'women'"),
         (lambda c: c.update(batch={"mode": "stochastic", "size": 4}), "stochastic mode uses size 1"),
-        (lambda c: c.update(train={"steps": 0}), "train.steps"),
+        (lambda c: c.update(train={"steps": -1}), "train.steps"),
         (lambda c: c.pop("optimizer"), "missing required section 'optimizer'"),
         (lambda c: c.update(model={"init": "ones"}), "model.init"),
         (lambda c: c.update(train={"steps": 5, "log_every": 0}), "log_every"),

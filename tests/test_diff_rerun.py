@@ -102,3 +102,25 @@ def test_every_example_config_reruns_identically(cfg, tmp_path):
     first = optrun.train(raw, overrides=["train.steps=30"], out=tmp_path / "a", plots=False)
     _, check = rerun(first.run_dir, out=tmp_path / "b", verify=True, plots=False)
     assert check.equal, check.first_difference
+
+
+def test_notes_and_tags_are_stored_and_checked(base_config, tmp_path):
+    r = invoke("train", _write(base_config, tmp_path), "--out", tmp_path / "o", "--no-plots", "--json",
+               "--note", "why this run", "--tag", "lecture", "--tag", "a1")
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert summary["note"] == "why this run" and summary["tags"] == ["a1", "lecture"]
+    on_disk = json.loads((Path(summary["run_dir"]) / "summary.json").read_text())
+    assert on_disk["tags"] == ["a1", "lecture"]
+    # labels never change what is computed
+    plain = optrun.train(base_config, out=tmp_path / "p", plots=False)
+    assert plain.summary["config_hash"] == summary["config_hash"] and "tags" not in plain.summary
+    for bad in (["--tag", "two words"], ["--note", "two\nlines"]):
+        r = invoke("train", _write(base_config, tmp_path), "--out", tmp_path / "o2", *bad)
+        assert r.exit_code == 2 and r.output.startswith("error: ") and not (tmp_path / "o2").exists()
+
+
+def _write(cfg, tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path

@@ -12,7 +12,7 @@ from optrun.engine import StopFlag
 from optrun.errors import OptrunError
 from optrun.prepare import auto_log_every
 
-CONTRACT_COLUMNS = ["step", "epoch", "samples", "time_s", "lr", "loss", "batch_loss", "grad_norm"]
+CONTRACT_COLUMNS = ["step", "epoch", "samples", "time_s", "lr", "loss", "batch_loss", "grad_norm", "evals"]  # evals: §9.5
 
 
 def run(cfg, tmp_path, overrides=None, **kw):
@@ -138,7 +138,7 @@ def test_stop_flag_interrupts_after_current_step(base_config, tmp_path):
 def test_validation_split_adds_val_loss(base_config, tmp_path):
     base_config["dataset"]["validation_fraction"] = 0.25
     r = run(base_config, tmp_path)
-    assert "val_loss" in r.trace.columns and r.trace.columns.get_loc("val_loss") == 8
+    assert "val_loss" in r.trace.columns and r.trace.columns.get_loc("val_loss") == 9  # after evals (DESIGN §9.5)
     assert r.summary["n_train"] == 30 and r.summary["n_val"] == 10
     assert r.summary["val_loss"] == pytest.approx(r.trace["val_loss"].iloc[-1])
 

@@ -37,17 +37,8 @@ def config_for(run):
     }
 
 
-# Extras the engine passes to update() today. TEMPORARY: the lead removes this skip when the
-# engine provides every extra of optim.EXTRAS (issue #15); the optimizer rules themselves are
-# replayed against these runs in tests/test_optim_golden.py.
-ENGINE_PROVIDES = {"hessian"}
-
-
 @pytest.mark.parametrize("run", MANIFEST, ids=[r["id"] for r in MANIFEST])
 def test_pipeline_replays_torch(run, tmp_path):
-    missing = optim.create(run["optimizer"], **run["hyperparams"]).needs - ENGINE_PROVIDES
-    if missing:
-        pytest.skip(f"engine does not pass the {', '.join(sorted(missing))!s} extra to update() yet")
     result = optrun.train(config_for(run), out=tmp_path, plots=False)
     golden = pd.read_csv(GOLDEN / run["file"])
     trace = result.trace

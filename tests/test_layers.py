@@ -19,14 +19,14 @@ ROOT = Path(__file__).resolve().parents[1] / "optrun"
 #: level of each top-level module or package of ``optrun`` (bottom 0 to top 10)
 LEVELS: dict[str, int] = {
     "errors": 0, "_text": 0, "_version": 0, "control": 0, "sampling": 0, "trace": 0,
-    "sobol": 0, "stats": 0, "theory": 0,
+    "sobol": 0, "stats": 0, "theory": 0, "stopping": 0,
     "schema": 1,
     "models": 2, "optim": 2, "analytic": 2, "likelihood": 2,
     "reference": 3, "data": 3, "constraints": 3, "sparse": 3,
     "config": 4, "hooks": 4,
     "grid": 5,  # the value syntax: its values are typed by config.parse_yaml, so it sits above config
     "prepare": 5, "engine": 5, "rundir": 5,
-    "plots": 6, "runs": 6, "report": 6, "diff": 6,
+    "plots": 6, "runs": 6, "report": 6, "diff": 6, "results": 6,
     "api": 7,
     "executors": 7,  # run_all over payloads; never imports api: callers pass work functions that call api.train
     "sweep": 8, "compare": 8, "tune": 8, "rerun": 8,

@@ -97,7 +97,7 @@ def load_golden(spec: dict) -> np.ndarray:
 
 # Not in torch.optim and with no torch oracle: checked against closed forms, sklearn and
 # convergence theory in tests/test_optim_finitesum.py and tests/test_optim_linesearch.py.
-NOT_TORCH = {"sag", "saga", "svrg", "polyak"}
+NOT_TORCH = {"sag", "saga", "svrg", "polyak", "ista", "fista", "prox_sgd", "cd"}  # no torch oracle
 
 
 @pytest.mark.parametrize("spec", RUNS, ids=[r["id"] for r in RUNS])

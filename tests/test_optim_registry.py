@@ -23,7 +23,7 @@ ALL = optim.names()
 def test_names_in_registry_order():
     assert ALL == ["sgd", "momentum", "nag", "asgd", "adagrad", "adadelta", "rmsprop", "rprop",
                    "adafactor", "adam", "adamw", "amsgrad", "adamax", "nadam", "radam", "newton",
-                   "lbfgs", "sag", "saga", "svrg", "polyak"]
+                   "lbfgs", "sag", "saga", "svrg", "polyak", "ista", "fista", "prox_sgd", "cd"]
 
 
 def test_families():
@@ -33,7 +33,8 @@ def test_families():
                    "adamw": "adam", "amsgrad": "adam", "adamax": "adam", "nadam": "adam",
                    "newton": "newton", "asgd": "gd", "rprop": "adaptive", "adafactor": "adaptive",
                    "radam": "adam", "lbfgs": "quasi_newton", "sag": "variance_reduced",
-                   "saga": "variance_reduced", "svrg": "variance_reduced", "polyak": "gd"}
+                   "saga": "variance_reduced", "svrg": "variance_reduced", "polyak": "gd",
+                   "ista": "proximal", "fista": "proximal", "prox_sgd": "proximal", "cd": "proximal"}
     assert set(fam.values()) <= set(optim.FAMILIES)
 
 
@@ -56,14 +57,21 @@ def test_spec_is_read_from_the_factory(name):
     spec = optim.get_spec(name)
     assert spec.name == name
     assert spec.summary and spec.summary == spec.doc.splitlines()[0]
-    assert "lr" in spec.params and spec.params["lr"].constraints == "a number > 0"
+    if name in NO_TORCH_LR:  # proximal methods: lr defaults to 1/L (None), cd has no lr at all
+        assert "lr" not in spec.params or spec.params["lr"].default is None
+    else:
+        assert "lr" in spec.params and spec.params["lr"].constraints == "a number > 0"
     for p in spec.params.values():
         assert p.name and p.constraints and not p.required
     # the docstring states the rule and the defaults
     assert "Defaults" in spec.doc and "θ" in spec.doc
 
 
+NO_TORCH_LR = {"ista", "fista", "cd"}
+
 TORCH_DEFAULTS = {
+    # not in torch.optim: optrun's own defaults (docs/optimizers.md, the proximal family)
+    "ista": {"lr": None}, "fista": {"lr": None, "restart": "none"}, "prox_sgd": {"lr": 1e-3}, "cd": {},
     "sgd": {"lr": 1e-3, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False,
             "line_search": "none", "ls_alpha": 0.25, "ls_beta": 0.5},  # line search: optrun's
     "momentum": {"lr": 1e-3, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0},
@@ -273,6 +281,8 @@ def extras(opt, H, grad, theta0) -> dict:
             r = th - theta0
             return float(grad @ r + 0.5 * r @ H @ r), grad + H @ r
         out["closure"] = closure
+    if "lipschitz" in opt.needs:
+        out["lipschitz"] = float(np.linalg.eigvalsh(H).max())
     if opt.needs & {"batch", "data", "f_star", "prox"}:
         from optrun.models import Objective
 
@@ -360,9 +370,12 @@ REPORTS = {
     "lbfgs": {"inner_evals": 0, "inner_iters": 0, "func_evals": 0, "n_iter": 0},
     "sag": {"rows_seen": 0, "row_grad_evals": 0}, "saga": {"rows_seen": 0, "row_grad_evals": 0},
     "svrg": {"row_grad_evals": 0}, "polyak": {"step_size": None},
+    "ista": {"step_size": None}, "fista": {"step_size": None, "restarts": 0}, "prox_sgd": {"step_size": None},
+    "cd": {"ls_trials": 0},
 }
 NEEDS = {"newton": {"hessian"}, "lbfgs": {"closure"}, "sag": {"batch"}, "saga": {"batch", "prox"},
-         "svrg": {"batch", "data"}, "polyak": {"batch", "f_star"}}
+         "svrg": {"batch", "data"}, "polyak": {"batch", "f_star"}, "ista": {"prox", "lipschitz"},
+         "fista": {"prox", "closure", "lipschitz"}, "prox_sgd": {"prox"}, "cd": {"batch"}}
 
 
 def test_needs_and_needs_hessian_are_consistent():

@@ -159,14 +159,17 @@ def test_projected_plane_pca_holds_the_paths(four_param_run, mod_tmp):
 
 
 def test_no_theta_star_contours_against_lowest_value(tmp_path):
-    run = train(lin_cfg(n_features=1, loss={"name": "half_mse", "l1": 0.05}), tmp_path).run_dir
+    # logistic regression with the (non-convex) mse loss: no f* (l1 problems have an exact one since 0.2)
+    run = train({"seed": 0, "dataset": {"name": "synthetic_logistic", "n_samples": 40, "n_features": 1},
+                 "model": "logistic", "loss": "mse", "optimizer": {"name": "sgd", "lr": 0.3},
+                 "batch": "full", "train": {"steps": 30}}, tmp_path).run_dir
     groups = groups_of(run)
     assert groups[0].first.f_star is None
     cd = arrays.contour_data(groups, "step")
     assert np.nanmin(cd.Z) == pytest.approx(0.0, abs=1e-12)
     assert "min" in cd.zlabel and any("f*" in n for n in cd.notes)
     problem, _ = arrays.load_problem(groups[0].first)
-    for got, want in _objective_on_grid(cd, problem):  # the generic (l1) path
+    for got, want in _objective_on_grid(cd, problem):  # the generic (non-least-squares) path
         assert got == pytest.approx(want, rel=1e-9, abs=1e-12)
     panel = arrays.curve_panel(groups, "step", "subopt")
     assert panel.empty_reason and "f*" in panel.empty_reason
@@ -222,7 +225,7 @@ def test_seed_bands_in_a_real_panel(tmp_path):
 def test_subopt_floor_is_stated_never_an_empty_axis(two_param_run):
     groups = groups_of(two_param_run)
     run = groups[0].first
-    run.trace.loc[len(run.trace) - 3 :, "loss"] = run.f_star - 1e-15  # rounding below f*
+    run.trace.data["loss"][-3:] = run.f_star - 1e-15  # rounding below f*
     panel = arrays.curve_panel(groups, "step", "subopt")
     assert panel.log and panel.floor > 0
     (s,) = panel.series
@@ -446,7 +449,7 @@ def test_figures_module_imports_only_the_model():
     tree = ast.parse(inspect.getsource(F))
     mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("optrun")}
     mods |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names if a.name.startswith("optrun")}
-    assert mods == {"optrun.plots.model"}
+    assert mods == {"optrun.plots.model", "optrun.plots.style"}  # plain data and the options
     code = "import sys, optrun.plots.model, optrun.cli.plot; print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
@@ -504,7 +507,7 @@ def test_cli_plot_choices_come_from_the_library():
                           (model.FORMATS, cli_plot.FORMAT_HELP), (model.PROJECTIONS, cli_plot.PROJECTION_HELP),
                           (model.YSCALES, cli_plot.YSCALE_HELP)):
         assert all(c in text for c in choices)
-    for args, words in ((["--format", "jpg"], "expected png or svg"), (["--yscale", "ln"], "expected log or linear"),
+    for args, words in ((["--format", "jpg"], "expected png, svg or pdf"), (["--yscale", "ln"], "expected log or linear"),
                         (["--projection", "svd"], "expected hessian or pca"),
                         (["--y", "acc"], "expected loss, subopt, grad_norm or dist")):
         r = CliRunner().invoke(app, ["plot", ".", *args])

@@ -200,7 +200,7 @@ CASES = {
     "out_is_a_file": Case(["--out", "not a folder"], args=["--out", "{tmp}/afile"]),
     "out_under_a_file": Case(["--out", "cannot create the output folder"], args=["--out", "{tmp}/afile/runs"]),
     # ---- CLI options
-    "bad_plot_format": Case(["--format", "png or svg", "'jpg'"], args=["--format", "jpg"]),
+    "bad_plot_format": Case(["--format", "png, svg or pdf", "'jpg'"], args=["--format", "jpg"]),
 }
 
 

@@ -116,9 +116,7 @@ def _optimizer_for(name: str):
     return section({"name": st.just(name)}, optional)
 
 
-# TEMPORARY (issue #15): only optimizers whose extras the engine passes today; the lead drops
-# this filter when the engine provides every extra of optim.EXTRAS.
-_RUNNABLE = [n for n in optim.names() if optim.create(n).needs <= {"hessian"}]
+_RUNNABLE = optim.names()
 optimizer = st.one_of(
     st.sampled_from([*_RUNNABLE, "gd"]).flatmap(_optimizer_for),
     rarely(st.sampled_from(["adamm", "momentun", ""]), st.sampled_from(["sgd", "adam", "newton", "rmsprop"]), 5),

@@ -212,3 +212,26 @@ def test_damaged_folders_are_listed_with_their_problem(tmp_path):
     assert [r["problem"] == "" for r in csv_rows] == [r["run"] == good.name for r in csv_rows]
     res = invoke("runs", root)  # the table shows the reason
     assert res.exit_code == 0 and "unreadable" in res.stderr and "invalid YAML" in res.stderr
+
+
+def test_filters_match_the_printed_precision_and_alternatives():
+    from optrun import runs as R
+
+    f = R.parse_filter("optimizer.lr=0.464159")
+    assert f.matches(0.464158883361278) and not f.matches(0.4641)
+    short = R.parse_filter("optimizer.lr=0.1")  # fewer than 4 digits: must be equal
+    assert short.matches(0.1) and not short.matches(0.14)
+    alt = R.parse_filter("optimizer.name=adam|sgd")
+    assert alt.matches("adam") and alt.matches("sgd") and not alt.matches("nag")
+    assert R.parse_filter("optimizer.lr!=0.2154|0.01").matches(0.1)
+    assert not R.parse_filter("optimizer.lr!=0.2154|0.01").matches(0.215443469003188)
+    assert R.significant_digits("1e-3") == 1 and R.significant_digits("2.50") == 3
+
+
+def test_no_match_message_counts_the_runs(tmp_path):
+    from optrun import runs as R
+
+    empty = R.Listing(tmp_path, [], [], [], total=0)
+    assert empty.empty_message() == f"no run folders under {tmp_path}"
+    some = R.Listing(tmp_path / "grid", [], [], [], total=175)
+    assert some.empty_message() == f"no runs match the filters (175 runs under {tmp_path / 'grid'})"

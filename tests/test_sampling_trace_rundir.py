@@ -43,7 +43,7 @@ def test_trace_writer_chunks_and_round_trips(tmp_path):
     rows = []
     for k in range(8):
         theta = np.array([0.1 * k, 1 / 3 + k])
-        scal = (k, k / 8, k * 2, 0.001 * k, float("nan") if k == 0 else 0.5, 1.0 / (k + 1), float("nan") if k == 0 else 2.0 / 3, 1e-300 * k)
+        scal = (k, k / 8, k * 2, 0.001 * k, float("nan") if k == 0 else 0.5, 1.0 / (k + 1), float("nan") if k == 0 else 2.0 / 3, 1e-300 * k, 3 * k)
         w.record(scal, theta)
         rows.append(list(scal) + list(theta))
         if k == 4:

@@ -7,13 +7,13 @@ A registered factory's *signature* is the schema of ``function_params`` (names a
 from __future__ import annotations
 
 import inspect
-import math
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from optrun.errors import OptrunError
+from optrun.schema import finite_number as _number
 
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -87,15 +87,6 @@ def register_function(name: str, *, n_params: int) -> Callable:
 def functions() -> dict[str, FunctionSpec]:
     """The registry: name -> :class:`FunctionSpec`, in registration order."""
     return dict(_FUNCTIONS)
-
-
-def _number(value, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise OptrunError(f"{where}: expected a number, got {value!r}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise OptrunError(f"{where}: expected a finite number, got {value!r}")
-    return v
 
 
 def make_function(name: str, params: dict | None = None) -> AnalyticFunction:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import typer
 
 from optrun._version import __version__
-from optrun.cli import catalog, compare, config_cmd, diff, plot, report, rerun, runs, sweep, train
+from optrun.cli import catalog, compare, config_cmd, diff, plot, report, rerun, runs, sweep, train, tune
 
 #: (name, function) of every command, in the order ``optrun --help`` lists them
 COMMANDS = (
@@ -23,6 +23,7 @@ COMMANDS = (
     ("compare", compare.compare),
     ("sweep", sweep.sweep),
     ("run-plan", sweep.run_plan),
+    ("tune", tune.tune),
     ("runs", runs.runs),
     ("report", report.report),
     ("diff", diff.diff),

@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Callable
+from typing import Annotated, Optional, Callable
 
 import typer
 
@@ -25,6 +25,8 @@ EXIT_NOT_REPRODUCED = 5  # `optrun rerun --verify`: the new trace differs from t
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
 
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output root folder.")]
+NoteOption = Annotated[Optional[str], typer.Option("--note", help="A note stored with the run(s) (summary.json; `optrun runs --note-contains`).", show_default=False)]
+TagOption = Annotated[Optional[list[str]], typer.Option("--tag", help="A tag stored with the run(s); repeatable (`optrun runs --tag`).", show_default=False)]
 ReportOption = Annotated[bool, typer.Option("--report", help="Also write report.html (one self-contained page) into the folder.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No human output on stderr.")]

@@ -7,6 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from optrun.cli.plot import (
+    DpiOption, FontScaleOption, FramesOption, NoSubtitleOption, SizeOption, StyleOption, TitleOption, figure_options,
+)
 from optrun.cli.common import (
     EXIT_SOME_FAILED, FIGURE_FORMATS, PROJECTIONS, X_AXES, JsonOption, OutOption, QuietOption, Signals,
     check_choice, console, print_json, user_errors,
@@ -26,11 +29,20 @@ def compare(
     x: Annotated[Optional[str], typer.Option("--x", help="x axis: step | epoch | samples | time (default: epoch when batch modes differ, else step).", show_default=False)] = None,
     out: OutOption = Path("runs"),
     name: Annotated[Optional[str], typer.Option(help="Comparison name (slug in the folder name).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="Figure format: png | svg.")] = "png",
+    fmt: Annotated[str, typer.Option("--format", help="Figure format: png | svg | pdf.")] = "png",
+    style: StyleOption = None,
+    title: TitleOption = None,
+    no_subtitle: NoSubtitleOption = False,
+    font_scale: FontScaleOption = None,
+    size: SizeOption = None,
+    dpi: DpiOption = None,
+    frames: FramesOption = 0,
     projection: Annotated[str, typer.Option("--projection", help="Contour plane for > 2 parameters: hessian | pca.")] = "hessian",
     animate: Annotated[bool, typer.Option("--animate", help="Also write plots/contour.gif.")] = False,
     run_plots: Annotated[bool, typer.Option("--run-plots", help="Also draw each run's own figures (slower).")] = False,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the overlay figures.")] = False,
+    resolution: Annotated[Optional[int], typer.Option("--resolution", help="Log every K steps so 'to target' is read at a resolution that does not depend on the budget (default 1 unless the config sets train.log_every).", show_default=False)] = None,
+    baselines: Annotated[Optional[str], typer.Option("--baselines", help="theory: add GD at 1/L and 2/(L+mu), the optimal heavy ball and Nesterov (from the reference's L, mu).", show_default=False)] = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ):
@@ -41,27 +53,31 @@ def compare(
     Exit code 4 if some runs failed (a diverged run is a result, not a failure).
     """
     from optrun import compare as compare_mod
-    from optrun.cli.render import ranking_table
     from optrun.control import StopFlag
 
     check_choice(fmt, FIGURE_FORMATS, "--format", usage=True)
     check_choice(x, X_AXES, "--x", usage=True)
     check_choice(projection, PROJECTIONS, "--projection", usage=True)
-    if not vary:
+    check_choice(baselines, ("theory",), "--baselines", usage=True)
+    figure = figure_options(style, title, no_subtitle, font_scale, size, dpi, fmt, frames)
+    if not vary and not baselines:
         raise typer.BadParameter("give at least one --vary KEY=v1,v2,...", param_hint="--vary")
     con = console(quiet)
     stop = StopFlag()
     with Signals(stop) as signals:
         result = compare_mod.compare(
-            config, vary=list(vary), overrides=list(overrides or []), seeds=seeds, out=out, target=target, x=x,
+            config, vary=list(vary or []), overrides=list(overrides or []), seeds=seeds, out=out, target=target, x=x,
             name=name, plots=not no_plots, run_plots=run_plots, fmt=fmt, projection=projection, animate=animate,
-            stop=stop, on_run=_progress_line(con),
+            figure=figure, stop=stop, on_run=_progress_line(con), resolution=resolution, baselines=baselines,
         )
     if json_out:
         print_json({"comparison_dir": str(result.folder), "target": result.target, "x": result.x,
                     "vary": result.vary, "settings": result.settings, "runs": result.rows,
                     "figures": [str(p) for p in result.figures]})
     con.print(ranking_table(result))
+    meta = _resolution_note(result)
+    if meta:
+        con.print(meta)
     con.print(f"comparison folder: [bold]{result.folder}[/] (comparison.csv, plots/)")
     if result.interrupted:
         raise typer.Exit(signals.exit_code)
@@ -81,3 +97,38 @@ def _progress_line(con):
         con.print(f"[{i}/{total}] {label}: {summary.get('status')}{extra}")
 
     return on_run
+
+
+def _resolution_note(result) -> str:
+    import json
+
+    try:
+        meta = json.loads((result.folder / "comparison.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    res = meta.get("target_resolution") or {}
+    return f"to target: first logged row with f − f* ≤ target, read every {res.get('log_every')} step(s)" if res else ""
+
+
+def ranking_table(result):
+    """The ranked settings: "to target" is the censored median over the seeds (a seed that never
+    reached the target counts as > its budget) with the number reached beside it."""
+    from rich.table import Table
+
+    from optrun.cli.render import fmt_num, styled
+
+    unit = {"step": "steps", "epoch": "epochs", "samples": "samples", "time": "s"}[result.x]
+    target = f"{result.target:.3g}" if result.target is not None else "n/a (no f*)"
+    table = Table(title=f"{result.folder.name}\nranked by the median {unit} to reach f − f* ≤ {target} "
+                        "(unreached seeds count as > budget), then final f − f*", title_justify="left")
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("setting")
+    table.add_column("runs", no_wrap=True)
+    for head in (f"{unit} to target (n reached)", "final f − f*", "final loss", "wall time"):
+        table.add_column(head, justify="right")
+    for s in result.settings:
+        runs = ", ".join(styled(k, f"{n} {k}") for k, n in s["statuses"].items())
+        table.add_row(str(s["rank"]), s["label"], runs, s.get("to_target_text") or "—",
+                      fmt_num(s["median_final_subopt"], 3, "—"), fmt_num(s["median_final_loss"], 3, "—"),
+                      fmt_num(s["median_wall_time_s"], 3, "—", " s"))
+    return table

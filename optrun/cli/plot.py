@@ -26,6 +26,30 @@ YSCALE_HELP = f"{_listing(YSCALES)} (default: log for subopt, grad_norm and dist
 PROJECTION_HELP = f"Plane for more than two parameters: {_listing(PROJECTIONS, PROJECTION_HINTS)}."
 FORMAT_HELP = f"Figure format: {_listing(FORMATS)}."
 
+# ---- the figure options every drawing command takes (DESIGN §9.6); compare imports them ----
+StyleOption = Annotated[Optional[str], typer.Option("--style", help="Figure style: default | slides (16:9, text >= 18 px at 1280 px wide, thick lines, short titles) | paper (serif, 6.5 in wide, 300 dpi).", show_default=False)]
+TitleOption = Annotated[Optional[str], typer.Option("--title", help="Replace the generated title of every figure.", show_default=False)]
+NoSubtitleOption = Annotated[bool, typer.Option("--no-subtitle", help="Leave out the subtitle (optimizer, batch, budget).")]
+FontScaleOption = Annotated[Optional[float], typer.Option("--font-scale", help="Multiply every font size (e.g. 1.3).", show_default=False)]
+SizeOption = Annotated[Optional[str], typer.Option("--size", help="Figure size WxH in inches (e.g. 8x4.5); the file is size x dpi pixels.", show_default=False)]
+DpiOption = Annotated[Optional[int], typer.Option("--dpi", help="Pixels per inch of PNG files (default 130; slides 192; paper 300).", show_default=False)]
+FramesOption = Annotated[int, typer.Option("--frames", help="Also write N numbered frames of the contour figure (frames/contour_frame_NN), axis limits frozen.")]
+
+
+def figure_options(style=None, title=None, no_subtitle=False, font_scale=None, size=None, dpi=None, fmt=None,
+                   frames=0, section: dict | None = None):
+    """The flags (None: not given) over a config's ``plots:`` section, as one
+    :class:`optrun.plots.style.FigureOptions`; a bad value is a usage error naming the flag."""
+    from optrun.errors import OptrunError
+    from optrun.plots.style import figure_options as make
+
+    try:
+        return make(section, style=style, title=title, subtitle=False if no_subtitle else None,
+                    font_scale=font_scale, size=size, dpi=dpi, format=fmt, frames=frames or None)
+    except OptrunError as exc:
+        key = (exc.key or "").split(".")[-1].replace("_", "-")
+        raise typer.BadParameter(str(exc).split(": ", 1)[-1], param_hint=f"--{key}" if key else None) from None
+
 
 @user_errors
 def plot(
@@ -37,6 +61,13 @@ def plot(
     animate: Annotated[bool, typer.Option("--animate", help="Also write contour.gif (the paths drawn over time).")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output root: figures go into a fresh folder there. Default: RUN_DIR/plots for one folder, runs/ for several.", show_default=False)] = None,
     fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "png",
+    style: StyleOption = None,
+    title: TitleOption = None,
+    no_subtitle: NoSubtitleOption = False,
+    font_scale: FontScaleOption = None,
+    size: SizeOption = None,
+    dpi: DpiOption = None,
+    frames: FramesOption = 0,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ):
@@ -45,7 +76,7 @@ def plot(
     Figures: loss.png (loss and f - f*), grad_norm.png, params.png (theta* dashed), contour.png
     (paths on the exact loss contours; native axes for two parameters, else a plane through
     theta*), data.png (one-feature problems). Seeds of one setting become a median with a
-    10-90% band.
+    10-90% band. --style slides makes 16:9 figures readable from the back of a room.
     """
     check_choice(fmt, FORMATS, "--format", usage=True)
     check_choice(projection, PROJECTIONS, "--projection", usage=True)
@@ -53,6 +84,7 @@ def plot(
     for v in y or []:
         check_choice(v, Y_KINDS, "--y", usage=True, echo=True)
     check_choice(yscale, YSCALES, "--yscale", usage=True)
+    options = figure_options(style, title, no_subtitle, font_scale, size, dpi, fmt, frames)
     from optrun.plots.draw import draw_runs, expand_dirs
     from optrun.rundir import create_run_dir
 
@@ -70,7 +102,7 @@ def plot(
         x = "step"
     written = draw_runs(runs, target, fmt=fmt, x=x, ys=list(y) if y else None,
                         log=None if yscale is None else yscale == "log", projection=projection,
-                        animate=animate, labels=labels)
+                        animate=animate, labels=labels, options=options)
     if json_out:
         print_json({"out": str(target), "figures": [str(p) for p in written], "runs": [str(r) for r in runs]})
     con.print(f"{len(written)} figure(s) from {len(runs)} run(s) in [bold]{target}[/]")

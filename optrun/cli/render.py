@@ -58,10 +58,60 @@ def result_table(summary: dict, run_dir: Path):
     for key in ("r2", "accuracy", "val_loss"):
         if summary.get(key) is not None:
             table.add_row(key, fmt_num(summary[key]))
+    for label, text in lecture_rows(summary):
+        table.add_row(label, text)
     wall = summary.get("wall_time_s")
     table.add_row("wall time", f"{wall:.3f} s" if isinstance(wall, (int, float)) else "n/a")
     table.add_row("run folder", str(run_dir))
     return table
+
+
+def lecture_rows(summary: dict) -> list[tuple[str, str]]:
+    """The rows that say *why* on screen (DESIGN.md §9; issue 11 part 9): the problem, the
+    parameters of a small problem next to θ*, the cause of a divergence, a minimum that does not
+    exist, the constraints that bind with their multipliers, the support of an l1 solution."""
+    rows: list[tuple[str, str]] = []
+    diagnostics = summary.get("diagnostics") or {}
+    if summary.get("target"):
+        features = summary.get("features") or []
+        shown = ", ".join(features[:6]) + (f", … ({len(features)} in all)" if len(features) > 6 else "")
+        rows.append(("problem", f"predict {esc(summary['target'])} from {esc(shown) or 'an intercept only'}"))
+    params, star = summary.get("params") or {}, summary.get("theta_star") or {}
+    if 0 < len(params) <= 6:
+        rows.append(("θ", ", ".join(f"{esc(k)} = {fmt_num(v)}" + (f" [dim](θ* {fmt_num(star[k])})[/]" if k in star else "")
+                                   for k, v in params.items())))
+    if summary.get("hint"):
+        rows.append(("why", f"[yellow]{esc(summary['hint'])}[/]"))
+    if diagnostics.get("status") in ("separable", "quasi_separated", "unbounded", "several minimizers") and diagnostics.get("note"):
+        rows.append(("note", f"[dim]{esc(diagnostics['note'])}[/]"))
+    binding = _binding_constraints(summary, list(params))
+    if binding is not None:
+        kkt = ((summary.get("kkt") or {}).get("final") or {})
+        worst = max(kkt.values()) if kkt else None
+        rows.append(("constraints", (binding or "none binds at θ*") + (f"; KKT residual at the end {fmt_num(worst)}" if worst is not None else "")))
+    if summary.get("support") is not None:
+        rows.append(("support", f"{len(summary['support'])} nonzero weight(s) at θ*: {esc(', '.join(summary['support'])) or 'none'}; "
+                                f"l1_max = {fmt_num(summary.get('l1_max'))}; duality gap at the end {fmt_num(summary.get('duality_gap'))}"))
+    return rows
+
+
+def _binding_constraints(summary: dict, names: list[str]) -> str | None:
+    """``"upper[w_x1] (λ = 0.53), norm (λ = 1.2)"``: the active constraints at θ* and their
+    multipliers; None when the run has no constraints."""
+    active, mult = summary.get("active"), summary.get("multipliers")
+    if active is None or mult is None:
+        return None if "kkt" not in summary else ""
+    parts = []
+    for kind in ("lower", "upper", "inequality"):
+        for i, on in enumerate(active.get(kind) or []):
+            if on:
+                where = names[i] if kind != "inequality" and i < len(names) else str(i)
+                parts.append(f"{kind}[{where}] (λ = {fmt_num((mult.get(kind) or [0])[i])})")
+    if active.get("norm"):
+        parts.append(f"norm (λ = {fmt_num(mult.get('norm'))})")
+    for i, v in enumerate(mult.get("equality") or []):
+        parts.append(f"equality[{i}] (ν = {fmt_num(v)})")
+    return esc(", ".join(parts))
 
 
 # --------------------------------------------------------------------------------------------

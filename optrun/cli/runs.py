@@ -18,7 +18,7 @@ def runs(
     directory: Annotated[Path, typer.Argument(help="Folder to search recursively for run folders.")] = Path("runs"),
     fmt: Annotated[str, typer.Option("--format", "-f", help="table (stderr) | csv | json | md (stdout).")] = "table",
     filters: Annotated[Optional[list[str]], typer.Option(
-        "--filter", help="Keep runs where KEY=VALUE (V1,V2: any; also !=, <, <=, >, >=); KEY is a column, "
+        "--filter", help="Keep runs where KEY=VALUE (V1,V2 or V1|V2: any; a number with 4+ digits matches at its printed precision; also !=, <, <=, >, >=); KEY is a column, "
                          "a dotted config key (optimizer.lr) or a summary key (r2). Repeat to AND.",
         show_default=False)] = None,
     sort: Annotated[Optional[str], typer.Option("--sort", help="Sort by a column or key; -COLUMN for descending.",
@@ -46,5 +46,5 @@ def runs(
         if not sys.stderr.isatty():
             con.width = 100_000  # not a terminal: one line per run, never wrapped
         con.print(listing_table(listing, directory))
-    if not listing.rows and fmt != "table":
-        console(quiet).print(f"no run folders under {directory}")
+    if not listing.rows and (fmt != "table" or listing.total):
+        console(quiet).print(listing.empty_message())

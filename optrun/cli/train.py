@@ -8,10 +8,13 @@ from typing import Annotated, Optional
 
 import typer
 
+from optrun.cli.plot import (
+    DpiOption, FontScaleOption, FramesOption, NoSubtitleOption, SizeOption, StyleOption, TitleOption, figure_options,
+)
+
 from optrun.cli.common import (
-    EXIT_DIVERGED, EXIT_SIGINT, FIGURE_FORMATS, JsonOption, OutOption, QuietOption, ReportOption, Signals, check_choice,
-    console,
-    fail, print_json, user_errors,
+    EXIT_DIVERGED, EXIT_SIGINT, FIGURE_FORMATS, JsonOption, NoteOption, OutOption, QuietOption, ReportOption,
+    Signals, TagOption, check_choice, console, fail, print_json, user_errors,
 )
 
 
@@ -55,14 +58,29 @@ def train(
     quiet: QuietOption = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 3 when the run diverges.")] = False,
     report: ReportOption = False,
+    note: NoteOption = None,
+    tag: TagOption = None,
+    style: StyleOption = None,
+    title: TitleOption = None,
+    no_subtitle: NoSubtitleOption = False,
+    font_scale: FontScaleOption = None,
+    size: SizeOption = None,
+    dpi: DpiOption = None,
+    frames: FramesOption = 0,
 ):
     """Train one experiment and write its run folder (config.yaml, trace.csv, summary.json, plots/)."""
     from optrun import api
 
     check_choice(plot_format, FIGURE_FORMATS, "--format")
+    flags = {"style": style, "title": title, "subtitle": False if no_subtitle else None, "font_scale": font_scale,
+             "size": size, "dpi": dpi, "frames": frames or None}
+    flags = {k: v for k, v in flags.items() if v is not None}
+    if flags:
+        figure_options(style, title, no_subtitle, font_scale, size, dpi, plot_format, frames)  # usage errors now
     run_and_show(
         lambda stop, progress: api.train(config, overrides=overrides, out=out, plots=not no_plots, name=name,
-                                         stop=stop, progress=progress, plot_format=plot_format),
+                                         stop=stop, progress=progress, plot_format=plot_format,
+                                         note=note, tags=tag or (), figure=flags or None),
         quiet=quiet, json_out=json_out, strict=strict, report=report,
     )
 

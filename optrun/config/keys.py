@@ -5,7 +5,10 @@ Plain constants (no pydantic, no YAML), shared by the override parser, the schem
 
 from __future__ import annotations
 
-SECTIONS = ("name", "seed", "dataset", "model", "loss", "optimizer", "batch", "train")
+SECTIONS = ("name", "seed", "dataset", "model", "loss", "optimizer", "batch", "train", "constraints", "plots")
+
+# Models without data (DESIGN.md §9.1): an objective of theta alone, no dataset section.
+ANALYTIC_MODELS = ("quadratic", "function")
 
 # YAML shorthands: `model: linear` means `model: {name: linear}`, and so on.
 SHORTHAND_KEY = {"dataset": "name", "model": "name", "loss": "name", "optimizer": "name", "batch": "mode"}

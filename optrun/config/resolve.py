@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from optrun._text import did_you_mean, short_repr
-from optrun.config.keys import SECTIONS, SHORTHAND_KEY
+from optrun.config.keys import ANALYTIC_MODELS, SECTIONS, SHORTHAND_KEY
 from optrun.config.overrides import apply_overrides
 from optrun.config.yaml_io import read_config_file, yaml_type
 from optrun.errors import OptrunError
@@ -92,11 +92,14 @@ def _check_sections(cfg: dict, where: str, origin: dict[str, str]) -> dict:
     if unknown:
         raise OptrunError(f"{where}: unknown key {unknown[0]!r}{_suggest(unknown[0], SECTIONS)}")
     cfg = {**cfg, **{s: {k: cfg[s]} for s, k in SHORTHAND_KEY.items() if isinstance(cfg.get(s), str)}}
-    for section in ("dataset", "optimizer"):
+    if isinstance(cfg.get("dataset"), dict) and str(cfg["dataset"].get("name", "")).lower() == "none":
+        cfg["dataset"] = None  # `dataset: none`: an objective without data
+    analytic = isinstance(cfg.get("model"), dict) and cfg["model"].get("name") in ANALYTIC_MODELS
+    for section in ("optimizer",) if analytic else ("dataset", "optimizer"):
         if cfg.get(section) is None:
             raise OptrunError(f"{where}: missing required section {section!r}")
-    for section in ("dataset", "model", "loss", "optimizer", "batch", "train"):
-        if section in cfg and not isinstance(cfg[section], dict):
+    for section in ("dataset", "model", "loss", "optimizer", "batch", "train", "constraints", "plots"):
+        if cfg.get(section) is not None and not isinstance(cfg[section], dict):
             raise OptrunError(
                 f"{origin.get(section, where)}: {section}: expected a mapping (or a name), got {yaml_type(cfg[section])}"
             )
@@ -133,14 +136,75 @@ def _resolve_dataset(resolved: dict, where: str, origin: dict[str, str], base_di
 
 
 def _resolve_loss(resolved: dict, where: str, origin: dict[str, str]) -> dict:
-    """The loss default depends on the model; bce needs the logistic model (checked here only)."""
+    """The loss default depends on the model; bce needs the logistic model, gaussian_nll the
+    linear one (checked here only)."""
     loss, model = resolved["loss"], resolved["model"]["name"]
     if loss["name"] is None:
         loss["name"] = "bce" if model == "logistic" else "mse"
     if loss["name"] == "bce" and model != "logistic":
         raise OptrunError(f"{origin.get('loss.name', where)}: loss.name: bce needs model logistic "
                           "(linear regression uses mse or half_mse)")
+    if loss["name"] == "gaussian_nll" and model != "linear":
+        raise OptrunError(f"{origin.get('loss.name', where)}: loss.name: gaussian_nll needs model linear "
+                          "(the Gaussian likelihood of a linear model; logistic regression's is bce)")
+    if loss["sigma"] is not None and loss["name"] != "gaussian_nll":
+        raise OptrunError(f"{origin.get('loss.sigma', where)}: loss.sigma: only for loss gaussian_nll, not {loss['name']}")
+    loss["reduction"] = loss["reduction"] or "mean"
     return loss
+
+
+_ANALYTIC_KEYS = ("A", "b", "c", "function", "function_params")
+
+
+def _resolve_model(resolved: dict, raw: dict, where: str, origin: dict[str, str]) -> dict:
+    """The model section: linear/logistic drop the keys of the models without data; quadratic
+    and function objectives are checked (:mod:`optrun.analytic`) and get their defaults."""
+    model = resolved["model"]
+    name = model["name"]
+    src = lambda key: origin.get(f"model.{key}", origin.get("model", where))  # noqa: E731
+    if name not in ANALYTIC_MODELS:
+        for key in _ANALYTIC_KEYS:
+            if model[key] is not None:
+                wants = "function" if key.startswith("function") else "quadratic"
+                raise OptrunError(f"{src(key)}: model.{key}: only for model {wants}, not {name}")
+            del model[key]
+        return model
+    from optrun import analytic
+
+    bad = [k for k in _ANALYTIC_KEYS if model[k] is not None and (k in ("A", "b", "c")) != (name == "quadratic")]
+    if bad:
+        raise OptrunError(f"{src(bad[0])}: model.{bad[0]}: not a key of model {name}")
+    try:
+        if name == "quadratic":
+            if model["A"] is None:
+                raise OptrunError("model.A: required for model quadratic (a symmetric matrix)", key="model.A")
+            fn = analytic.quadratic(model["A"], model["b"], model["c"] or 0.0)
+            out = {"name": name, "A": model["A"], "b": model["b"] if model["b"] is not None else [0.0] * len(model["A"]),
+                   "c": model["c"] or 0.0}
+        else:
+            if model["function"] is None:
+                raise OptrunError(f"model.function: required for model function; one of: {', '.join(analytic.functions())}",
+                                  key="model.function")
+            fn = analytic.make_function(model["function"], model["function_params"] or {})
+            out = {"name": name, "function": model["function"], "function_params": dict(model["function_params"] or {})}
+    except OptrunError as exc:
+        raise OptrunError(locate(exc, where, origin)) from None
+    init = model["init"] if (raw.get("model") or {}).get("init") is not None or fn.init is None else [float(v) for v in fn.init]
+    return {**out, "fit_intercept": False, "init": init, "init_scale": model["init_scale"]}
+
+
+def _check_no_data_rules(resolved: dict, raw: dict, where: str, origin: dict[str, str]) -> None:
+    """A model without data has no dataset, no loss and only full batches (DESIGN.md §9.7)."""
+    name = resolved["model"]["name"]
+    if resolved["dataset"] is not None:
+        raise OptrunError(f"{origin.get('dataset', where)}: dataset: model {name} takes no data "
+                          "(remove the dataset section, or write dataset: none)")
+    if any(k in (raw.get("loss") or {}) for k in ("name", "l1", "l2", "reduction", "sigma")):
+        raise OptrunError(f"{origin.get('loss', where)}: loss: model {name} is its own objective; "
+                          "remove the loss section")
+    if resolved["batch"]["mode"] != "full":
+        raise OptrunError(f"{origin.get('batch.mode', where)}: batch.mode: model {name} has no data, "
+                          f"so only full batches (got {resolved['batch']['mode']})")
 
 
 def _resolve_optimizer(opt_raw: dict, where: str, origin: dict[str, str]) -> dict:
@@ -199,11 +263,17 @@ def resolve(cfg: dict, where: str = "config", origin: dict[str, str] | None = No
     origin = origin or {}
     cfg = _check_sections(cfg, where, origin)
     resolved = _validate_schema(cfg, where, origin)
-    resolved["dataset"] = _resolve_dataset(resolved, where, origin, base_dir)
-    resolved["loss"] = _resolve_loss(resolved, where, origin)
+    resolved["model"] = _resolve_model(resolved, cfg, where, origin)
+    if resolved["model"]["name"] in ANALYTIC_MODELS:
+        _check_no_data_rules(resolved, cfg, where, origin)
+        resolved["loss"] = {"name": None, "l2": 0.0, "l1": 0.0}
+    else:
+        resolved["dataset"] = _resolve_dataset(resolved, where, origin, base_dir)
+        resolved["loss"] = _resolve_loss(resolved, where, origin)
     resolved["optimizer"] = _resolve_optimizer(cfg["optimizer"], where, origin)
     resolved["batch"] = _resolve_batch(resolved["batch"], where, origin)
-    return {k: resolved[k] for k in SECTIONS}
+    # sections new in 0.2 appear in config.yaml only when used
+    return {k: resolved[k] for k in SECTIONS if not (k in ("constraints", "plots") and resolved[k] is None)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -230,7 +300,7 @@ def load(source: str | Path | dict, overrides: list[str] | dict | None = None) -
     return load_located(source, overrides)[0]
 
 
-_KEY_PREFIX = re.compile(r"^((?:name|seed|dataset|model|loss|optimizer|batch|train)(?:\.[A-Za-z0-9_]+)*):")
+_KEY_PREFIX = re.compile(r"^((?:name|seed|dataset|model|loss|optimizer|batch|train|constraints|plots)(?:\.[A-Za-z0-9_]+)*):")
 
 
 def locate(error: str | OptrunError, where: str, origin: dict[str, str]) -> str:

@@ -47,16 +47,24 @@ class DatasetConfig(BaseModel):
 
 
 class ModelConfig(Section):
-    name: Literal["linear", "logistic"] = "linear"
+    name: Literal["linear", "logistic", "quadratic", "function"] = "linear"
     fit_intercept: bool = True
     init: Union[Literal["zeros", "normal"], list[Float]] = Field("zeros", description="zeros | normal | [w_1, ..., w_d, b]")
     init_scale: Float = Field(0.1, gt=0, description="standard deviation of init: normal")
+    # objectives without data (DESIGN.md §9.1); only in config.yaml when the model uses them
+    A: Optional[list[list[Float]]] = Field(None, description="quadratic: the symmetric matrix of ½θᵀAθ + bᵀθ + c")
+    b: Optional[list[Float]] = Field(None, description="quadratic: the linear term (default zeros)")
+    c: Optional[Float] = Field(None, description="quadratic: the constant (default 0)")
+    function: Optional[str] = Field(None, description="function: a built-in analytic function (see docs/lecture.md)")
+    function_params: Optional[dict] = Field(None, description="function: its constants, e.g. {a: 1, b: 100}")
 
 
 class LossConfig(Section):
-    name: Optional[Literal["mse", "half_mse", "bce"]] = Field(None, description="default: mse for linear, bce for logistic")
+    name: Optional[Literal["mse", "half_mse", "bce", "gaussian_nll"]] = Field(None, description="default: mse for linear, bce for logistic")
     l2: Float = Field(0.0, ge=0, description="(l2/2)*||w||^2, intercept excluded")
     l1: Float = Field(0.0, ge=0, description="l1*||w||_1, intercept excluded")
+    reduction: Optional[Literal["mean", "sum"]] = Field(None, description="mean (default) | sum: the data term times n")
+    sigma: Optional[Float] = Field(None, gt=0, description="gaussian_nll: a fixed noise sd (default: profiled, RSS/n)")
 
 
 class BatchConfig(Section):
@@ -66,10 +74,15 @@ class BatchConfig(Section):
 
 
 class TrainConfig(Section):
-    steps: Optional[Int] = Field(None, ge=1, le=MAX_STEPS, description="optimizer steps (batches); exactly one of steps/epochs")
+    steps: Optional[Int] = Field(None, ge=0, le=MAX_STEPS, description="optimizer steps (batches); exactly one of steps/epochs; 0 evaluates without training")
     epochs: Optional[Float] = Field(None, gt=0, le=MAX_STEPS, description="passes over the training set; exactly one of steps/epochs")
     tol: Float = Field(0.0, ge=0, description="stop when the full-data gradient norm <= tol (0 = off)")
-    log_every: Union[Literal["auto"], Int] = Field("auto", description="auto | k (1 = every step)")
+    log_every: Union[Literal["auto", "geometric"], Int] = Field("auto", description="auto | geometric (every step up to 10, then 10% apart) | k (1 = every step)")
+    target: Optional[Float] = Field(None, gt=0, description="stop when f - f* <= target (needs the exact f*)")
+    target_relative: bool = Field(False, description="the target is relative: (f - f*)/(f_0 - f*) <= target")
+    patience: Optional[Int] = Field(None, ge=1, description="stop after this many steps without a relative improvement of min_progress")
+    min_progress: Float = Field(1e-4, ge=0, description="the relative decrease of the best loss that counts as progress (patience)")
+    time_budget: Optional[Float] = Field(None, gt=0, description="stop after this many seconds of training")
     divergence_factor: Float = Field(1e10, gt=1, description="diverged when loss > factor * max(1, initial loss)")
     dtype: Literal["float64", "float32"] = "float64"
 
@@ -88,12 +101,25 @@ class TrainConfig(Section):
         return self
 
 
+class ConstraintsConfig(BaseModel):
+    # the sets (lower, upper, norm, equality, inequality) are checked against the parameter count
+    # by optrun.constraints.ConstraintSet in prepare; here the method and its step sizes
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+    method: Literal["project", "primal_dual", "augmented_lagrangian"] = "project"
+    dual_lr: Float = Field(0.1, gt=0, description="primal_dual: the multipliers' ascent step")
+    rho: Float = Field(1.0, gt=0, description="augmented_lagrangian: the penalty parameter")
+
+
 class Config(Section):
     name: Optional[str] = None
     seed: Int = Field(0, ge=0)
-    dataset: DatasetConfig
+    dataset: Optional[DatasetConfig] = None  # none for the models without data
     model: ModelConfig = ModelConfig()
     loss: LossConfig = LossConfig()
     optimizer: dict = Field(description="name plus the optimizer's hyperparameters (see `optrun optimizers NAME`)")
     batch: BatchConfig = BatchConfig()
     train: TrainConfig
+    constraints: Optional[ConstraintsConfig] = None
+    # figure options (style, title, subtitle, font_scale, size, dpi, format, frames, figures):
+    # checked by optrun.plots.style.check_plot_options when a run draws (api), not here
+    plots: Optional[dict] = None

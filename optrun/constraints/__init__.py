@@ -8,28 +8,13 @@
   multipliers of a projected iterate, the Lagrange dual function.
 """
 
-from optrun.constraints.projections import (
-    project,
-    project_affine,
-    project_box,
-    project_l1_ball,
-    project_l2_ball,
-    project_linf_ball,
-    project_norm_ball,
-)
+from optrun.constraints.projections import (project, project_affine, project_box, project_l1_ball,
+                                            project_l2_ball, project_linf_ball, project_norm_ball)
 from optrun.constraints.qp import QPInfeasible, QPResult, QPUnbounded, min_norm_qp, nnls, phase_one, solve_qp
 from optrun.constraints.sets import ConstraintSet
-from optrun.constraints.solve import (
-    ConstrainedReference,
-    QuadraticObjective,
-    Solution,
-    active_flags,
-    dual_quadratic,
-    fit_multipliers,
-    kkt_residuals,
-    minimise_quadratic,
-    solve_constrained,
-)
+from optrun.constraints.solve import (ConstrainedReference, QuadraticObjective, Solution, active_flags,
+                                      dual_quadratic, fit_multipliers, kkt_residuals, minimise_quadratic,
+                                      solve_constrained)
 
 __all__ = [
     "ConstrainedReference", "ConstraintSet", "QPInfeasible", "QPResult", "QPUnbounded", "QuadraticObjective",

@@ -127,32 +127,11 @@ def _active_set(H, c, Q, q, C, d, x, max_iter, where):
         AW = np.vstack([Q, C[W]]) if W else Q
         g = H @ x + c
         if not at_min:
-            Z = _null_space(AW, n)
-            p = np.zeros(n)
-            ray = False
-            if Z.shape[1]:
-                ev, V = np.linalg.eigh(Z.T @ H @ Z)
-                gq = V.T @ (Z.T @ g)
-                flat = ev <= 1e3 * n * _EPS * Hn
-                gscale = 1e3 * n * _EPS * max(1.0, float(np.max(np.abs(c))) if c.size else 1.0, Hn * float(np.max(np.abs(x))))
-                if np.any(flat) and np.linalg.norm(gq[flat]) > gscale:
-                    p = -(Z @ (V[:, flat] @ gq[flat]))
-                    ray = True
-                else:
-                    u = -(V[:, ~flat] @ (gq[~flat] / ev[~flat]))
-                    p = Z @ u
+            p, ray = _eqp_step(H, c, g, AW, x, Hn)
             if np.max(np.abs(p), initial=0.0) <= 10 * _EPS * (1.0 + float(np.max(np.abs(x), initial=0.0))):
                 at_min = True
             else:
-                # Ratio test over the inequalities not in W (a_iᵀp > 0 may block).
-                Cp = C @ p
-                slack = d - C @ x
-                cand = [i for i in range(C.shape[0]) if i not in W and Cp[i] > 1e3 * _EPS * np.linalg.norm(p)]
-                alpha, block = (np.inf if ray else 1.0), None
-                for i in cand:  # increasing index: ties keep the smallest index (Bland)
-                    a = max(slack[i], 0.0) / Cp[i]
-                    if a < alpha:
-                        alpha, block = a, i
+                alpha, block = _ratio_test(C, d, x, p, W, ray)
                 if block is None and ray:
                     raise QPUnbounded(f"{where}: the problem is unbounded below on the feasible set")
                 x = x + alpha * p
@@ -177,6 +156,44 @@ def _active_set(H, c, Q, q, C, d, x, max_iter, where):
         W.pop(j)
         at_min = False
     raise OptrunError(f"{where}: the active-set QP did not terminate in {max_iter} iterations (degenerate problem?)")
+
+
+def _eqp_step(H, c, g, AW, x, Hn):
+    """The step p of the equality-constrained subproblem on the working set: (p, ray).
+
+    With Z a basis of null(A_W) and Zᵀ H Z = V diag(ev) Vᵀ: p = −Z V ev⁻¹ Vᵀ Zᵀ g over the
+    curved directions, unless g has a component along a flat one (ev ≈ 0, relative 1e3·n·eps):
+    then p = −Z V_flat V_flatᵀ Zᵀ g is a ray of constant curvature 0 and decreasing f (``ray``).
+    """
+    n = x.size
+    Z = _null_space(AW, n)
+    if not Z.shape[1]:
+        return np.zeros(n), False
+    ev, V = np.linalg.eigh(Z.T @ H @ Z)
+    gq = V.T @ (Z.T @ g)
+    flat = ev <= 1e3 * n * _EPS * Hn
+    gscale = 1e3 * n * _EPS * max(1.0, float(np.max(np.abs(c))) if c.size else 1.0, Hn * float(np.max(np.abs(x))))
+    if np.any(flat) and np.linalg.norm(gq[flat]) > gscale:
+        return -(Z @ (V[:, flat] @ gq[flat])), True
+    u = -(V[:, ~flat] @ (gq[~flat] / ev[~flat]))
+    return Z @ u, False
+
+
+def _ratio_test(C, d, x, p, W, ray):
+    """Ratio test over the inequalities not in W (a_iᵀp > 0 may block): (alpha, block).
+
+    alpha = min(1, min_i slack_i / a_iᵀp) (no cap of 1 along a ray); ``block`` is the blocking
+    row, None when none blocks.
+    """
+    Cp = C @ p
+    slack = d - C @ x
+    cand = [i for i in range(C.shape[0]) if i not in W and Cp[i] > 1e3 * _EPS * np.linalg.norm(p)]
+    alpha, block = (np.inf if ray else 1.0), None
+    for i in cand:  # increasing index: ties keep the smallest index (Bland)
+        a = max(slack[i], 0.0) / Cp[i]
+        if a < alpha:
+            alpha, block = a, i
+    return alpha, block
 
 
 def _polish(H, c, Q, q, C, d, x, W):

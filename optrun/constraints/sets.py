@@ -26,18 +26,10 @@ import numpy as np
 
 from optrun.constraints.qp import QPInfeasible, phase_one, solve_qp
 from optrun.errors import OptrunError
+from optrun.schema import finite_number as _number
 
 KEYS = ("lower", "upper", "norm", "equality", "inequality", "method", "dual_lr", "rho")
 _ORDS = {1: 1.0, 2: 2.0, "1": 1.0, "2": 2.0, "inf": math.inf, ".inf": math.inf, "Infinity": math.inf}
-
-
-def _number(v, key):
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise OptrunError(f"{key}: expected a number, got {v!r}")
-    v = float(v)
-    if not math.isfinite(v):
-        raise OptrunError(f"{key}: expected a finite number, got {v!r}")
-    return v
 
 
 def _bounds(v, p, key, none_value):
@@ -84,6 +76,66 @@ def _frozen(a):
     return a
 
 
+def _box(lo, up, p):
+    """``lower`` and ``upper`` as p-vectors (±inf = no bound); lower > upper is an empty set."""
+    lower = _bounds(lo, p, "constraints.lower", -np.inf)
+    upper = _bounds(up, p, "constraints.upper", np.inf)
+    bad = np.flatnonzero(lower > upper)
+    if bad.size:
+        i = int(bad[0])
+        raise OptrunError(
+            f"constraints.upper: upper[{i}] = {upper[i]:g} is below lower[{i}] = {lower[i]:g} (empty feasible set)"
+        )
+    return lower, upper
+
+
+def _norm(nm):
+    """``norm: {ord: 1|2|inf, radius: r > 0}`` → (ord as 1.0, 2.0 or inf, r); (None, None) if absent."""
+    if nm is None:
+        return None, None
+    if not isinstance(nm, dict):
+        raise OptrunError(f"constraints.norm: expected {{ord: 1|2|inf, radius: r}}, got {nm!r}")
+    extra = sorted(set(nm) - {"ord", "radius"})
+    if extra:
+        raise OptrunError(f"constraints.norm.{extra[0]}: unknown key; expected ord and radius")
+    o = nm.get("ord", 2)
+    if isinstance(o, float) and math.isinf(o) and o > 0:
+        norm_ord = math.inf
+    elif not isinstance(o, bool) and (isinstance(o, (int, str)) or isinstance(o, float)) and o in _ORDS:
+        norm_ord = _ORDS[o]
+    else:
+        raise OptrunError(f"constraints.norm.ord: expected 1, 2 or inf, got {o!r}")
+    if "radius" not in nm:
+        raise OptrunError("constraints.norm.radius: missing; expected a number > 0")
+    radius = _number(nm["radius"], "constraints.norm.radius")
+    if radius <= 0:
+        raise OptrunError(f"constraints.norm.radius: expected a number > 0, got {radius:g}")
+    return norm_ord, radius
+
+
+def _linear(spec, p, key, mat, vec):
+    """``{mat: rows, vec: values}`` (equality A, b or inequality G, h) → (M, v); no rows if absent."""
+    if spec is None:
+        return np.zeros((0, p)), np.zeros(0)
+    if not isinstance(spec, dict) or set(spec) != {mat, vec}:
+        raise OptrunError(f"{key}: expected {{{mat}: [[...]], {vec}: [...]}}, got {spec!r}")
+    M = _matrix(spec[mat], p, f"{key}.{mat}")
+    return M, _vector(spec[vec], M.shape[0], f"{key}.{vec}")
+
+
+def _check_consistent(A, b):
+    """Rank test: A θ = b has a solution iff rank [A, b] = rank A (tolerances relative to ‖·‖₂)."""
+    if not A.shape[0]:
+        return
+    tol = lambda M: max(M.shape) * np.finfo(float).eps * max(1.0, np.linalg.norm(M, 2))  # noqa: E731
+    rA = np.linalg.matrix_rank(A, tol=tol(A))
+    rAb = np.linalg.matrix_rank(np.hstack([A, b[:, None]]), tol=tol(np.hstack([A, b[:, None]])) * 1e3)
+    if rAb > rA:
+        raise OptrunError(
+            f"constraints.equality: inconsistent equalities A θ = b (rank [A, b] = {rAb} > rank A = {rA}): no θ satisfies them"
+        )
+
+
 @dataclass(frozen=True, eq=False)
 class ConstraintSet:
     """A validated feasible set over p parameters (see the module docstring for the convention).
@@ -119,56 +171,11 @@ class ConstraintSet:
         if unknown:
             raise OptrunError(f"constraints.{unknown[0]}: unknown key; expected one of: {', '.join(KEYS)}")
         p = int(p)
-        lower = _bounds(cfg.get("lower"), p, "constraints.lower", -np.inf)
-        upper = _bounds(cfg.get("upper"), p, "constraints.upper", np.inf)
-        bad = np.flatnonzero(lower > upper)
-        if bad.size:
-            i = int(bad[0])
-            raise OptrunError(
-                f"constraints.upper: upper[{i}] = {upper[i]:g} is below lower[{i}] = {lower[i]:g} (empty feasible set)"
-            )
-        norm_ord = radius = None
-        if cfg.get("norm") is not None:
-            nm = cfg["norm"]
-            if not isinstance(nm, dict):
-                raise OptrunError(f"constraints.norm: expected {{ord: 1|2|inf, radius: r}}, got {nm!r}")
-            extra = sorted(set(nm) - {"ord", "radius"})
-            if extra:
-                raise OptrunError(f"constraints.norm.{extra[0]}: unknown key; expected ord and radius")
-            o = nm.get("ord", 2)
-            if isinstance(o, float) and math.isinf(o) and o > 0:
-                norm_ord = math.inf
-            elif not isinstance(o, bool) and (isinstance(o, (int, str)) or isinstance(o, float)) and o in _ORDS:
-                norm_ord = _ORDS[o]
-            else:
-                raise OptrunError(f"constraints.norm.ord: expected 1, 2 or inf, got {o!r}")
-            if "radius" not in nm:
-                raise OptrunError("constraints.norm.radius: missing; expected a number > 0")
-            radius = _number(nm["radius"], "constraints.norm.radius")
-            if radius <= 0:
-                raise OptrunError(f"constraints.norm.radius: expected a number > 0, got {radius:g}")
-        A, b = np.zeros((0, p)), np.zeros(0)
-        if cfg.get("equality") is not None:
-            eq = cfg["equality"]
-            if not isinstance(eq, dict) or set(eq) != {"A", "b"}:
-                raise OptrunError(f"constraints.equality: expected {{A: [[...]], b: [...]}}, got {eq!r}")
-            A = _matrix(eq["A"], p, "constraints.equality.A")
-            b = _vector(eq["b"], A.shape[0], "constraints.equality.b")
-            # Rank test: consistent iff rank [A, b] = rank A.
-            tol = lambda M: max(M.shape) * np.finfo(float).eps * max(1.0, np.linalg.norm(M, 2))  # noqa: E731
-            rA = np.linalg.matrix_rank(A, tol=tol(A))
-            rAb = np.linalg.matrix_rank(np.hstack([A, b[:, None]]), tol=tol(np.hstack([A, b[:, None]])) * 1e3)
-            if rAb > rA:
-                raise OptrunError(
-                    f"constraints.equality: inconsistent equalities A θ = b (rank [A, b] = {rAb} > rank A = {rA}): no θ satisfies them"
-                )
-        G, h = np.zeros((0, p)), np.zeros(0)
-        if cfg.get("inequality") is not None:
-            iq = cfg["inequality"]
-            if not isinstance(iq, dict) or set(iq) != {"G", "h"}:
-                raise OptrunError(f"constraints.inequality: expected {{G: [[...]], h: [...]}}, got {iq!r}")
-            G = _matrix(iq["G"], p, "constraints.inequality.G")
-            h = _vector(iq["h"], G.shape[0], "constraints.inequality.h")
+        lower, upper = _box(cfg.get("lower"), cfg.get("upper"), p)
+        norm_ord, radius = _norm(cfg.get("norm"))
+        A, b = _linear(cfg.get("equality"), p, "constraints.equality", "A", "b")
+        _check_consistent(A, b)
+        G, h = _linear(cfg.get("inequality"), p, "constraints.inequality", "G", "h")
         cs = cls(p, bool(intercept), _frozen(lower), _frozen(upper), norm_ord, radius, _frozen(A), _frozen(b), _frozen(G), _frozen(h))
         cs.check_feasible()
         return cs

@@ -15,19 +15,9 @@ from optrun.data.checks import MAX_ABS_VALUE, MODEL_TASKS, check_dtype, check_ma
 from optrun.data.csv import read_csv, read_csv_lines
 from optrun.data.csv import read_csv_lines as _read_csv_lines
 from optrun.data.dataset import COMMON_KEYS, Dataset
-from optrun.data.generators import (
-    GENERATORS,
-    MAX_CONDITION_NUMBER,
-    MAX_GENERATED_CELLS,
-    MAX_GENERATED_FEATURES,
-    MAX_NOISE,
-    GeneratorSpec,
-    generate,
-    register_generator,
-    synthetic_linear,
-    synthetic_logistic,
-    validate_generator_params,
-)
+from optrun.data.generators import (GENERATORS, MAX_CONDITION_NUMBER, MAX_GENERATED_CELLS, MAX_GENERATED_FEATURES,
+                                    MAX_NOISE, GeneratorSpec, generate, register_generator, synthetic_linear,
+                                    synthetic_logistic, validate_generator_params)
 from optrun.data.load import list_datasets, load_dataset
 from optrun.models import validate_targets  # re-exported: data.validate_targets
 

@@ -13,7 +13,7 @@ from optrun.optim.registry import Optimizer, register
 _f64 = partial(np.asarray, dtype=np.float64)
 
 
-def _weight_decay(g, theta, lr, weight_decay, decoupled):
+def apply_weight_decay(g, theta, lr, weight_decay, decoupled):
     """(gradient, parameters) after torch's weight decay, both using θ_{t−1}.
 
     Coupled: g + λθ (L2 in the loss). Decoupled (AdamW): θ(1 − γλ) before the adaptive step,
@@ -24,6 +24,16 @@ def _weight_decay(g, theta, lr, weight_decay, decoupled):
     if decoupled:
         return g, theta * (1.0 - lr * weight_decay)
     return g + weight_decay * theta, theta
+
+
+def adam_moments(m, v, g, betas):
+    """Adam's two moment EMAs (torch 2.13, all of the family): (m_t, v_t) from (m_{t−1}, v_{t−1}).
+
+    m ← m + (1 − β1)(g − m) (torch's lerp, = β1 m + (1 − β1) g up to rounding) and
+    v ← β2 v + (1 − β2) g², both from 0, neither bias-corrected.
+    """
+    beta1, beta2 = betas
+    return m + (1.0 - beta1) * (g - m), beta2 * v + (1.0 - beta2) * g * g
 
 
 # --------------------------------------------------------------------------------------------
@@ -44,9 +54,8 @@ def _adam_init(theta0):
 def adam_update(grad, state, theta, t, lr, hessian=None, *,
                 betas, eps, weight_decay, amsgrad, decoupled_weight_decay):
     beta1, beta2 = betas
-    g, theta = _weight_decay(_f64(grad), _f64(theta), lr, weight_decay, decoupled_weight_decay)
-    m = state.exp_avg + (1.0 - beta1) * (g - state.exp_avg)  # torch's lerp
-    v = beta2 * state.exp_avg_sq + (1.0 - beta2) * g * g
+    g, theta = apply_weight_decay(_f64(grad), _f64(theta), lr, weight_decay, decoupled_weight_decay)
+    m, v = adam_moments(state.exp_avg, state.exp_avg_sq, g, betas)
     bc1 = 1.0 - beta1**t  # t starts at 1 (0 would divide by zero)
     bc2_sqrt = (1.0 - beta2**t) ** 0.5
     vmax = state.max_exp_avg_sq
@@ -66,14 +75,9 @@ def _adam(betas, eps, weight_decay, amsgrad, decoupled_weight_decay) -> Optimize
 
 
 @register("adam", family="adam")
-def adam(
-    lr: PositiveFloat = 1e-3,
-    betas: Betas = (0.9, 0.999),
-    eps: PositiveFloat = 1e-8,
-    weight_decay: NonNegFloat = 0.0,
-    amsgrad: bool = False,
-    decoupled_weight_decay: bool = False,
-) -> Optimizer:
+def adam(lr: PositiveFloat = 1e-3, betas: Betas = (0.9, 0.999), eps: PositiveFloat = 1e-8,
+         weight_decay: NonNegFloat = 0.0, amsgrad: bool = False,
+         decoupled_weight_decay: bool = False) -> Optimizer:
     """Adam (Kingma & Ba 2015, Algorithm 1), as torch.optim.Adam runs it.
 
     Update (torch 2.13 ``_single_tensor_adam``), t = step counter from 1::
@@ -101,13 +105,8 @@ def adam(
 
 
 @register("adamw", family="adam")
-def adamw(
-    lr: PositiveFloat = 1e-3,
-    betas: Betas = (0.9, 0.999),
-    eps: PositiveFloat = 1e-8,
-    weight_decay: NonNegFloat = 1e-2,
-    amsgrad: bool = False,
-) -> Optimizer:
+def adamw(lr: PositiveFloat = 1e-3, betas: Betas = (0.9, 0.999), eps: PositiveFloat = 1e-8,
+          weight_decay: NonNegFloat = 1e-2, amsgrad: bool = False) -> Optimizer:
     """AdamW (Loshchilov & Hutter 2019): Adam with decoupled weight decay, as torch.optim.AdamW.
 
     Update (torch: ``Adam(decoupled_weight_decay=True)``)::
@@ -129,13 +128,8 @@ def adamw(
 
 
 @register("amsgrad", family="adam")
-def amsgrad(
-    lr: PositiveFloat = 1e-3,
-    betas: Betas = (0.9, 0.999),
-    eps: PositiveFloat = 1e-8,
-    weight_decay: NonNegFloat = 0.0,
-    decoupled_weight_decay: bool = False,
-) -> Optimizer:
+def amsgrad(lr: PositiveFloat = 1e-3, betas: Betas = (0.9, 0.999), eps: PositiveFloat = 1e-8,
+            weight_decay: NonNegFloat = 0.0, decoupled_weight_decay: bool = False) -> Optimizer:
     """AMSGrad (Reddi, Kale & Kumar 2018): torch.optim.Adam(amsgrad=True) (a preset of ``adam``).
 
     Update (torch)::
@@ -181,12 +175,8 @@ def adamax_update(grad, state, theta, t, lr, hessian=None, *, betas, eps, weight
 
 
 @register("adamax", family="adam")
-def adamax(
-    lr: PositiveFloat = 2e-3,
-    betas: Betas = (0.9, 0.999),
-    eps: PositiveFloat = 1e-8,
-    weight_decay: NonNegFloat = 0.0,
-) -> Optimizer:
+def adamax(lr: PositiveFloat = 2e-3, betas: Betas = (0.9, 0.999), eps: PositiveFloat = 1e-8,
+           weight_decay: NonNegFloat = 0.0) -> Optimizer:
     """AdaMax (Kingma & Ba 2015, Algorithm 2), as torch.optim.Adamax runs it.
 
     Update (torch 2.13 ``_single_tensor_adamax``), t from 1::
@@ -224,14 +214,13 @@ def _nadam_init(theta0):
 def nadam_update(grad, state, theta, t, lr, hessian=None, *,
                  betas, eps, weight_decay, momentum_decay, decoupled_weight_decay):
     beta1, beta2 = betas
-    g, theta = _weight_decay(_f64(grad), _f64(theta), lr, weight_decay, decoupled_weight_decay)
+    g, theta = apply_weight_decay(_f64(grad), _f64(theta), lr, weight_decay, decoupled_weight_decay)
     bc2 = 1.0 - beta2**t
     # Momentum schedule: 0.96^(tψ) = Dozat's 0.96^(t/250) at ψ = 0.004 (real exponent, not t//250).
     mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
     mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
     mu_product = state.mu_product * mu  # running product, as torch keeps it (not a closed form)
-    m = state.exp_avg + (1.0 - beta1) * (g - state.exp_avg)  # constant β1, not μ_t
-    v = beta2 * state.exp_avg_sq + (1.0 - beta2) * g * g
+    m, v = adam_moments(state.exp_avg, state.exp_avg_sq, g, betas)  # constant β1, not μ_t
     den = np.sqrt(v / bc2) + eps
     theta = theta - lr * (1.0 - mu) / (1.0 - mu_product) * g / den
     theta = theta - lr * mu_next / (1.0 - mu_product * mu_next) * m / den
@@ -239,14 +228,9 @@ def nadam_update(grad, state, theta, t, lr, hessian=None, *,
 
 
 @register("nadam", family="adam")
-def nadam(
-    lr: PositiveFloat = 2e-3,
-    betas: Betas = (0.9, 0.999),
-    eps: PositiveFloat = 1e-8,
-    weight_decay: NonNegFloat = 0.0,
-    momentum_decay: NonNegFloat = 4e-3,
-    decoupled_weight_decay: bool = False,
-) -> Optimizer:
+def nadam(lr: PositiveFloat = 2e-3, betas: Betas = (0.9, 0.999), eps: PositiveFloat = 1e-8,
+          weight_decay: NonNegFloat = 0.0, momentum_decay: NonNegFloat = 4e-3,
+          decoupled_weight_decay: bool = False) -> Optimizer:
     """NAdam (Dozat 2016): Adam with Nesterov momentum, as torch.optim.NAdam runs it.
 
     Update (torch 2.13 ``_single_tensor_nadam``, which follows Keras), t from 1, ψ =

@@ -36,13 +36,8 @@ def adagrad_update(grad, state, theta, t, lr, hessian=None, *, lr_decay, weight_
 
 
 @register("adagrad", family="adaptive")
-def adagrad(
-    lr: PositiveFloat = 1e-2,
-    lr_decay: NonNegFloat = 0.0,
-    weight_decay: NonNegFloat = 0.0,
-    initial_accumulator_value: NonNegFloat = 0.0,
-    eps: PositiveFloat = 1e-10,
-) -> Optimizer:
+def adagrad(lr: PositiveFloat = 1e-2, lr_decay: NonNegFloat = 0.0, weight_decay: NonNegFloat = 0.0,
+            initial_accumulator_value: NonNegFloat = 0.0, eps: PositiveFloat = 1e-10) -> Optimizer:
     """Adagrad (Duchi, Hazan & Singer 2011), as torch.optim.Adagrad runs it.
 
     Update (torch 2.13 ``_single_tensor_adagrad``), t = step counter from 1::
@@ -93,12 +88,8 @@ def adadelta_update(grad, state, theta, t, lr, hessian=None, *, rho, eps, weight
 
 
 @register("adadelta", family="adaptive")
-def adadelta(
-    lr: PositiveFloat = 1.0,
-    rho: UnitFloat = 0.9,
-    eps: PositiveFloat = 1e-6,
-    weight_decay: NonNegFloat = 0.0,
-) -> Optimizer:
+def adadelta(lr: PositiveFloat = 1.0, rho: UnitFloat = 0.9, eps: PositiveFloat = 1e-6,
+             weight_decay: NonNegFloat = 0.0) -> Optimizer:
     """Adadelta (Zeiler 2012), as torch.optim.Adadelta runs it (with an extra lr multiplier).
 
     Update (torch 2.13 ``_single_tensor_adadelta``)::
@@ -163,14 +154,9 @@ def rmsprop_update(grad, state, theta, t, lr, hessian=None, *,
 
 
 @register("rmsprop", family="adaptive")
-def rmsprop(
-    lr: PositiveFloat = 1e-2,
-    alpha: UnitFloat = 0.99,
-    eps: PositiveFloat = 1e-8,
-    weight_decay: NonNegFloat = 0.0,
-    momentum: NonNegFloat = 0.0,
-    centered: bool = False,
-) -> Optimizer:
+def rmsprop(lr: PositiveFloat = 1e-2, alpha: UnitFloat = 0.99, eps: PositiveFloat = 1e-8,
+            weight_decay: NonNegFloat = 0.0, momentum: NonNegFloat = 0.0,
+            centered: bool = False) -> Optimizer:
     """RMSprop (Hinton, Coursera lecture 6e), as torch.optim.RMSprop runs it.
 
     Update (torch 2.13 ``_single_tensor_rmsprop``)::

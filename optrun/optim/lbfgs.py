@@ -52,6 +52,12 @@ def two_loop(g: np.ndarray, old_dirs, old_stps, ro, H_diag) -> np.ndarray:
 
 def lbfgs_update(grad, state, theta, t, lr, hessian=None, *, closure=None, max_iter, max_eval,
                  tolerance_grad, tolerance_change, history_size, line_search_fn, **_extras):
+    """One torch ``LBFGS.step(closure)``: up to ``max_iter`` inner iterations from θ.
+
+    The loop is torch's; its parts are the helpers :func:`_update_memory` +
+    :func:`two_loop` (the direction), :func:`_move` (the step, with or without the line search)
+    and :func:`_stop` (the convergence checks).
+    """
     if closure is None:
         raise ValueError("lbfgs needs the 'closure' extra: update(..., closure=f) with "
                          "f(theta) -> (loss, grad) on this step's batch")
@@ -59,8 +65,7 @@ def lbfgs_update(grad, state, theta, t, lr, hessian=None, *, closure=None, max_i
     lr = float(lr)
     # torch's step() starts with a closure call; `grad` (the engine's, at the same point) is not
     # reused, so that the evaluation count is torch's own.
-    loss, flat_grad = closure(x)
-    loss, flat_grad = float(loss), _f64(flat_grad)
+    loss, flat_grad = _eval(closure, x)
     current_evals = 1
     func_evals = state.func_evals + 1
     if np.abs(flat_grad).max() <= tolerance_grad:  # optimal: no iteration, state kept
@@ -74,65 +79,88 @@ def lbfgs_update(grad, state, theta, t, lr, hessian=None, *, closure=None, max_i
     while n_iter < max_iter:
         n_iter += 1
         n_total += 1
-        # ---- direction
+        # ---- direction (torch: "compute gradient descent direction")
         if n_total == 1:
             d = -flat_grad
             old_dirs, old_stps, ro, H_diag = [], [], [], 1.0
         else:
-            y = flat_grad - prev_flat_grad
-            s = d * step
-            ys = y @ s
-            if ys > 1e-10:  # curvature condition; otherwise the pair is skipped
-                if len(old_dirs) == history_size:
-                    old_dirs.pop(0)
-                    old_stps.pop(0)
-                    ro.pop(0)
-                old_dirs.append(y)
-                old_stps.append(s)
-                ro.append(1.0 / ys)
-                H_diag = ys / (y @ y)
+            H_diag = _update_memory(flat_grad - prev_flat_grad, d * step, old_dirs, old_stps, ro,
+                                    H_diag, history_size)
             d = two_loop(flat_grad, old_dirs, old_stps, ro, H_diag)
         prev_flat_grad = flat_grad.copy()
         prev_loss = loss
         # ---- step length: min(1, 1/‖g‖₁)·lr on the very first iteration, lr afterwards
-        if n_total == 1:
-            step = min(1.0, 1.0 / np.abs(flat_grad).sum()) * lr
-        else:
-            step = lr
+        step = min(1.0, 1.0 / np.abs(flat_grad).sum()) * lr if n_total == 1 else lr
         gtd = flat_grad @ d
         if gtd > -tolerance_change:  # not a descent direction (to tolerance): stop
             break
-        ls_func_evals = 0
-        if line_search_fn == "strong_wolfe":
-            x_init = x
-
-            def phi(a, x_init=x_init, d=d):
-                return _eval(closure, x_init + a * d)
-
-            res = strong_wolfe(phi, d, step, loss, flat_grad, gtd, max_ls=max_eval - current_evals)
-            loss, flat_grad, step, ls_func_evals = res.loss, res.grad, res.step, res.evals
-            x = x + step * d
-            opt_cond = np.abs(flat_grad).max() <= tolerance_grad
-        else:
-            x = x + step * d
-            opt_cond = False
-            if n_iter != max_iter:  # torch skips the evaluation after the last iteration
-                loss, flat_grad = _eval(closure, x)
-                opt_cond = np.abs(flat_grad).max() <= tolerance_grad
-                ls_func_evals = 1
+        x, loss, flat_grad, step, ls_func_evals, opt_cond = _move(
+            closure, x, loss, flat_grad, d, step, gtd, line_search_fn=line_search_fn,
+            max_ls=max_eval - current_evals, evaluate=n_iter != max_iter,
+            tolerance_grad=tolerance_grad)
         current_evals += ls_func_evals
         func_evals += ls_func_evals
-        # ---- stopping tests (in torch's order)
-        if n_iter == max_iter or current_evals >= max_eval or opt_cond:
-            break
-        if np.abs(d * step).max() <= tolerance_change:
-            break
-        if abs(loss - prev_loss) < tolerance_change:
+        if _stop(n_iter, max_iter, current_evals, max_eval, opt_cond, d * step, loss - prev_loss,
+                 tolerance_change):
             break
 
     new_state = LBFGSState(func_evals, n_total, d, step, tuple(old_dirs), tuple(old_stps),
                            tuple(ro), H_diag, prev_flat_grad, prev_loss, current_evals, n_iter)
     return x, new_state
+
+
+def _update_memory(y, s, old_dirs, old_stps, ro, H_diag, history_size):
+    """torch's "do lbfgs update (update memory)": keep the pair (s, y) if yᵀs > 1e-10.
+
+    Appends to the lists in place (dropping the oldest pair at ``history_size``) and returns
+    the new H_diag = yᵀs / yᵀy (unchanged when the pair fails the curvature condition).
+    """
+    ys = y @ s
+    if ys <= 1e-10:  # curvature condition fails: the pair is skipped
+        return H_diag
+    if len(old_dirs) == history_size:
+        old_dirs.pop(0)
+        old_stps.pop(0)
+        ro.pop(0)
+    old_dirs.append(y)
+    old_stps.append(s)
+    ro.append(1.0 / ys)
+    return ys / (y @ y)
+
+
+def _move(closure, x, loss, flat_grad, d, step, gtd, *, line_search_fn, max_ls, evaluate,
+          tolerance_grad):
+    """torch's "optional line search: user function" block: θ ← θ + t d.
+
+    Returns (x, loss, flat_grad, t, ls_func_evals, opt_cond). With the strong-Wolfe search t is
+    its accepted step (≤ ``max_ls`` trials); without it t is the given step and the new point is
+    evaluated unless ``evaluate`` is False (torch skips it after the last iteration).
+    """
+    if line_search_fn == "strong_wolfe":
+        x_init = x
+
+        def phi(a):
+            return _eval(closure, x_init + a * d)
+
+        res = strong_wolfe(phi, d, step, loss, flat_grad, gtd, max_ls=max_ls)
+        x = x + res.step * d
+        return x, res.loss, res.grad, res.step, res.evals, np.abs(res.grad).max() <= tolerance_grad
+    x = x + step * d
+    if not evaluate:
+        return x, loss, flat_grad, step, 0, False
+    loss, flat_grad = _eval(closure, x)
+    return x, loss, flat_grad, step, 1, np.abs(flat_grad).max() <= tolerance_grad
+
+
+def _stop(n_iter, max_iter, current_evals, max_eval, opt_cond, move, loss_change,
+          tolerance_change) -> bool:
+    """torch's "check conditions" block, in its order: iteration or evaluation budget spent,
+    gradient small (``opt_cond``), max|t d| ≤ tolerance_change, |f − f_prev| < tolerance_change."""
+    if n_iter == max_iter or current_evals >= max_eval or opt_cond:
+        return True
+    if np.abs(move).max() <= tolerance_change:
+        return True
+    return abs(loss_change) < tolerance_change
 
 
 def _eval(closure, x):

@@ -68,8 +68,14 @@ def ista_update(grad, state, theta, t, lr, prox=None, lipschitz=None, **_extras)
     return np.asarray(new, dtype=np.float64), ISTAState(step)
 
 
+def _step_or_none(step) -> float | None:
+    # before the first step the step size is unknown (NaN): strict JSON says null
+    step = float(step)
+    return step if np.isfinite(step) else None
+
+
 def _report_step(state) -> dict:
-    return {"step_size": float(state.step_size)}
+    return {"step_size": _step_or_none(state.step_size)}
 
 
 @register("ista", family="proximal")
@@ -145,7 +151,7 @@ def fista_update(grad, state, theta, t, lr, prox=None, closure=None, lipschitz=N
 
 
 def _fista_report(state: FISTAState) -> dict:
-    return {"step_size": float(state.step_size), "restarts": int(state.restarts)}
+    return {"step_size": _step_or_none(state.step_size), "restarts": int(state.restarts)}
 
 
 @register("fista", family="proximal")
@@ -319,6 +325,8 @@ def _cd_report(state: CDState) -> dict:
 @register("cd", family="proximal")
 def cd() -> Optimizer:
     """Cyclic coordinate descent: one step is one full sweep over w_1, …, w_d, then b.
+
+    θ = (w, b); each coordinate of θ is minimised in turn with the others held fixed.
 
     Update (on this step's rows; g_j, H_j the partial derivative and curvature of the smooth part
     data + (l2/2)||w||² in coordinate j at the current point, updated after every coordinate)::

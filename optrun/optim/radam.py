@@ -8,6 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from optrun.optim._schema import Betas, NonNegFloat, PositiveFloat
+from optrun.optim.adam import adam_moments, apply_weight_decay
 from optrun.optim.registry import Optimizer, register
 
 _f64 = partial(np.asarray, dtype=np.float64)
@@ -39,14 +40,8 @@ def rectification(t: int, beta2: float) -> float:
 def radam_update(grad, state, theta, t, lr, hessian=None, *,
                  betas, eps, weight_decay, decoupled_weight_decay, **_extras):
     beta1, beta2 = betas
-    g, theta = _f64(grad), _f64(theta)
-    if weight_decay:
-        if decoupled_weight_decay:
-            theta = theta * (1.0 - lr * weight_decay)
-        else:
-            g = g + weight_decay * theta
-    m = state.exp_avg + (1.0 - beta1) * (g - state.exp_avg)
-    v = beta2 * state.exp_avg_sq + (1.0 - beta2) * g * g
+    g, theta = apply_weight_decay(_f64(grad), _f64(theta), lr, weight_decay, decoupled_weight_decay)
+    m, v = adam_moments(state.exp_avg, state.exp_avg_sq, g, betas)
     bc1 = 1.0 - beta1**t
     bc2 = 1.0 - beta2**t
     m_hat = m / bc1
@@ -60,13 +55,8 @@ def radam_update(grad, state, theta, t, lr, hessian=None, *,
 
 
 @register("radam", family="adam")
-def radam(
-    lr: PositiveFloat = 1e-3,
-    betas: Betas = (0.9, 0.999),
-    eps: PositiveFloat = 1e-8,
-    weight_decay: NonNegFloat = 0.0,
-    decoupled_weight_decay: bool = False,
-) -> Optimizer:
+def radam(lr: PositiveFloat = 1e-3, betas: Betas = (0.9, 0.999), eps: PositiveFloat = 1e-8,
+          weight_decay: NonNegFloat = 0.0, decoupled_weight_decay: bool = False) -> Optimizer:
     """RAdam (Liu et al. 2020, "On the variance of the adaptive learning rate"), as torch.optim.RAdam.
 
     Update (torch 2.13 ``_single_tensor_radam``), t from 1::

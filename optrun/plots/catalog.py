@@ -20,6 +20,7 @@ from optrun.plots.dataspace import dataspace_data
 from optrun.plots.labels import figure_title
 from optrun.plots.model import Y_KINDS, Y_LABELS, ContourData, ProblemData
 from optrun.plots.rundata import Group, RunData, load_problem, one_feature
+from optrun.plots.style import FigureOptions
 
 
 @dataclass
@@ -33,11 +34,17 @@ class Context:
     notes: list[str] = field(default_factory=list)  # captions every curve figure carries
     problem: ProblemData | None = None
     why: str | None = None  # why the problem could not be reloaded
+    options: FigureOptions = field(default_factory=FigureOptions)
     titles: tuple[str, str] = field(init=False)  # (title, subtitle) of every figure
     _contour: ContourData | str | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.titles = figure_title(self.groups)
+        title, sub = figure_title(self.groups, short=self.options.style == "slides")
+        if self.options.title is not None:
+            title = self.options.title
+        if self.options.subtitle is False:
+            sub = ""
+        self.titles = (title, sub)
 
     def load_problem(self) -> str | None:
         """Reload the first run's data and objective; return why not (None when it worked)."""
@@ -72,7 +79,7 @@ class FigureSpec:
         data = self.build(ctx)
         if isinstance(data, str):
             title, sub = ctx.titles
-            return F.message_figure(title, f"{self.missing}: {data}", sub)
+            return F.message_figure(title, f"{self.missing}: {data}", sub, opts=ctx.options)
         return self.render(data, ctx)
 
 
@@ -80,19 +87,24 @@ class FigureSpec:
 
 
 def render_curves(panels, ctx: Context):
-    return F.curves_figure(panels, *ctx.titles, ctx.notes)
+    return F.curves_figure(panels, *ctx.titles, ctx.notes, opts=ctx.options)
 
 
 def render_params(data, ctx: Context):
-    return F.params_figure(data, *ctx.titles)
+    return F.params_figure(data, *ctx.titles, opts=ctx.options)
+
+
+def titled(cd: ContourData, ctx: Context) -> ContourData:
+    """The contour data with the drawing's titles (``--title``, ``--no-subtitle``, slides) and notes."""
+    return replace(cd, title=ctx.titles[0], subtitle=ctx.titles[1], notes=[*ctx.notes, *cd.notes])
 
 
 def render_contour(cd: ContourData, ctx: Context):
-    return F.contour_figure(replace(cd, notes=[*ctx.notes, *cd.notes]))
+    return F.contour_figure(titled(cd, ctx), opts=ctx.options)
 
 
 def render_dataspace(dd, ctx: Context):
-    return F.dataspace_figure(dd)
+    return F.dataspace_figure(replace(dd, title=ctx.titles[0], subtitle=ctx.titles[1]), opts=ctx.options)
 
 
 # ---- builders: groups -> plain data ------------------------------------------------------------

@@ -191,19 +191,17 @@ def contour_data(groups: list[Group], x: str = "step", projection: str = "hessia
     if first.theta_star is not None:
         sa, sc, _ = project(first.theta_star[None, :], origin, basis)
         star = (float(sa[0]), float(sc[0]))
-    frame = _frame(frame_pts, star)
+    frame, equal, why_unequal = fit_frame(_frame(frame_pts, star))
+    if not equal:
+        notes.append(f"axes not to scale: {why_unequal}")
     a_lo, a_hi, c_lo, c_hi = frame
-    # one scale on both axes (so gradients look perpendicular to the contours) unless the
-    # spans are too different to show both
-    ratio = (a_hi - a_lo) / (c_hi - c_lo)
-    equal = (not native and 0.2 <= ratio <= 5) or (native and 0.33 <= ratio <= 3)
     G = _grid_size(problem)
     A, C = np.linspace(a_lo, a_hi, G), np.linspace(c_lo, c_hi, G)
     Z, zlabel, f_ref = _field(problem, first, origin, basis, A, C, notes)
     _path_notes(paths, frame, native, first.theta_star is not None, notes)
     title, sub = figure_title(groups)
-    if not native:
-        sub = (sub + " · " if sub else "") + SUBTITLES["pca" if projection == "pca" else "hessian"]
+    if not native:  # a caption, not the title: many parameters made a five-line title
+        notes.insert(0, SUBTITLES["pca" if projection == "pca" else "hessian"])
     return ContourData(A=A, C=C, Z=Z, levels=contour_levels(Z), zlabel=zlabel, origin=np.asarray(origin, float),
                        basis=basis, native=native, xlabel=xlabel, ylabel=ylabel, paths=paths, star=star, title=title,
                        subtitle=sub, notes=notes, equal_aspect=equal, f_ref=float(f_ref), x_kind=x)
@@ -281,6 +279,37 @@ def _frame(paths_ac: list[tuple[np.ndarray, np.ndarray]], star):
     a_lo, a_hi = span(pts_a)
     c_lo, c_hi = span(pts_c)
     return a_lo, a_hi, c_lo, c_hi
+
+
+MAX_RATIO = 2.0  # the frame's long side at most this many times its short side
+MAX_WIDEN = 4.0  # the short side widened at most this many times to get there
+
+
+def fit_frame(frame):
+    """A frame drawn with one scale on both axes (circles stay circles), or why not.
+
+    Unequal scales distort the level sets: a circular bowl drawn as a flat ellipse, gradients no
+    longer perpendicular to the contours. So the axes share one scale, and a frame whose sides
+    differ by more than ``MAX_RATIO`` is widened on its short side (centred) until they do not,
+    which keeps the picture from becoming a strip. When that would need the short side more
+    than ``MAX_WIDEN`` times wider (the paths would shrink to a line along it), the scales stay
+    unequal and the returned reason is shown on the figure ("axes not to scale").
+    Returns (frame, equal, reason)."""
+    a_lo, a_hi, c_lo, c_hi = frame
+    wa, wc = a_hi - a_lo, c_hi - c_lo
+    long_, short = max(wa, wc), min(wa, wc)
+    if long_ <= MAX_RATIO * short:
+        return frame, True, ""
+    need = long_ / MAX_RATIO
+    if need > MAX_WIDEN * short:
+        unit = "horizontal" if wa > wc else "vertical"
+        return frame, False, (f"the {unit} axis spans {long_ / short:.0f}× the other; one scale on both would "
+                              "flatten the paths to a line")
+    if wa < wc:
+        mid = 0.5 * (a_lo + a_hi)
+        return (mid - need / 2, mid + need / 2, c_lo, c_hi), True, ""
+    mid = 0.5 * (c_lo + c_hi)
+    return (a_lo, a_hi, mid - need / 2, mid + need / 2), True, ""
 
 
 def _field(problem: ProblemData, first: RunData, origin, basis, A, C, notes: list[str]):

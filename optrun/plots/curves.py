@@ -117,7 +117,29 @@ def curve_panel(groups: list[Group], x: str, y: str, log: bool | None = None,
         panel.hlines.append((got.f_stars.pop(), "f*", "#000000"))
     _set_range(panel, got, groups, y)
     _pin_markers(panel)
+    _unlist_outside(panel)
     return panel
+
+
+def _unlist_outside(panel: Panel) -> None:
+    """A line with no point inside the y range is not listed in the legend (it is not in the
+    picture); the caption names it instead."""
+    lo, hi = panel.ylim
+    gone = []
+    for s in panel.series:
+        with np.errstate(invalid="ignore"):
+            inside = np.isfinite(s.y) & (s.y >= lo) & (s.y <= hi)
+        if s.label and not inside.any():
+            gone.append(s.label)
+            s.label = None
+    for b in panel.bands:
+        with np.errstate(invalid="ignore"):
+            inside = np.isfinite(b.median) & (b.median >= lo) & (b.median <= hi)
+        if not inside.any():
+            gone.append(b.label)
+            b.label = ""
+    if gone:
+        panel.notes.append(f"outside the frame (not drawn): {', '.join(gone)}")
 
 
 def _collect_group(panel: Panel, got: _Collected, g: Group, x: str, y: str, log: bool,
@@ -265,7 +287,10 @@ def _y_range(body: np.ndarray, starts: list[float], log: bool, any_diverged: boo
 
 
 def params_data(groups: list[Group], x: str) -> ParamsData:
-    """One panel per parameter: every run's trace, θ* as a dashed line."""
+    """One panel per parameter: every run's trace, θ* as a dashed line, one per problem.
+
+    Runs of different problems (l2 = 0 and l2 = 1, two datasets) have different optima: each
+    problem's θ* is drawn in the colour of its runs (black when all runs share one problem)."""
     first = groups[0].first
     names = first.param_names
     notes = []
@@ -274,16 +299,47 @@ def params_data(groups: list[Group], x: str) -> ParamsData:
                      "`optrun plot --y dist` shows the distance to θ* of all of them")
         keep = names[: MAX_PARAM_PANELS - 1] + (["b"] if "b" in names else names[MAX_PARAM_PANELS - 1 : MAX_PARAM_PANELS])
         names = keep
-    panels = [_param_panel(groups, name, x) for name in names]
-    if first.theta_star is None:
+    problems = _problems(groups)
+    panels = [_param_panel(groups, name, x, problems) for name in names]
+    missing = [g.label for g in groups if g.first.theta_star is None]
+    if len(missing) == len(groups):
         notes.append(why_no_reference(first, "θ*"))
+    elif missing:
+        notes.append(f"no θ* for {', '.join(missing)}: " + why_no_reference(
+            next(g.first for g in groups if g.first.theta_star is None), "θ*"))
+    if len(problems) > 1:
+        notes.append("the runs solve different problems: one dashed θ* per problem, in its runs' colour")
     return ParamsData(panels, X_LABELS[x], notes)
 
 
-def _param_panel(groups: list[Group], name: str, x: str) -> ParamPanel:
+def _problems(groups: list[Group]) -> list[tuple[list[Group], np.ndarray, list[str]]]:
+    """Groups by problem (:func:`optrun.plots.rundata.problem_key` without the seed), each with
+    its θ* (from its first run that has one) and its parameter names; problems without θ* are left out."""
+    from optrun.plots.rundata import problem_key
+
+    by: dict[str, list[Group]] = {}
+    for g in groups:
+        by.setdefault(problem_key(g.first), []).append(g)
+    out = []
+    for gs in by.values():
+        run = next((r for g in gs for r in g.runs if r.theta_star is not None), None)
+        if run is not None:
+            out.append((gs, run.theta_star, run.param_names))
+    # the same θ* (e.g. problems that differ only by a seed-free setting) is one line
+    merged: list[tuple[list[Group], np.ndarray, list[str]]] = []
+    for gs, ts, names in out:
+        for i, (gs2, ts2, names2) in enumerate(merged):
+            if names == names2 and np.allclose(ts, ts2, rtol=1e-9, atol=1e-12):
+                merged[i] = (gs2 + gs, ts2, names2)
+                break
+        else:
+            merged.append((gs, ts, names))
+    return merged
+
+
+def _param_panel(groups: list[Group], name: str, x: str, problems=None) -> ParamPanel:
     """Every run's trace of parameter ``name``; a diverged run is cut where it leaves the frame."""
     series, markers, body = [], [], []
-    star = None
     for g in groups:
         for i, r in enumerate(g.runs):
             if name not in r.trace.columns:
@@ -301,12 +357,21 @@ def _param_panel(groups: list[Group], name: str, x: str) -> ParamPanel:
                 body.append(yv[ok])
             else:
                 body.append(yv)
-            ts = r.theta_star
-            if ts is not None and star is None and name in r.param_names:
-                star = float(ts[r.param_names.index(name)])
+    if problems is None:
+        problems = _problems(groups)
+    stars = []
+    for gs, ts, names in problems:
+        if name not in names:
+            continue
+        value = float(ts[names.index(name)])
+        if len(problems) == 1:
+            stars.append((value, "#000000", "θ* (exact optimum)"))
+        else:
+            stars.append((value, gs[0].color, "θ* of " + " / ".join(g.label for g in gs)))
+    star = stars[0][0] if len(stars) == 1 else None
     vals = _finite(np.concatenate(body)) if body else np.array([])
-    if star is not None:
-        vals = np.append(vals, star)
+    if stars:
+        vals = np.append(vals, [s[0] for s in stars])
     ylim = None
     if vals.size:
         lo, hi = float(vals.min()), float(vals.max())
@@ -316,7 +381,7 @@ def _param_panel(groups: list[Group], name: str, x: str) -> ParamPanel:
             _cut_at_frame(m, ylim)
     for m in markers:
         m.series = None
-    return ParamPanel(name, series, star, ylim, markers)
+    return ParamPanel(name, series, star, ylim, markers, stars=stars)
 
 
 def _cut_at_frame(m: Marker, ylim: tuple[float, float]) -> None:

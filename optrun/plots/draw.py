@@ -15,6 +15,7 @@ from optrun.errors import OptrunError
 from optrun.plots import catalog, rundata
 from optrun.plots.catalog import Context, FigureSpec
 from optrun.plots.model import FORMATS, PROJECTIONS, X_COLUMNS, Y_KINDS, one_of
+from optrun.plots.style import FigureOptions
 from optrun.rundir import find_run_folders, is_run_folder
 
 __all__ = ["FORMATS", "PROJECTIONS", "check_options", "draw_groups", "draw_run", "draw_runs", "expand_dirs"]
@@ -93,6 +94,7 @@ def _safe(spec: FigureSpec, ctx: Context, out: Path, fmt: str, written: list[Pat
     """Build and save one figure; on failure save a figure that says why, and warn."""
     from optrun.plots.figures import message_figure, save_figure
 
+    fmt = ctx.options.format
     path = out / f"{spec.name}.{fmt}"
     try:
         fig = spec.figure(ctx)
@@ -100,7 +102,7 @@ def _safe(spec: FigureSpec, ctx: Context, out: Path, fmt: str, written: list[Pat
         detail = f"{type(exc).__name__}: {exc}"
         _warn(f"{path.name}: could not be drawn ({detail})")
         (out / f"{spec.name}_error.txt").write_text(traceback.format_exc(), encoding="utf-8")
-        fig = message_figure(spec.title, f"this figure could not be drawn: {detail}")
+        fig = message_figure(spec.title, f"this figure could not be drawn: {detail}", opts=ctx.options)
     written.append(save_figure(fig, path))
 
 
@@ -115,30 +117,56 @@ def draw_groups(
     animate: bool = False,
     style_note: str = "",
     figures: tuple[str, ...] = DEFAULT_FIGURES,
+    options: FigureOptions | None = None,
 ) -> list[Path]:
     """Draw the figures of these groups into ``out``; return the files written.
 
     ``ys`` draws only those curves (one figure each), else the ``figures`` of the table that
-    apply to these runs."""
-    check_options(fmt, x, projection, ys)
+    apply to these runs. ``options`` (:class:`~optrun.plots.style.FigureOptions`): style, title,
+    sizes, format (it wins over ``fmt``), ``frames``."""
+    options = options or FigureOptions(format=fmt)
+    check_options(options.format, x, projection, ys)
     out.mkdir(parents=True, exist_ok=True)
-    ctx = Context(groups, x=x, log=log, projection=projection, notes=[style_note] if style_note else [])
     runs = [r for g in groups for r in g.runs]
+    options = _with_fonts(options, groups)
+    ctx = Context(groups, x=x, log=log, projection=projection, notes=[style_note] if style_note else [],
+                  options=options)
     for r in runs:
         for prob in r.problems:
             _warn(f"{r.path.name}: {prob}")
+    if options.figures is not None:
+        figures = tuple(f for f in figures if f in options.figures)
+        ys = ys or [f for f in options.figures if f in catalog.CURVES and f not in catalog.FIGURES] or None
     if ys:
         specs = [catalog.CURVES[y] for y in ys]
     else:
         specs = [s for name, s in catalog.FIGURES.items() if name in figures and s.applies(runs)]
-    if (animate or any(s.needs_problem for s in specs)) and ctx.load_problem():
+    wants_contour = animate or options.frames
+    if (wants_contour or any(s.needs_problem for s in specs)) and ctx.load_problem():
         _warn(f"{groups[0].first.path.name}: contours and data view not drawn: {ctx.why}")
     written: list[Path] = []
     for spec in specs:
-        _safe(spec, ctx, out, fmt, written)
+        _safe(spec, ctx, out, options.format, written)
     if animate:
         _animate(ctx, out, written)
+    if options.frames:
+        _frames(ctx, out, written)
     return written
+
+
+def _with_fonts(options: FigureOptions, groups) -> FigureOptions:
+    """Fallback fonts for the characters of the labels DejaVu Sans lacks, or one warning line."""
+    from optrun.plots import fonts
+    from optrun.plots.labels import problem_text
+
+    texts = [options.title or ""] + [g.label for g in groups]
+    for g in groups:
+        r = g.first
+        texts += [*r.param_names, problem_text(r.config, r.summary), str(((r.config or {}).get("dataset") or {}).get("target", ""))]
+    families, left, package = fonts.fallback_fonts(texts)
+    if left:
+        _warn(fonts.warning_line(left, package))
+    return options.with_(fonts=families) if families else options
 
 
 def _animate(ctx: Context, out: Path, written: list[Path]) -> None:
@@ -150,26 +178,38 @@ def _animate(ctx: Context, out: Path, written: list[Path]) -> None:
         _warn(f"no animation: {cd}")
         return
     try:
-        written.append(contour_animation(cd, out / "contour.gif"))
+        written.append(contour_animation(catalog.titled(cd, ctx), out / "contour.gif", opts=ctx.options))
     except Exception as exc:
         _warn(f"contour.gif could not be drawn ({type(exc).__name__}: {exc})")
 
 
+def _frames(ctx: Context, out: Path, written: list[Path]) -> None:
+    """``frames/contour_frame_NN.png``: the flip-book of the contour figure (limits frozen)."""
+    from optrun.plots.figures import contour_frames
+
+    cd = ctx.contour()
+    if isinstance(cd, str):
+        _warn(f"no frames: {cd}")
+        return
+    written.extend(contour_frames(catalog.titled(cd, ctx), out / "frames", ctx.options.frames,
+                                  fmt=ctx.options.format, opts=ctx.options))
+
+
 def draw_run(run_dir: Path, fmt: str = "png", x: str = "step", projection: str = "hessian",
-             animate: bool = False, out: Path | None = None) -> list[Path]:
+             animate: bool = False, out: Path | None = None, options: FigureOptions | None = None) -> list[Path]:
     """Draw a run's figures into ``run_dir/plots/`` (or ``out``) from the folder alone."""
     run = rundata.load_run(run_dir)
     groups, note = rundata.group_runs([run])
     return draw_groups(groups, Path(out) if out else Path(run_dir) / "plots", fmt=fmt, x=x,
-                       projection=projection, animate=animate, style_note=note)
+                       projection=projection, animate=animate, style_note=note, options=options)
 
 
 def draw_runs(run_dirs: list[Path], out: Path, fmt: str = "png", x: str | None = None, ys: list[str] | None = None,
               log: bool | None = None, projection: str = "hessian", animate: bool = False,
-              labels: dict[str, str] | None = None) -> list[Path]:
+              labels: dict[str, str] | None = None, options: FigureOptions | None = None) -> list[Path]:
     """Overlay several runs (seeds of one setting become a median with a 10–90% band)."""
     runs = [rundata.load_run(p) for p in run_dirs]
     groups, note = rundata.group_runs(runs, labels)
     x = x or rundata.default_x(runs)
     return draw_groups(groups, Path(out), fmt=fmt, x=x, ys=ys, log=log, projection=projection, animate=animate,
-                       style_note=note)
+                       style_note=note, options=options)

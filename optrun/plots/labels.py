@@ -101,15 +101,55 @@ def dataset_text(config: dict | None, summary: dict | None = None) -> str:
     return " ".join(parts)
 
 
-def problem_text(config: dict | None, summary: dict | None = None) -> str:
-    """``"women (15 rows) standardized · linear, half_mse"``."""
+def problem_parts(config: dict | None, summary: dict | None = None, short: bool = False) -> list[str]:
+    """The pieces of a problem's description: dataset, model, loss, penalties (``short``: the
+    dataset's name only, no generator settings or row count)."""
     if not config:
-        return "?"
+        return ["?"]
     model = config.get("model") or {}
     loss = config.get("loss") or {}
-    pen = [f"{k}={_fmt(loss[k])}" for k in ("l2", "l1") if loss.get(k)]
-    text = f"{dataset_text(config, summary)} · {model.get('name', '?')} regression, {loss.get('name', '?')} loss"
+    ds = dataset_text(config, summary)
+    if short:
+        ds = ds.split(" (")[0]
+    parts = [ds, f"{model.get('name', '?')} regression", f"{loss.get('name', '?')} loss"]
+    parts += [f"{k}={_fmt(loss[k])}" for k in ("l2", "l1") if loss.get(k)]
+    return parts
+
+
+def _join_parts(parts: list[str]) -> str:
+    """``[data, model, loss, pen...]`` -> ``"data · model, loss + pen"`` (missing pieces skipped)."""
+    head = [p for p in parts[:1] if p]
+    mid = ", ".join(p for p in parts[1:3] if p)
+    text = " · ".join(head + ([mid] if mid else []))
+    pen = [p for p in parts[3:] if p]
     return text + (f" + {', '.join(pen)}" if pen else "")
+
+
+def problem_text(config: dict | None, summary: dict | None = None, short: bool = False) -> str:
+    """``"women (15 rows) standardized · linear regression, half_mse loss"``."""
+    if not config:
+        return "?"
+    return _join_parts(problem_parts(config, summary, short))
+
+
+def shared_problem_text(runs: list, short: bool = False) -> str:
+    """What the runs' problems have in common (the pieces every run shares); the pieces that
+    differ are named in the legend labels (:func:`make_labels`), not here."""
+    all_parts = [problem_parts(r.config, r.summary, short) for r in runs]
+    first = all_parts[0]
+    if all(p == first for p in all_parts):
+        return _join_parts(first)
+    n = max(len(p) for p in all_parts)
+    shared = []
+    for i in range(n):
+        vals = {p[i] if i < len(p) else None for p in all_parts}
+        shared.append(first[i] if len(vals) == 1 and i < len(first) else "")
+    # penalties: keep only those every run has with the same value
+    pens = [set(p[3:]) for p in all_parts]
+    common_pen = set.intersection(*pens) if pens else set()
+    shared = shared[:3] + [p for p in first[3:] if p in common_pen]
+    text = _join_parts(shared)
+    return text or "several problems"
 
 
 def budget_text(config: dict) -> str:
@@ -143,11 +183,12 @@ def run_text(config: dict | None) -> str:
     return f"{text} · {batch_text(config.get('batch') or {})} · {budget_text(config)}"
 
 
-def figure_title(groups: list) -> tuple[str, str]:
+def figure_title(groups: list, short: bool = False) -> tuple[str, str]:
     """(title, subtitle) for a figure of these groups (:class:`optrun.plots.rundata.Group`; not
-    imported here: rundata imports this module)."""
+    imported here: rundata imports this module). An overlay's title names only what its runs
+    share; ``short`` (slides) keeps the dataset's name without its settings."""
     first = groups[0].first
-    title = problem_text(first.config, first.summary)
+    title = shared_problem_text([g.first for g in groups], short)
     if len(groups) == 1:
         r = first
         sub = run_text(r.config)

@@ -34,7 +34,7 @@ Y_LABELS = {
 }
 LOG_BY_DEFAULT = {"loss": False, "subopt": True, "grad_norm": True, "dist": True}
 YSCALES = ("log", "linear")
-FORMATS = ("png", "svg")
+FORMATS = ("png", "svg", "pdf")
 PROJECTIONS = ("hessian", "pca")  # the plane for more than two parameters
 
 
@@ -107,9 +107,10 @@ class Panel:
 class ParamPanel:
     name: str
     series: list[Series]
-    star: float | None
+    star: float | None  # θ* when every run shares it, else None
     ylim: tuple[float, float] | None
     markers: list[Marker] = field(default_factory=list)
+    stars: list[tuple[float, str, str]] = field(default_factory=list)  # (θ*_j, colour, legend label) per problem
 
 
 @dataclass

@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 
 from optrun.errors import OptrunError
+from optrun.trace import parameter_columns
 from optrun.plots import colors
 from optrun.plots.labels import make_labels
 from optrun.plots.model import X_COLUMNS, ProblemData
 
 MAX_POINTS = 4000  # points per drawn line (long traces are thinned, first/last rows kept)
-TRACE_COLUMNS = {"step", "epoch", "samples", "time_s", "lr", "loss", "batch_loss", "grad_norm", "val_loss"}
 
 
 @dataclass(eq=False)  # identity: two folders are two runs
@@ -33,7 +33,7 @@ class RunData:
     path: Path
     summary: dict
     config: dict | None
-    trace: Any  # pandas.DataFrame, numeric
+    trace: Any  # TraceTable (or a pandas.DataFrame): numeric columns
     param_names: list[str]
     problems: list[str] = field(default_factory=list)  # what could not be read
 
@@ -87,9 +87,9 @@ class RunData:
 
 def load_run(path: str | Path) -> RunData:
     """Read a run folder through :class:`~optrun.rundir.RunFolder`; raise OptrunError when it is
-    not one (no readable ``summary.json``) or has nothing to plot (no trace rows)."""
-    import pandas as pd
-
+    not one (no readable ``summary.json``) or has nothing to plot (no trace rows). The trace is
+    read by :func:`read_trace_table` (NumPy, no pandas: importing pandas alone costs as much as
+    drawing two figures)."""
     from optrun.rundir import RunFolder
 
     folder = RunFolder(path).require()
@@ -97,20 +97,99 @@ def load_run(path: str | Path) -> RunData:
     tpath = folder.path / "trace.csv"
     if not tpath.is_file():
         raise OptrunError(f"{folder.path}: no trace.csv, nothing to plot")
-    try:
-        trace = folder.trace  # up to the last complete row (a killed run may cut one off)
-    except OptrunError:
-        raise
-    except Exception as exc:  # pandas raises several types for broken files
-        raise OptrunError(f"{tpath}: cannot read the trace ({exc})") from None
+    trace = read_trace_table(tpath)
     if trace.empty:
         raise OptrunError(f"{tpath}: the trace has no rows")
-    param_names = [c for c in trace.columns if c not in TRACE_COLUMNS]
-    for c in trace.columns:
-        trace[c] = pd.to_numeric(trace[c], errors="coerce")
+    param_names = parameter_columns(trace.columns)
     config = None if folder.config_problem else folder.config
     return RunData(path=folder.path, summary=folder.summary, config=config, trace=trace,
                    param_names=param_names, problems=problems)
+
+
+class Column(np.ndarray):
+    """A trace column: a float array that also answers the two pandas calls the figures make
+    (``to_numpy``, ``iloc``)."""
+
+    def to_numpy(self, dtype=float):
+        return np.asarray(self, dtype=dtype)
+
+    @property
+    def iloc(self) -> np.ndarray:
+        return np.asarray(self)
+
+
+class _Rows:
+    def __init__(self, table: "TraceTable"):
+        self.table = table
+
+    def __getitem__(self, i: int) -> dict:
+        return {c: v[i] for c, v in self.table.data.items()}
+
+
+class TraceTable:
+    """``trace.csv`` as float columns (a cell that is empty or not a number is NaN, as
+    ``pandas.to_numeric(errors="coerce")`` makes it): the small part of the DataFrame interface
+    the figures use (``t[col]``, ``t[[cols]].to_numpy()``, ``columns``, ``empty``, ``iloc[i]``)."""
+
+    def __init__(self, data: dict[str, np.ndarray]):
+        self.data = data
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.data)
+
+    @property
+    def empty(self) -> bool:
+        return not self.data or len(self) == 0
+
+    def __len__(self) -> int:
+        return len(next(iter(self.data.values()))) if self.data else 0
+
+    def __contains__(self, col) -> bool:
+        return col in self.data
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return self.data[key].view(Column)
+        return TraceTable({k: self.data[k] for k in key})
+
+    def to_numpy(self, dtype=float) -> np.ndarray:
+        return np.column_stack([self.data[k] for k in self.data]).astype(dtype) if self.data else np.empty((0, 0))
+
+    @property
+    def iloc(self) -> _Rows:
+        return _Rows(self)
+
+
+def _to_float(cells: np.ndarray) -> np.ndarray:
+    try:
+        return np.where(cells == "", "nan", cells).astype(float)
+    except ValueError:  # a cell that is not a number: NaN, cell by cell
+        out = np.empty(cells.shape)
+        for i, c in enumerate(cells):
+            try:
+                out[i] = float(c)
+            except ValueError:
+                out[i] = np.nan
+        return out
+
+
+def read_trace_table(path: Path) -> TraceTable:
+    """``trace.csv`` up to its last complete row (a killed run may cut the last line off), as
+    float columns. Rows with the wrong number of cells are skipped."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise OptrunError(f"{path}: cannot read the trace ({exc.strerror or exc})") from None
+    end = text.rfind("\n")
+    lines = text[: end + 1].splitlines() if end >= 0 else []
+    if not lines:
+        raise OptrunError(f"{path}: empty (the run stopped before writing its header)")
+    header = [h.strip().strip('"') for h in lines[0].split(",")]
+    rows = [ln.split(",") for ln in lines[1:] if ln]
+    rows = [r for r in rows if len(r) == len(header)]
+    cells = np.array(rows, dtype=str).reshape(len(rows), len(header))
+    return TraceTable({h: _to_float(np.char.strip(cells[:, j])) for j, h in enumerate(header)})
 
 
 def run_x(run: RunData, x: str) -> np.ndarray:

@@ -46,11 +46,10 @@ computed in float64 (float32 data are converted once, here only).
 
 from __future__ import annotations
 
-from __future__ import annotations
-
 import numpy as np
 
 from optrun.models import Objective
+from optrun.reference.analytic import analytic_reference  # noqa: F401  (objectives without data)
 from optrun.reference.convexity import convexity
 from optrun.reference.least_squares import linear_optimum
 from optrun.reference.logistic import logistic_optimum

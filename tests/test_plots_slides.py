@@ -1,0 +1,241 @@
+"""Figure options (slides, paper, titles, sizes), fonts, frames, and the fixes of figures that
+misled (issue #16): each checked on the arrays and text extents behind the figure, not on pixels."""
+
+import numpy as np
+import pytest
+
+import optrun
+from optrun.errors import OptrunError
+from optrun.plots import arrays, catalog, fonts
+from optrun.plots import figures as F
+from optrun.plots.contour import MAX_RATIO, fit_frame
+from optrun.plots.draw import draw_groups
+from optrun.plots.model import Panel, Series
+from optrun.plots.style import SLIDE_MIN_PX, FigureOptions, check_plot_options, figure_options, parse_size
+
+
+def cfg(opt="sgd", lr=0.3, l2=0.0, n_features=1, steps=25, seed=0):
+    return {"seed": seed,
+            "dataset": {"name": "synthetic_linear", "n_samples": 24, "n_features": n_features, "noise": 0.3,
+                        "condition_number": 5.0},
+            "model": "linear", "loss": {"name": "half_mse", "l2": l2}, "optimizer": {"name": opt, "lr": lr},
+            "batch": "full", "train": {"steps": steps}}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("slides")
+    train = lambda c: optrun.train(c, out=tmp / "runs", plots=False).run_dir  # noqa: E731
+    return {"sgd": train(cfg()), "adagrad": train(cfg("adagrad", lr=0.5)), "ridge": train(cfg(l2=1.0)),
+            "wide": train(cfg(n_features=6, lr=0.05, steps=30)), "tmp": tmp}
+
+
+def groups_of(*dirs):
+    return arrays.group_runs([arrays.load_run(d) for d in dirs])[0]
+
+
+def context(groups, options, need_problem=True):
+    ctx = catalog.Context(groups, options=options)
+    if need_problem:
+        ctx.load_problem()
+    return ctx
+
+
+def shown_px(fig, text, renderer):
+    """(font size, line height of the text's extent) in px when ``fig`` is shown 1280 px wide."""
+    scale = 1280.0 / (fig.get_figwidth() * fig.dpi)
+    size = renderer.points_to_pixels(text.get_fontsize()) * scale
+    bbox = text.get_window_extent(renderer)
+    lines = max(1, text.get_text().count("\n") + 1)
+    across = bbox.width if abs(text.get_rotation() - 90) < 1 else bbox.height  # a y label is turned
+    return size, across / lines * scale
+
+
+# --------------------------------------------------------------------------------------------
+# slides: 16:9, no text smaller than 18 px at 1280 px wide (the README's three lecture figures)
+
+
+@pytest.mark.parametrize("which", [("sgd", "adagrad"), ("sgd", "ridge"), ("wide",)])
+def test_slides_every_text_at_least_18px_at_1280_wide(runs, which):
+    from matplotlib.text import Text
+
+    groups = groups_of(*[runs[w] for w in which])
+    ctx = context(groups, FigureOptions(style="slides"))
+    smallest = []
+    for spec in catalog.FIGURES.values():
+        if not spec.applies([r for g in groups for r in g.runs]):
+            continue
+        fig = spec.figure(ctx)
+        assert fig.get_figwidth() / fig.get_figheight() == pytest.approx(16 / 9)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        for t in fig.findobj(Text):
+            if t.get_visible() and t.get_text().strip() and t.get_window_extent(renderer).width > 0:
+                size, line = shown_px(fig, t, renderer)
+                smallest.append((size, line, spec.name, t.get_text()[:30]))
+        fig.clear()
+    size, line, name, text = min(smallest)
+    assert size >= SLIDE_MIN_PX - 1e-9, (name, text, size)
+    low = min(smallest, key=lambda s: s[1])
+    assert low[1] >= SLIDE_MIN_PX, low
+
+
+def test_slides_size_and_fonts_follow_size_flag():
+    look = FigureOptions(style="slides", size=(16.0, 9.0)).look((6.4, 4.2))
+    assert (look.width, look.height) == (16.0, 9.0)
+    assert look.px(look.smallest) == pytest.approx(19.0)  # the note size, in px at 1280 wide
+    paper = FigureOptions(style="paper").look((6.4, 4.2))
+    assert paper.width == 6.5 and paper.dpi == 300 and paper.family == "DejaVu Serif"
+
+
+def test_title_subtitle_and_format_options(runs, tmp_path):
+    groups = groups_of(runs["sgd"])
+    ctx = context(groups, FigureOptions(title="Gradient descent", subtitle=False), need_problem=False)
+    assert ctx.titles == ("Gradient descent", "")
+    out = draw_groups(groups, tmp_path, options=FigureOptions(format="pdf", size=(8, 4.5), dpi=100,
+                                                              figures=("loss",)))
+    assert [p.name for p in out] == ["loss.pdf"] and out[0].read_bytes()[:5] == b"%PDF-"
+    png = draw_groups(groups, tmp_path / "png", options=FigureOptions(size=(8, 4.5), dpi=100, figures=("loss",)))
+    from PIL import Image
+
+    assert Image.open(png[0]).size == (800, 450)  # size x dpi pixels
+
+
+def test_check_plot_options_names_the_key():
+    assert check_plot_options({"size": "8x4.5", "dpi": 150, "subtitle": False}) == {
+        "size": (8.0, 4.5), "dpi": 150, "subtitle": False}
+    assert parse_size([8, 4.5]) == (8.0, 4.5)
+    for bad, key in (({"style": "slide"}, "plots.style"), ({"size": "8by4"}, "plots.size"),
+                     ({"dpi": 0}, "plots.dpi"), ({"font_scale": "big"}, "plots.font_scale"),
+                     ({"formatt": "png"}, "plots.formatt"), ({"format": "jpg"}, "plots.format")):
+        with pytest.raises(OptrunError) as err:
+            check_plot_options(bad)
+        assert err.value.key == key
+    assert figure_options({"style": "paper", "dpi": 200}, dpi=100).dpi == 100  # a flag wins over the config
+
+
+# --------------------------------------------------------------------------------------------
+# what misled
+
+
+def test_equal_axis_scales_or_said_not_to_scale():
+    frame, equal, _ = fit_frame((0.0, 10.0, 0.0, 4.0))  # 2.5:1 -> the short side widened to 5
+    assert equal and frame == (0.0, 10.0, -0.5, 4.5)
+    assert fit_frame((0.0, 2.0, 0.0, 1.5))[1]
+    frame, equal, why = fit_frame((0.0, 100.0, 0.0, 1.0))
+    assert not equal and frame == (0.0, 100.0, 0.0, 1.0) and "100×" in why
+
+
+def test_contour_axes_box_has_the_frame_shape_when_equal(runs):
+    for run in (runs["sgd"], runs["wide"]):
+        cd = arrays.contour_data(groups_of(run), "step")
+        spans = ((cd.A[-1] - cd.A[0]), (cd.C[-1] - cd.C[0]))
+        if cd.equal_aspect:
+            for opts in (FigureOptions(), FigureOptions(style="slides"), FigureOptions(style="paper")):
+                lay = F.contour_layout(cd, F.contour_labels(cd), opts.look((7.8, 6.0)))
+                assert lay.aspect == pytest.approx(spans[1] / spans[0], rel=1e-9)
+            assert max(spans) <= MAX_RATIO * min(spans) * (1 + 1e-12)
+        else:
+            assert any(n.startswith("axes not to scale") for n in cd.notes)
+
+
+def test_projected_contour_is_not_a_strip_under_a_long_title(runs):
+    cd = catalog.titled(arrays.contour_data(groups_of(runs["wide"]), "step"), context(groups_of(runs["wide"]), FigureOptions(), False))
+    assert not cd.native and "plane of the Hessian" in cd.notes[0] and "plane" not in cd.subtitle
+    lay = F.contour_layout(cd, F.contour_labels(cd))
+    assert 1 / MAX_RATIO - 1e-9 <= lay.aspect <= MAX_RATIO + 1e-9
+    assert len(lay.bands.title) + len(lay.bands.subtitle) <= 4
+
+
+def test_overlay_title_names_only_what_runs_share(runs):
+    groups = groups_of(runs["sgd"], runs["ridge"])
+    title, _ = arrays.figure_title(groups)
+    assert "l2=" not in title and "linear regression" in title and "synthetic_linear" in title
+    assert any("l2=1" in g.label for g in groups) and not any("l2=1" in g.label for g in groups[:1])
+
+
+def test_params_draw_theta_star_per_problem(runs):
+    groups = groups_of(runs["sgd"], runs["ridge"])
+    data = arrays.params_data(groups, "step")
+    for k, panel in enumerate(data.panels):
+        values = sorted(v for v, _, _ in panel.stars)
+        expected = sorted(float(g.first.theta_star[k]) for g in groups)
+        assert len(panel.stars) == 2 and panel.star is None
+        np.testing.assert_allclose(values, expected, rtol=0, atol=0)
+        assert {c for _, c, _ in panel.stars} == {g.color for g in groups}
+    one = arrays.params_data(groups_of(runs["sgd"], runs["adagrad"]), "step")  # one problem: one black line
+    assert all(len(p.stars) == 1 and p.stars[0][1] == "#000000" for p in one.panels)
+
+
+def test_gif_keeps_family_colours_exact(runs, tmp_path):
+    from PIL import Image
+
+    groups = groups_of(runs["sgd"], runs["adagrad"])
+    cd = arrays.contour_data(groups, "step")
+    path = F.contour_animation(cd, tmp_path / "c.gif", max_frames=6)
+    im = Image.open(path)
+    want = {tuple(int(g.color[i : i + 2], 16) for i in (1, 3, 5)) for g in groups}
+    pal = im.getpalette()  # one global palette for every frame
+    assert want <= {tuple(pal[i : i + 3]) for i in range(0, len(pal), 3)}
+    # quantising to that palette maps each family colour to itself, also beside a near colour
+    # (median cut alone merged Adagrad's green into SGD's grey)
+    colours = [g.color for g in groups] + ["#3f4f3f", "#1b8a3b"]
+    rgb = np.array([[tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in colours] * 50], dtype=np.uint8)
+    src = Image.fromarray(rgb)
+    back = np.asarray(src.quantize(palette=F.gif_palette(src, [g.color for g in groups], colors=4),
+                                   dither=Image.Dither.NONE).convert("RGB"))
+    np.testing.assert_array_equal(back[0, : len(groups)], rgb[0, : len(groups)])
+
+
+def test_legend_never_lists_lines_outside_the_frame():
+    from optrun.plots.curves import _unlist_outside
+
+    p = Panel("t", "x", "y", False, series=[Series(np.arange(3.0), np.array([1.0, 2, 3]), "in", "#000000"),
+                                         Series(np.arange(3.0), np.array([50.0, 60, 70]), "out", "#111111")],
+              ylim=(0.0, 4.0))
+    _unlist_outside(p)
+    assert [s.label for s in p.series] == ["in", None] and "out" in p.notes[-1]
+
+
+def test_legend_is_under_the_axes_not_on_the_curves(runs):
+    groups = groups_of(runs["sgd"], runs["adagrad"])
+    fig = catalog.FIGURES["loss"].figure(context(groups, FigureOptions(), False))
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    (leg,) = fig.legends
+    top = leg.get_window_extent(r).y1
+    assert all(top <= ax.get_window_extent(r).y0 for ax in fig.axes)
+    fig.clear()
+
+
+# --------------------------------------------------------------------------------------------
+# fonts and frames
+
+
+def test_cjk_labels_get_a_font_or_one_warning(runs, tmp_path, capsys):
+    families, left, package = fonts.fallback_fonts(["체중 (kg)", "θ* w_x"])
+    assert fonts.missing_glyphs(["θ* ‖∇f‖ − f*"]) == ""  # what optrun itself writes: DejaVu has it
+    assert bool(families) or (left == "체중" and package == "fonts-noto-cjk")
+    draw_groups(groups_of(runs["sgd"]), tmp_path, options=FigureOptions(title="경사 하강법", figures=("grad_norm",)))
+    err = capsys.readouterr().err
+    if left:
+        assert err.count("fonts-noto-cjk") == 1
+    else:
+        assert "glyph" not in err
+
+
+def test_frames_are_numbered_with_frozen_limits(runs, tmp_path):
+    groups = groups_of(runs["sgd"], runs["adagrad"])
+    cd = arrays.contour_data(groups, "step")
+    player = F._PathPlayer(cd, FigureOptions().look((7.8, 6.0)), with_notes=True)
+    limits = set()
+    for xk in player.grid(4):
+        player.render(xk)
+        limits.add((player.ax.get_xlim(), player.ax.get_ylim()))
+    assert limits == {((cd.A[0], cd.A[-1]), (cd.C[0], cd.C[-1]))}
+    player.close()
+    out = F.contour_frames(cd, tmp_path, 4)
+    assert [p.name for p in out] == [f"contour_frame_{i}.png" for i in range(1, 5)]
+    from PIL import Image
+
+    assert len({Image.open(p).size for p in out}) == 1
