@@ -334,7 +334,9 @@ class RunFolder:
 
 
 def is_run_folder(path: Path) -> bool:
-    return (Path(path) / "summary.json").is_file()
+    """A folder with a ``summary.json`` entry of any kind: one that is a FIFO or a dangling link
+    still makes a run folder, which :class:`RunFolder` then reads as ``unreadable`` (with why)."""
+    return os.path.lexists(Path(path) / "summary.json")
 
 
 def find_run_folders(root: str | Path, recursive: bool = True) -> list[Path]:

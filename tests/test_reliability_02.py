@@ -277,3 +277,14 @@ def test_folder_names_keep_the_exponent_sign():
 
     assert slugify("lr=1e+20") != slugify("lr=1e-20")
     assert slugify("lr=1e+20") == "lr-1e20" and slugify("lr=1e-20") == "lr-1e-20"
+
+
+def test_a_run_folder_with_a_fifo_summary_is_found_and_unreadable(tmp_path):
+    from optrun.rundir import RunFolder, find_run_folders
+
+    run = tmp_path / "runs" / "r1"
+    run.mkdir(parents=True)
+    os.mkfifo(run / "summary.json")
+    assert find_run_folders(tmp_path / "runs", recursive=False) == [run]
+    folder = RunFolder(run)  # returns at once: the FIFO is never opened for a blocking read
+    assert folder.status == "unreadable" and "FIFO" in folder.summary_problem
