@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from optrun._text import split_top_level
+from optrun._text import short_repr, split_top_level
 from optrun.errors import OptrunError
 
 
@@ -39,11 +39,20 @@ class Axis:
     values: tuple
 
 
+#: the most values one axis may expand to, and the most runs a grid may have: a typo such as
+#: ``range(1000000000)`` is refused at once instead of filling the memory
+MAX_AXIS_VALUES = 100_000
+MAX_GRID_RUNS = 100_000
+
 _FUNC = re.compile(r"^\s*(range|linspace|logspace)\s*\((.*)\)\s*$", re.S)
 
 
 def _number(text: str, where: str) -> int | float:
+    from optrun._text import short_repr
+
     text = text.strip()
+    if len(text) > 40:  # no number of a grid needs more digits; int() of 10^5 digits is slow
+        raise OptrunError(f"{where}: {short_repr(text)} is not a number of at most 40 characters")
     try:
         return int(text)
     except ValueError:
@@ -69,9 +78,14 @@ def _expand_function(name: str, args_text: str, where: str) -> list:
             raise OptrunError(f"{where}: range() takes 1 to 3 integers: range(stop), range(start, stop[, step])")
         if len(args) == 3 and args[2] == 0:
             raise OptrunError(f"{where}: range() step must not be zero")
+        if len(range(*args)) > MAX_AXIS_VALUES:  # len() of a range is computed, not counted
+            raise OptrunError(f"{where}: range({args_text.strip()}) has {len(range(*args))} values; "
+                              f"an axis may have at most {MAX_AXIS_VALUES}")
         return list(range(*args))
     if len(args) != 3 or not isinstance(args[2], int) or args[2] < 1:
         raise OptrunError(f"{where}: {name}() takes (start, stop, count) with an integer count >= 1, e.g. {name}(-4, 0, 9)")
+    if args[2] > MAX_AXIS_VALUES:
+        raise OptrunError(f"{where}: {name}() count {args[2]}: an axis may have at most {MAX_AXIS_VALUES} values")
     a, b, n = float(args[0]), float(args[1]), args[2]
     points = [a + (b - a) * i / (n - 1) for i in range(n)] if n > 1 else [a]
     if n > 1:
@@ -109,7 +123,7 @@ def parse_axis(text: str) -> Axis:
     """``"optimizer.lr=logspace(-4,0,9)"`` -> ``Axis("optimizer.lr", "logspace(-4,0,9)", (...))``."""
     key, sep, raw = text.partition("=")
     key = key.strip()
-    where = f"sweep axis {text!r}"
+    where = f"sweep axis {short_repr(text)}"
     if not sep or not key or not raw.strip():
         raise OptrunError(f"{where}: expected KEY=v1,v2 or KEY='range(5)' with a dotted key, e.g. optimizer.lr=0.1,0.01")
     if any(not p.strip() for p in key.split(".")):
@@ -129,7 +143,14 @@ def parse_axes(texts: Iterable[str]) -> list[Axis]:
 
 
 def grid(axes: list[Axis]) -> list[dict]:
-    """The product of the axes as override dicts, first axis slowest (``itertools.product``)."""
+    """The product of the axes as override dicts, first axis slowest (``itertools.product``).
+
+    More than :data:`MAX_GRID_RUNS` runs is refused before the product is built."""
+    total = math.prod(len(a.values) for a in axes)
+    if total > MAX_GRID_RUNS:
+        sizes = " x ".join(str(len(a.values)) for a in axes)
+        raise OptrunError(f"sweep: the axes give {sizes} = {total} runs; at most {MAX_GRID_RUNS} "
+                          "(split the sweep, or use fewer values)")
     return [dict(zip((a.key for a in axes), combo)) for combo in itertools.product(*(a.values for a in axes))]
 
 

@@ -30,6 +30,8 @@ def slugify(text: str, max_len: int = 40) -> str:
 
     Path separators and ``..`` can never survive, so a run name can never escape ``--out``.
     """
+    # an exponent keeps its sign: 1e+20 -> 1e20, 1e-20 stays (else both would become 1e-20)
+    text = re.sub(r"(?<=[0-9])([eE])\+(?=[0-9])", r"\1", text)
     slug = re.sub(r"[^a-z0-9_.]+", "-", text.lower())
     slug = re.sub(r"\.{2,}", ".", slug).strip("-._")
     return slug[:max_len].strip("-._") or "run"
@@ -140,13 +142,13 @@ def summary_fields(summary: dict) -> dict:
 
 
 def read_summary(run_dir: Path) -> dict:
-    path = Path(run_dir) / "summary.json"
-    if not path.is_file():
+    """``summary.json`` of a run folder, checked (see :class:`RunFolder`); OptrunError if damaged."""
+    if not os.path.lexists(Path(run_dir) / "summary.json"):
         raise OptrunError(f"{run_dir}: not a run folder (no summary.json)")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise OptrunError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
+    data, problem = _read_summary_lenient(Path(run_dir))
+    if problem is not None:
+        raise OptrunError(f"{run_dir}: {problem}")
+    return data
 
 
 #: errno values that mean "the run folder cannot be written" (the user's environment, not a bug).
@@ -197,13 +199,12 @@ def read_trace(run_dir: Path):
     """
     import pandas as pd
 
+    from optrun.data.files import read_bytes
+
     path = Path(run_dir) / "trace.csv"
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise OptrunError(f"{run_dir}: no trace.csv") from None
-    except OSError as exc:
-        raise OptrunError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not os.path.lexists(path):
+        raise OptrunError(f"{run_dir}: no trace.csv")
+    data = read_bytes(path, "trace file", MAX_TRACE_BYTES)
     end = data.rfind(b"\n")
     data = data[: end + 1] if end >= 0 else b""
     if not data:
@@ -215,21 +216,62 @@ def read_trace(run_dir: Path):
 # Reading run folders back: the one reader, the one scanner, the one failure record
 
 
+#: the largest summary.json read (a real one is a few kB; a 2000-feature run's is ~200 kB)
+MAX_SUMMARY_BYTES = 8 << 20
+#: the largest trace.csv read (10^5 rows of 2000 parameters is ~4 GB: such a run logs less)
+MAX_TRACE_BYTES = 2 << 30
+
+#: the fields readers use, and the JSON types they must have when present (None is always fine)
+_FIELD_TYPES = {"status": (str,), "stop_reason": (str,), "name": (str,), "error": (str,),
+                "config_hash": (str,), "steps": (int,), "epochs": (int, float),
+                "final_loss": (int, float), "f_star": (int, float), "suboptimality": (int, float),
+                "r2": (int, float), "accuracy": (int, float), "val_loss": (int, float),
+                "wall_time_s": (int, float), "params": (dict,), "diagnostics": (dict,)}
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def check_json_text(text: str, name: str) -> Any:
+    """``json.loads(text)``; every way it fails (absurd nesting, a 10^5-digit integer) is an
+    OptrunError naming ``name``."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise OptrunError(f"{name}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise OptrunError(f"{name}: invalid JSON (nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer of 10^5 digits
+        raise OptrunError(f"{name}: invalid JSON ({str(exc)[:80]})") from None
+
+
 def _read_summary_lenient(path: Path) -> tuple[dict, str | None]:
     """(summary, problem): a damaged ``summary.json`` gives ``{"status": "unreadable"}`` and the
-    reason, never an exception."""
-    try:
-        data = json.loads((path / "summary.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    reason, never an exception. Damaged means: missing, not a regular file (a FIFO never
+    blocks), over :data:`MAX_SUMMARY_BYTES`, not UTF-8, not JSON, nested absurdly deep, not an
+    object, or a field readers use of the wrong type (``"final_loss": "abc"``)."""
+    from optrun.data.files import read_bytes
+
+    file = path / "summary.json"
+    if not os.path.lexists(file):
         return {"status": "unreadable"}, "no summary.json"
-    except UnicodeDecodeError:
-        return {"status": "unreadable"}, "summary.json is not UTF-8 text"
-    except json.JSONDecodeError as exc:
-        return {"status": "unreadable"}, f"summary.json: invalid JSON ({exc.msg} at line {exc.lineno})"
-    except (OSError, ValueError, RecursionError) as exc:
-        return {"status": "unreadable"}, f"summary.json: cannot read ({getattr(exc, 'strerror', None) or exc})"
+    try:
+        raw = read_bytes(file, "summary file", MAX_SUMMARY_BYTES)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return {"status": "unreadable"}, "summary.json is not UTF-8 text"
+        data = check_json_text(text, "summary.json")
+    except OptrunError as exc:
+        return {"status": "unreadable"}, str(exc).replace(str(file), "summary.json")
     if not isinstance(data, dict):
-        return {"status": "unreadable"}, f"summary.json: expected a JSON object, got {type(data).__name__}"
+        return {"status": "unreadable"}, f"summary.json: expected a JSON object, got {_json_type(data)}"
+    for key, types in _FIELD_TYPES.items():
+        value = data.get(key)
+        if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
+            return {"status": "unreadable"}, f"summary.json: {key!r} is {_json_type(value)}, not what a summary holds"
     return data, None
 
 
@@ -266,7 +308,13 @@ class RunFolder:
 
     def require(self) -> "RunFolder":
         """Raise OptrunError (exit 2) when the summary cannot be read; else return self."""
-        if not self.path.is_dir():
+        try:
+            st = os.stat(self.path)
+        except OSError as exc:
+            raise OptrunError(f"{self.path}: not a run folder ({exc.strerror or exc})") from None
+        import stat as stat_mod
+
+        if not stat_mod.S_ISDIR(st.st_mode):
             raise OptrunError(f"{self.path}: not a folder")
         if self.summary_problem == "no summary.json":
             raise OptrunError(f"{self.path}: not a run folder (no summary.json)")
@@ -286,7 +334,9 @@ class RunFolder:
 
 
 def is_run_folder(path: Path) -> bool:
-    return (Path(path) / "summary.json").is_file()
+    """A folder with a ``summary.json`` entry of any kind: one that is a FIFO or a dangling link
+    still makes a run folder, which :class:`RunFolder` then reads as ``unreadable`` (with why)."""
+    return os.path.lexists(Path(path) / "summary.json")
 
 
 def find_run_folders(root: str | Path, recursive: bool = True) -> list[Path]:

@@ -124,7 +124,7 @@ def test_fast_pass_defers_on_ragged_or_quoted_lines(text, tmp_path, monkeypatch)
 # .npy and Parquet data files
 
 from optrun.data import check_spec, load_dataset  # noqa: E402
-from optrun.data.files import read_data_file  # noqa: E402
+from optrun.data.formats import read_data_file  # noqa: E402
 
 
 def _rngs():

@@ -184,7 +184,7 @@ def test_plan_errors_before_anything_is_written(cfg, tmp_path):
     res = invoke("sweep", cfg, "optimizer.lrr=0.1,0.2", "--out", out)
     assert res.exit_code == 2 and "lrr" in res.stderr
     res = invoke("sweep", cfg, "seed=1,1", "--out", out)  # two grid points, one config
-    assert res.exit_code == 2 and "same resolved config" in res.stderr
+    assert res.exit_code == 2 and "the value 1 is given twice" in res.stderr
     assert not out.exists()
 
 
@@ -226,7 +226,7 @@ def test_sweep_folder_layout_and_summary(cfg, tmp_path):
     plan = [json.loads(line) for line in (d / "plan.jsonl").read_text().splitlines()]
     assert [p["index"] for p in plan] == [0, 1, 2, 3]
     assert all(set(p) == {"index", "overrides", "name", "config_hash"} for p in plan)
-    runs = [p for p in (d / "runs").iterdir()]
+    runs = [p for p in (d / "runs").iterdir() if not p.name.startswith(".")]
     assert len(runs) == 4 and all((r / "summary.json").is_file() and (r / "trace.csv").is_file() for r in runs)
     rows = read_csv(d / "summary.csv")
     assert [r["index"] for r in rows] == ["0", "1", "2", "3"]
@@ -243,11 +243,11 @@ def test_resume_skips_done_and_reruns_failed_or_interrupted(cfg, tmp_path):
     args = ("sweep", cfg, "seed=range(4)", "--out", out, "--json", "-q")
     assert invoke(*args).exit_code == 0
     (d,) = sweep_dirs(out)
-    before = {p.name for p in (d / "runs").iterdir()}
+    before = {p.name for p in (d / "runs").iterdir() if not p.name.startswith(".")}
     # same sweep again: nothing to do
     doc = json.loads(invoke(*args).stdout)
     assert doc["skipped"] == 4 and doc["ran"] == 0
-    assert {p.name for p in (d / "runs").iterdir()} == before
+    assert {p.name for p in (d / "runs").iterdir() if not p.name.startswith(".")} == before
     # one run failed, one was interrupted: only those two run again, into new folders
     rows = read_csv(d / "summary.csv")
     for row, status in ((rows[1], "failed"), (rows[3], "interrupted")):
@@ -259,7 +259,7 @@ def test_resume_skips_done_and_reruns_failed_or_interrupted(cfg, tmp_path):
     doc = json.loads(res.stdout)
     assert res.exit_code == 0 and doc["skipped"] == 2 and doc["ran"] == 2
     assert sorted(r["index"] for r in doc["runs"] if r["attempts"] == 2) == [1, 3]
-    after = {p.name for p in (d / "runs").iterdir()}
+    after = {p.name for p in (d / "runs").iterdir() if not p.name.startswith(".")}
     assert before < after and len(after) == 6  # old attempts are kept, never overwritten
     rows = read_csv(d / "summary.csv")
     assert all(r["status"] == "completed" for r in rows)
@@ -334,7 +334,7 @@ def test_plan_only_and_run_plan_idempotent(cfg, tmp_path):
     r2 = invoke("run-plan", d, "--index", 1, "--json")
     doc2 = json.loads(r2.stdout)
     assert r2.exit_code == 0 and doc2["skipped"] is True and doc2["run_dir"] == doc1["run_dir"]
-    assert len(list((d / "runs").iterdir())) == 1
+    assert len([p for p in (d / "runs").iterdir() if not p.name.startswith(".")]) == 1
     plan = [json.loads(line) for line in (d / "plan.jsonl").read_text().splitlines()]
     assert doc1["config_hash"] == plan[1]["config_hash"]
     # the index may come from SLURM_ARRAY_TASK_ID
@@ -368,7 +368,7 @@ def test_stop_before_a_run_starts_writes_nothing(cfg, tmp_path):
     stop = StopFlag()
     stop.request("test")
     assert sw.run_entry(plan, plan.entries[0], stop=stop)["status"] == "not_run"
-    assert list(plan.runs_dir.iterdir()) == []
+    assert [p for p in plan.runs_dir.iterdir() if not p.name.startswith(".")] == []
     report = sw.execute(plan, stop=stop)
     assert report.outcomes == [] and report.not_run == 3 and report.interrupted
     assert [r["status"] for r in read_csv(plan.dir / "summary.csv")] == ["pending"] * 3

@@ -115,7 +115,7 @@ def _run_sweep(sw, con, quiet: bool, json_out: bool, jobs: int, **options) -> No
     import os
 
     from optrun import sweep as sweep_mod
-    from optrun.cli.render import SweepReporter, tally_line
+    from optrun.cli.render import SweepReporter, esc, tally_line
     from optrun.control import StopFlag
 
     todo = sweep_mod.pending_entries(sw)
@@ -135,6 +135,9 @@ def _run_sweep(sw, con, quiet: bool, json_out: bool, jobs: int, **options) -> No
     if json_out:
         print_json({**report.to_dict(), "summary_csv": str(summary_path), "runs": sweep_mod.summary_rows(sw)})
     con.print(tally_line(report, summary_path), soft_wrap=True)
+    if report.elsewhere:
+        con.print(f"{len(report.elsewhere)} runs were left to another process running this sweep "
+                  f"({esc(report.elsewhere[0].get('stop_reason'))}, ...)", soft_wrap=True)
     if stop.requested and signals.signum is not None:  # interrupted by the user
         con.print(f"[yellow]interrupted[/]: rerun the same command (or optrun sweep --resume {sw.dir}) to finish", soft_wrap=True)
         raise typer.Exit(signals.exit_code)
@@ -181,10 +184,15 @@ def run_plan(
     t0 = time.perf_counter()
     with Signals(stop) as signals:
         try:
-            outcome = sweep_mod.run_entry(sw, entry, plots=plots, stop=stop)
+            outcome = sweep_mod.run_entry(sw, entry, plots=plots, stop=stop, force=force)
         except KeyboardInterrupt:  # a second Ctrl-C: nothing was moved into the sweep folder
             con.print(f"[yellow]interrupted[/]: #{index} stopped at once")
             raise typer.Exit(signals.exit_code) from None
+    if outcome["status"] == "skipped":  # another task holds this entry, or finished it meanwhile
+        if json_out:
+            print_json({"index": index, "status": "skipped", "reason": outcome.get("stop_reason"), "skipped": True})
+        con.print(f"#{index} skipped: {esc(outcome.get('stop_reason'))}")
+        return
     if outcome["status"] == "not_run":  # interrupted before training began: nothing written
         con.print(f"[yellow]interrupted[/]: #{index} stopped before it started; nothing was written")
         raise typer.Exit(signals.exit_code)

@@ -17,12 +17,13 @@ def parse_override(text: str) -> tuple[str, Any]:
     """``"optimizer.lr=1e-3"`` -> ``("optimizer.lr", 0.001)``; the value is typed like YAML."""
     key, sep, raw = text.partition("=")
     key = key.strip()
+    shown = short_repr(text)  # a 400-digit value is not echoed whole
     if not sep or not key:
-        raise OptrunError(f"override {text!r}: expected KEY=VALUE with a dotted key, e.g. optimizer.lr=0.1")
+        raise OptrunError(f"override {shown}: expected KEY=VALUE with a dotted key, e.g. optimizer.lr=0.1")
     parts = key.split(".")
     if any(not part.strip() for part in parts):
-        raise OptrunError(f"override {text!r}: {key!r} is not a dotted key path like optimizer.lr")
-    value = parse_yaml(raw, f"override {text!r}") if raw.strip() else None
+        raise OptrunError(f"override {shown}: {short_repr(key)} is not a dotted key path like optimizer.lr")
+    value = parse_yaml(raw, f"override {shown}") if raw.strip() else None
     return key, value
 
 
@@ -37,6 +38,45 @@ def _items(overrides: list[str] | dict | str) -> list[tuple[str, Any]]:
         if not key or any(not part.strip() for part in key.split(".")):
             raise OptrunError(f"override {key!r}: not a dotted key path like optimizer.lr")
     return items
+
+
+#: where a bare key most likely belongs (``lr=0.1`` -> ``optimizer.lr``)
+KEY_HINTS = {
+    "lr": "optimizer.lr", "learning_rate": "optimizer.lr", "momentum": "optimizer.momentum",
+    "betas": "optimizer.betas", "eps": "optimizer.eps", "weight_decay": "optimizer.weight_decay",
+    "nesterov": "optimizer.nesterov", "schedule": "optimizer.schedule", "steps": "train.steps",
+    "epochs": "train.epochs", "tol": "train.tol", "log_every": "train.log_every", "dtype": "train.dtype",
+    "batch_size": "batch.size", "size": "batch.size", "mode": "batch.mode", "shuffle": "batch.shuffle",
+    "l1": "loss.l1", "l2": "loss.l2", "init": "model.init", "fit_intercept": "model.fit_intercept",
+    "path": "dataset.path", "target": "dataset.target", "features": "dataset.features",
+    "standardize": "dataset.standardize", "n_samples": "dataset.n_samples", "noise": "dataset.noise",
+}
+
+#: optimizer names from other libraries and textbooks -> optrun's name for the same method
+OPTIMIZER_HINTS = {
+    "nesterov": "nag", "nesterov_momentum": "nag", "heavy_ball": "momentum", "heavyball": "momentum",
+    "sgdm": "momentum", "gradient_descent": "sgd", "steepest_descent": "sgd", "bfgs": "lbfgs",
+    "l-bfgs": "lbfgs", "l_bfgs": "lbfgs", "adam_w": "adamw", "newton_raphson": "newton",
+    "proximal_gradient": "ista", "accelerated_proximal_gradient": "fista", "coordinate_descent": "cd",
+}
+
+
+def _check_item(key: str, value: Any, given: dict[str, Any]) -> None:
+    """Mistakes an override can make that the schema would blame on the file."""
+    parts = key.split(".")
+    shown = f"override {key}={'' if value is None else _render(value)}"
+    if len(parts) == 1 and key in SHORTHAND_KEY and value is None:
+        raise OptrunError(f"{shown}: {key} needs a value (e.g. {key}={ {'optimizer': 'adam', 'dataset': 'women', 'model': 'linear', 'loss': 'mse', 'batch': 'full'}[key]})")
+    other = EXCLUSIVE_PAIRS.get(key)
+    if other in given and value is not None and given[other] is not None:
+        raise OptrunError(f"{shown}: {other}={_render(given[other])} is given too; set only one of them")
+    if key in ("optimizer", "optimizer.name") and isinstance(value, str):
+        hint = OPTIMIZER_HINTS.get(value.strip().lower())
+        if hint:
+            from optrun.optim.registry import _ALIASES
+
+            if value.strip().lower() not in _ALIASES:
+                raise OptrunError(f"{shown}: unknown optimizer {value!r}; did you mean {hint!r}?")
 
 
 def _section_of(cfg: dict, key: str, parts: list[str]) -> dict:
@@ -66,11 +106,17 @@ def apply_overrides(cfg: dict, overrides: list[str] | dict | None) -> tuple[dict
     if not overrides:
         return cfg, {}
     origin: dict[str, str] = {}
+    given: dict[str, Any] = {}
     for key, value in _items(overrides):
         origin[key] = f"override {key}={_render(value)}"
         parts = key.split(".")
         if parts[0] not in SECTIONS:
+            hint = KEY_HINTS.get(parts[0].lower()) if len(parts) == 1 else None
+            if hint:
+                raise OptrunError(f"override {key}: unknown section {parts[0]!r}; did you mean {hint!r}?")
             raise OptrunError(f"override {key}: unknown section {parts[0]!r}{did_you_mean(parts[0], SECTIONS, 'listing')}")
+        _check_item(key, value, given)
+        given[key] = value
         _section_of(cfg, key, parts)[parts[-1]] = value
         other = EXCLUSIVE_PAIRS.get(key)
         if other and value is not None:

@@ -14,17 +14,72 @@ import yaml
 from optrun.errors import OptrunError
 
 
+#: how many nodes aliases may add to a document beyond the nodes written in it. An alias is a
+#: reference, so ``yaml.safe_load`` builds a "billion laughs" document (9 levels of 10 aliases)
+#: in microseconds, but anything that walks the result (a deep copy, validation, ``json.dumps``)
+#: visits 10^9 nodes and runs out of memory. A real config never needs this many.
+MAX_ALIAS_EXPANSION = 100_000
+
+#: the longest integer literal read (a seed has at most 20 digits; 10^12 steps is the cap)
+MAX_INT_DIGITS = 100
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """``yaml.safe_load`` semantics, plus: duplicate keys are errors, and YAML 1.2 floats.
+    """``yaml.safe_load`` semantics, plus: duplicate keys are errors, YAML 1.2 floats, and a
+    bound on what aliases may expand to.
 
     PyYAML implements YAML 1.1, where ``1e-3`` (no dot) is a *string*; experiment files are full
     of such learning rates, so we also resolve the 1.2 float forms.
+
+    While composing, every node's *expanded* size (the number of nodes a full walk of it visits,
+    an alias counting as the whole node it points to) is computed bottom-up; a document whose
+    expanded size exceeds its literal size by more than :data:`MAX_ALIAS_EXPANSION`, or an alias
+    inside the node it names (a recursive structure), is refused before anything is constructed.
     """
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._sizes: dict[int, int] = {}
+        self._literal = 0
+
+    def compose_node(self, parent, index):
+        alias = self.check_event(yaml.AliasEvent)
+        if alias:
+            event = self.peek_event()
+            target = self.anchors.get(event.anchor)
+            if target is not None and id(target) not in self._sizes:
+                raise yaml.composer.ComposerError(
+                    None, None, f"alias *{event.anchor} refers to a node that contains it (a recursive structure)",
+                    event.start_mark)
+        node = super().compose_node(parent, index)
+        if alias:
+            return node
+        self._literal += 1
+        if isinstance(node, yaml.SequenceNode):
+            size = 1 + sum(self._sizes[id(c)] for c in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            size = 1 + sum(self._sizes[id(k)] + self._sizes[id(v)] for k, v in node.value)
+        else:
+            size = 1
+            if (node.tag == "tag:yaml.org,2002:int" or node.tag is None) and len(node.value) > MAX_INT_DIGITS \
+                    and node.value.lstrip("+-").replace("_", "").isdigit():
+                raise yaml.composer.ComposerError(
+                    None, None, f"a number with {len(node.value)} digits ({node.value[:12]}...); "
+                                f"at most {MAX_INT_DIGITS} digits are read", node.start_mark)
+        self._sizes[id(node)] = size
+        if size > self._literal + MAX_ALIAS_EXPANSION:
+            raise yaml.composer.ComposerError(
+                None, None, f"aliases (*name) expand the document to more than {MAX_ALIAS_EXPANSION} extra values "
+                            "(a 'billion laughs' document?); write the values out", node.start_mark)
+        return node
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
     seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
+    explicit = [(k, v) for k, v in node.value if k.tag != "tag:yaml.org,2002:merge"]
+    if len(explicit) != len(node.value):
+        loader.flatten_mapping(node)  # merge keys (<<: *base), as yaml.safe_load does them
+    for key_node, _ in explicit:
         key = loader.construct_object(key_node, deep=deep)
         line = key_node.start_mark.line + 1
         if not isinstance(key, Hashable) or isinstance(key, (tuple, frozenset)):
@@ -40,16 +95,40 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# YAML 1.2 (core schema) numbers instead of PyYAML's YAML 1.1 ones: ``010`` is ten (not octal
+# eight), ``1:30`` is a string (not the sexagesimal 90), ``0b11`` is a string, ``1e-3`` is a float
+# (YAML 1.1 reads it as a string). ``0x1f`` and ``0o17`` are hex and octal, as in YAML 1.2.
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?[0-9][0-9_]*|0o[0-7_]+|0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
 _StrictLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(
-        r"""^(?:[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)
-            |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
+        r"""^(?:[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?
             |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""",
         re.X,
     ),
     list("-+0123456789."),
 )
+
+
+def _construct_int(loader: _StrictLoader, node: yaml.ScalarNode) -> int:
+    """A YAML 1.2 integer: decimal (leading zeros are decimal), ``0o`` octal, ``0x`` hex."""
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    return int(text, 10)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def parse_yaml(text: str, where: str) -> Any:
@@ -58,6 +137,10 @@ def parse_yaml(text: str, where: str) -> Any:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except RecursionError:
         raise OptrunError(f"{where}: invalid YAML: nested too deeply") from None
+    except yaml.composer.ComposerError as exc:
+        mark = exc.problem_mark
+        pos = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise OptrunError(f"{where}{pos}: invalid YAML: {exc.problem}") from None
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         pos = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -74,17 +157,17 @@ def parse_yaml(text: str, where: str) -> Any:
 
 def read_config_file(path: str | Path) -> dict:
     """Read a config file into a plain dict; every way it can be unreadable is an OptrunError."""
+    from optrun.data.files import read_text  # regular files only, never blocking, bounded
+
     p = Path(path)
-    if not p.exists():
-        raise OptrunError(f"{p}: config file not found")
-    if p.is_dir():
-        raise OptrunError(f"{p}: is a directory, expected a YAML config file")
     try:
-        text = p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise OptrunError(f"{p}: not a text file (cannot decode as UTF-8)") from None
-    except OSError as exc:
-        raise OptrunError(f"{p}: cannot read: {exc.strerror}") from None
+        text = read_text(p, "YAML config file")
+    except OptrunError as exc:
+        if str(exc).endswith("YAML config file not found"):
+            raise OptrunError(f"{p}: config file not found") from None
+        if "not a UTF-8 text file" in str(exc):
+            raise OptrunError(f"{p}: not a text file (cannot decode as UTF-8)") from None
+        raise
     data = parse_yaml(text, str(p))
     if data is None:
         raise OptrunError(f"{p}: the file is empty; expected a mapping with dataset, model, optimizer, ...")

@@ -36,7 +36,7 @@ _TARGETS = {"regression": "real-valued targets", "classification": "0/1 targets"
 
 DTYPES = ("float64", "float32")
 
-#: ``dataset.format`` values (name: csv); without it the path's suffix decides (optrun.data.files).
+#: ``dataset.format`` values (name: csv); without it the path's suffix decides (optrun.data.formats).
 FILE_FORMATS = ("csv", "npy", "parquet")
 
 

@@ -17,7 +17,9 @@ whichever pass runs.
 from __future__ import annotations
 
 import csv
+import io
 import math
+import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -59,8 +61,10 @@ def _is_number(text: str) -> bool:
 def _parse(path: Path) -> tuple[list[str] | None, int, list[list[str]], list[int]]:
     """Header, its line, and the non-blank rows with their lines; I/O and CSV errors as OptrunError."""
     header, header_line, rows, lines = None, 0, [], []
+    from optrun.data.files import open_regular  # a FIFO or a device never blocks the reader
+
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
+        with io.TextIOWrapper(open_regular(path, "CSV file"), newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh)
             for row in reader:
                 if not row or all(not c.strip() for c in row):
@@ -104,7 +108,7 @@ def read_rows(path) -> Table:
     Blank lines are skipped; every row must have as many values as the header.
     """
     path = Path(path).expanduser()
-    if not path.exists():
+    if not os.path.lexists(path):
         raise OptrunError(f"{path}: file not found")
     if path.is_dir():
         raise OptrunError(f"{path}: is a directory; expected a CSV file")
@@ -122,8 +126,11 @@ def read_rows(path) -> Table:
 # Step 2: columns
 
 
-def _not_found(path: Path, what: str, name: str, header: list[str]) -> OptrunError:
-    return OptrunError(f"{path}: {what} column {name!r} not found{did_you_mean(name, header, 'paren')}; "
+def _not_found(path: Path, what: str, name: str, header: list[str], used: tuple[str, ...] = ()) -> OptrunError:
+    """A missing column; the suggestion comes from the columns not already used (a typo in the
+    target's name must not suggest a feature column)."""
+    free = [h for h in header if h not in used] or header
+    return OptrunError(f"{path}: {what} column {name!r} not found{did_you_mean(name, free, 'paren')}; "
                        f"columns: {_shorten(header)}")
 
 
@@ -133,7 +140,8 @@ def select_columns(table: Table, target=None, features=None) -> tuple[list[str],
     path, header = table.path, table.header
     target = str(header[-1] if target is None else target)
     if target not in header:
-        raise _not_found(path, "target", target, header)
+        named = [str(f) for f in ([features] if isinstance(features, str) else features or [])]
+        raise _not_found(path, "target", target, header, tuple(named))
     if features is None:
         features = [h for h in header if h != target]
     features = [str(f) for f in ([features] if isinstance(features, str) else features)]
@@ -144,7 +152,7 @@ def select_columns(table: Table, target=None, features=None) -> tuple[list[str],
         raise OptrunError(f"{path}: feature {dup[0]!r} is listed twice")
     for f in features:
         if f not in header:
-            raise _not_found(path, "feature", f, header)
+            raise _not_found(path, "feature", f, header, (target, *features))
         if f == target:
             raise OptrunError(f"{path}: column {f!r} is the target; it cannot also be a feature")
     for f in features:

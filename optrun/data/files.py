@@ -1,150 +1,103 @@
-"""Data files besides CSV: ``.npy`` (NumPy) and Parquet, with the CSV reader's checks and messages.
+"""Opening the user's files without trusting them: regular files only, never blocking, bounded.
 
-``dataset: {name: csv, path: ...}`` names a data file; its format follows the suffix (``.csv``,
-``.npy``, ``.parquet`` / ``.pq``) unless ``format: csv | npy | parquet`` says otherwise. Every
-reader returns ``(X, y, feature_names, target, lines)`` like :func:`~optrun.data.csv.read_csv_lines`
-and applies the same rules: named, unique columns (at least a feature and a target), the
-target defaulting to the last column and the features to every other one, every selected value a
-finite number within +-MAX_ABS_VALUE. A binary file has no text lines, so a message names the
-*row* (counted from 1) and the column; ``lines`` holds those row numbers.
+A config, a CSV or a run folder's ``summary.json`` may turn out to be a FIFO (``mkfifo``: an
+ordinary ``open`` blocks until a writer appears, for ever), a device (``/dev/zero``: reading
+never ends), a directory or a symlink loop. Every reader of the user's files opens them here:
 
-* ``.npy``: a 2-D numeric array ``(rows, columns)`` whose columns are named ``x1 .. x(k-1), y``
-  (as the generators name theirs), or a 1-D structured array whose numeric fields name the
-  columns. Read with ``allow_pickle=False`` (a file cannot run code).
-* Parquet: needs pyarrow (``pip install "optrun[parquet]"``); only the selected columns are read.
+1. ``os.stat`` first (it follows symlinks; a loop is ``ELOOP``): anything but a regular file
+   is refused with one line that says what it is;
+2. then ``open`` with ``O_NONBLOCK`` (should the path be swapped for a FIFO between the stat and
+   the open, the open still returns at once) and ``fstat`` of what was opened, checked again;
+3. reads are capped (``limit`` bytes): a config of a gigabyte is refused, not read.
 """
 
 from __future__ import annotations
 
+import errno
+import io
+import os
+import stat
 from pathlib import Path
 
-import numpy as np
-
-from optrun.data.checks import MAX_ABS_VALUE
-from optrun.data.csv import Table, _cell_problem, _check_header, read_csv_lines, select_columns
 from optrun.errors import OptrunError
 
-#: File suffix -> format.
-SUFFIXES = {".csv": "csv", ".npy": "npy", ".parquet": "parquet", ".pq": "parquet"}
-FORMATS = ("csv", "npy", "parquet")
+#: the largest config / summary / sweep file read (a resolved config is a few kB)
+MAX_TEXT_BYTES = 16 << 20
 
 
-def file_format(path, fmt: str | None = None) -> str:
-    """The format of a data file: ``fmt`` if given, else from the suffix (csv when unknown, as
-    before: a ``.txt`` or ``.dat`` file holding comma-separated values still reads)."""
-    if fmt is not None:
-        return fmt
-    return SUFFIXES.get(Path(str(path)).suffix.lower(), "csv")
+def kind_of(mode: int) -> str:
+    """What a non-regular file is, in words."""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
 
 
-def read_data_file(path, target=None, features=None, fmt: str | None = None):
-    """``(X, y, feature_names, target, lines)`` of a data file in any supported format."""
-    kind = file_format(path, fmt)
-    if kind == "npy":
-        return read_npy_lines(path, target, features)
-    if kind == "parquet":
-        return read_parquet_lines(path, target, features)
-    return read_csv_lines(path, target, features)
+def _stat_problem(exc: OSError) -> str:
+    if exc.errno == errno.ENOENT:
+        return "not found"
+    if exc.errno == errno.ELOOP:
+        return "a symlink loop (too many levels of symbolic links)"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "the path is too long"
+    return f"cannot read ({exc.strerror or exc})"
 
 
-def _existing(path) -> Path:
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise OptrunError(f"{path}: file not found")
-    if path.is_dir():
-        raise OptrunError(f"{path}: is a directory; expected a data file")
-    return path
-
-
-def _finish(path: Path, header: list[str], columns: dict, target, features):
-    """Select the columns (the CSV rules and words), check the values, split X and y."""
-    _check_header(path, header, 1)
-    features, target = select_columns(Table(path, header, 1, [], []), target, features)
-    names = [*features, target]
-    arr = np.empty((len(columns[names[0]]), len(names)))
-    for j, name in enumerate(names):
-        arr[:, j] = columns[name]
-    if arr.shape[0] == 0:
-        raise OptrunError(f"{path}: has columns but no rows")
-    bad = ~(np.abs(arr) <= MAX_ABS_VALUE)  # NaN too
-    if bad.any():
-        i, j = (int(k[0]) for k in np.nonzero(bad))
-        problem = _cell_problem(repr(float(arr[i, j])))
-        raise OptrunError(f"{path}: row {i + 1}, column {names[j]!r}: {problem}")
-    return (np.ascontiguousarray(arr[:, :-1]), np.ascontiguousarray(arr[:, -1]), features, target,
-            np.arange(1, arr.shape[0] + 1))
-
-
-def read_npy_lines(path, target=None, features=None):
-    """A ``.npy`` data file (see the module docstring)."""
-    path = _existing(path)
+def check_regular(path: str | Path, what: str = "file") -> os.stat_result:
+    """``os.stat(path)`` of a regular file; else OptrunError ``PATH: is a FIFO ..., expected a WHAT``."""
     try:
-        a = np.load(path, allow_pickle=False, mmap_mode="r")
-    except ValueError as e:
-        raise OptrunError(f"{path}: not a NumPy .npy file of numbers ({e})") from None
-    except OSError as e:
-        raise OptrunError(f"{path}: cannot read the file ({e.strerror or e})") from None
-    if a.dtype.names:  # a structured array: its fields are the columns
-        header = list(a.dtype.names)
-        if a.ndim != 1:
-            raise OptrunError(f"{path}: expected a 1-D structured array (one record per row), got shape {a.shape}")
-        columns = {h: a[h] for h in header}
-        for h in header:
-            if a.dtype[h].kind not in "biuf" or a.dtype[h].shape:
-                columns[h] = None
-    else:
-        if a.ndim != 2:
-            raise OptrunError(f"{path}: expected a 2-D array (rows x columns: features, then the target), "
-                              f"got shape {a.shape}")
-        if a.dtype.kind not in "biuf":
-            raise OptrunError(f"{path}: expected numbers, got an array of dtype {a.dtype}")
-        header = [f"x{j + 1}" for j in range(a.shape[1] - 1)] + ["y"]
-        columns = {h: a[:, j] for j, h in enumerate(header)}
-    return _finish(path, header, _numeric(path, columns), target, features)
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            raise OptrunError(f"{path}: {what} not found") from None
+        raise OptrunError(f"{path}: {_stat_problem(exc)}; expected a {what}") from None
+    except ValueError as exc:  # an embedded NUL byte
+        raise OptrunError(f"{path!r}: not a valid file name ({exc})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise OptrunError(f"{path}: is {kind_of(st.st_mode)}, expected a {what}")
+    return st
 
 
-class _Columns(dict):
-    """Columns by name; a non-numeric one raises when it is *selected* (others may hold anything)."""
-
-    path: Path
-
-    def __getitem__(self, name):
-        col = super().__getitem__(name)
-        if col is None:
-            raise OptrunError(f"{self.path}: column {name!r} does not hold numbers; every selected column must")
-        return col
-
-
-def _numeric(path: Path, columns: dict) -> _Columns:
-    out = _Columns(columns)
-    out.path = path
-    return out
-
-
-def read_parquet_lines(path, target=None, features=None):
-    """A Parquet data file (needs pyarrow; only the selected columns are read)."""
-    path = _existing(path)
+def open_regular(path: str | Path, what: str = "file") -> io.BufferedReader:
+    """Open a regular file for reading in binary, never blocking (see the module docstring)."""
+    check_regular(path, what)
     try:
-        import pyarrow.parquet as pq
-        import pyarrow.types as pat
-    except ImportError:
-        raise OptrunError(f'{path}: reading a Parquet file needs pyarrow; install the extra: pip install "optrun[parquet]"'
-                          ) from None
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise OptrunError(f"{path}: {_stat_problem(exc)}; expected a {what}") from None
     try:
-        schema = pq.read_schema(path)
-    except Exception as e:  # noqa: BLE001  (pyarrow's own error types)
-        raise OptrunError(f"{path}: not a readable Parquet file ({e})") from None
-    header = list(schema.names)
-    _check_header(path, header, 1)
-    feats, tgt = select_columns(Table(path, header, 1, [], []), target, features)
-    wanted = [*feats, tgt]
-    table = pq.read_table(path, columns=wanted)
-    columns = {}
-    for name in wanted:
-        col = table.column(name)
-        numeric = pat.is_integer(col.type) or pat.is_floating(col.type) or pat.is_boolean(col.type)
-        columns[name] = col.to_numpy(zero_copy_only=False).astype(np.float64) if numeric else None
-        if numeric and col.null_count:  # a missing value: name its row like an empty CSV cell
-            i = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
-            raise OptrunError(f"{path}: row {i + 1}, column {name!r}: empty cell; every selected cell must be a number")
-    return _finish(path, header, _numeric(path, columns), tgt, feats)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OptrunError(f"{path}: is {kind_of(st.st_mode)}, expected a {what}")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)  # a regular file: reads are ordinary reads
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_bytes(path: str | Path, what: str = "file", limit: int = MAX_TEXT_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (OptrunError otherwise)."""
+    with open_regular(path, what) as fh:
+        try:
+            data = fh.read(limit + 1)
+        except OSError as exc:
+            raise OptrunError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise OptrunError(f"{path}: larger than {limit >> 20} MB; not a {what} (not read)")
+    return data
+
+
+def read_text(path: str | Path, what: str = "file", limit: int = MAX_TEXT_BYTES, encoding: str = "utf-8-sig") -> str:
+    """:func:`read_bytes` decoded (UTF-8, a byte-order mark dropped); a bad byte is an OptrunError."""
+    data = read_bytes(path, what, limit)
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise OptrunError(f"{path}: not a UTF-8 text file (byte {exc.start}: {exc.reason})") from None

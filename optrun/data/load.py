@@ -11,7 +11,7 @@ from optrun.data.builtin import SOURCES, builtin_names, builtin_path, builtin_so
 from optrun.data.checks import check_magnitudes, check_spec, csv_path, split_indices, standardize
 from optrun.data.csv import read_csv
 from optrun.data.dataset import COMMON_KEYS, Dataset
-from optrun.data.files import read_data_file
+from optrun.data.formats import read_data_file
 from optrun.models import validate_targets
 
 
@@ -20,7 +20,7 @@ def load_dataset(spec: dict, base_dir: Path | None, rng_data: np.random.Generato
     """Build the :class:`Dataset` of a resolved ``dataset:`` config section.
 
     ``spec["name"]`` is ``csv`` (a data file: ``path`` is required, a relative path resolves against
-    ``base_dir``; CSV, ``.npy`` or Parquet by the suffix or ``format``, see :mod:`optrun.data.files`), a registered generator (its parameters are the other keys, drawn from
+    ``base_dir``; CSV, ``.npy`` or Parquet by the suffix or ``format``, see :mod:`optrun.data.formats`), a registered generator (its parameters are the other keys, drawn from
     ``rng_data``), or a built-in file name; :func:`~optrun.data.checks.check_spec` checks the
     section first. Then: 0/1 targets are checked for the logistic model, the validation split is
     drawn from ``rng_split``, features are standardized with the training statistics if asked,

@@ -35,7 +35,8 @@ from optrun.errors import OptrunError
 from optrun.executors.dask import run_dask
 from optrun.executors.pool import BLAS_ENV, _spawning, _worker_env, make_pool, run_pool  # noqa: F401  (re-exported)
 from optrun.executors.staging import (  # noqa: F401  (re-exported)
-    STAGING, error_text, move_into, public, read_outcome, remove_staging, run_one, staging_dir, train_into,
+    STAGING, clean_stale_staging, error_text, move_into, pid_alive, public, read_outcome, remove_staging, run_one,
+    staging_dir, train_into,
     write_files,
 )
 

@@ -29,9 +29,15 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
 
 
+def _host() -> str:
+    import socket
+
+    return "".join(c if c.isalnum() else "_" for c in socket.gethostname())[:60] or "host"
+
+
 def staging_dir(into: Path) -> Path:
-    """A private, hidden folder to train in: ``<into>/.staging/<pid>-<hex>/``."""
-    stage = into / STAGING / f"{os.getpid()}-{secrets.token_hex(4)}"
+    """A private, hidden folder to train in: ``<into>/.staging/<host>~<pid>-<hex>/``."""
+    stage = into / STAGING / f"{_host()}~{os.getpid()}-{secrets.token_hex(4)}"
     for _ in range(10):  # another process may remove the empty .staging root meanwhile
         try:
             stage.mkdir(parents=True)
@@ -40,6 +46,43 @@ def staging_dir(into: Path) -> Path:
             continue
     stage.mkdir(parents=True)  # pragma: no cover
     return stage
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process with this pid exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+def clean_stale_staging(into: Path) -> list[Path]:
+    """Remove the staging folders of runs killed halfway (``kill -9``, the OOM killer): those of
+    this host whose process is gone. Another host's folders are left alone (its processes cannot
+    be seen from here). Returns what was removed."""
+    root = Path(into) / STAGING
+    removed = []
+    try:
+        children = list(root.iterdir())
+    except OSError:
+        return removed
+    host = _host()
+    for child in children:
+        owner, sep, rest = child.name.partition("~")
+        pid_text = rest.split("-", 1)[0]
+        if sep and owner == host and pid_text.isdigit() and not pid_alive(int(pid_text)):
+            shutil.rmtree(child, ignore_errors=True)
+            removed.append(child)
+    try:
+        root.rmdir()
+    except OSError:
+        pass
+    return removed
 
 
 def remove_staging(stage: Path) -> None:

@@ -744,15 +744,31 @@ def _save_gif(render, grid, path: Path, fps: int, fixed: list[str] | None = None
 
 def save_figure(fig, path: Path, dpi: int | None = None) -> Path:
     """Save ``fig`` (format from the suffix: .png, .svg or .pdf) and release it. The one save
-    helper. PNGs are written with zlib level 1 (level 6 doubles the encoding time for files about a quarter smaller)."""
+    helper. PNGs are written with zlib level 1 (level 6 doubles the encoding time for files about a quarter smaller).
+
+    Written to a temporary file and renamed (atomic, like every other file of a run folder): a
+    Ctrl-C or a full disk mid-save never leaves half a figure under its name."""
+    import os
+    import tempfile
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     dpi = dpi or getattr(fig, "_optrun_dpi", 130)
     meta = {"Software": None} if path.suffix == ".png" else ({"CreationDate": None} if path.suffix == ".pdf" else {"Date": None})
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
         with style():
             kw = {"pil_kwargs": {"compress_level": 1}} if path.suffix == ".png" else {}
-            fig.savefig(path, dpi=dpi, metadata=meta, **kw)
+            fig.savefig(tmp, dpi=dpi, metadata=meta, format=path.suffix.lstrip(".") or "png", **kw)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
     finally:
         fig.clear()
     return path

@@ -115,6 +115,13 @@ def make_plan(raw: dict, axes: list[Axis], base: str) -> list[Entry]:
     exactly as :func:`optrun.api.train` will (``config_hash`` of the resolved config, name set)."""
     from optrun import config as config_mod
 
+    for a in axes:  # before resolving anything: a repeated value would only be found after the whole plan
+        seen: set[str] = set()
+        for v in a.values:
+            text = json.dumps(v, sort_keys=True)
+            if text in seen:
+                raise OptrunError(f"sweep axis {a.key}: the value {_fmt_value(v)[:40]} is given twice")
+            seen.add(text)
     varied = [a.key for a in axes if len(a.values) > 1]
     entries = []
     for i, overrides in enumerate(grid(axes)):
@@ -187,22 +194,77 @@ def write_sweep(sweep: Sweep) -> Sweep:
 
 def load_sweep(path: str | Path) -> Sweep:
     """Read a sweep folder (``sweep.yaml`` + ``plan.jsonl``)."""
+    import os
+    import stat
+
+    from optrun.config import parse_yaml
+    from optrun.data.files import read_text
+
     d = Path(path)
-    if not d.is_dir():
-        raise OptrunError(f"{d}: sweep folder not found")
-    if not (d / PLAN_FILE).is_file() or not (d / SWEEP_FILE).is_file():
+    try:
+        is_dir = stat.S_ISDIR(os.stat(d).st_mode)
+    except (OSError, ValueError):
+        is_dir = False
+    if not is_dir:
+        raise OptrunError(f"{d}: sweep folder not found" if not os.path.lexists(d) else f"{d}: not a sweep folder (not a folder)")
+    if not os.path.lexists(d / PLAN_FILE) or not os.path.lexists(d / SWEEP_FILE):
         raise OptrunError(f"{d}: not a sweep folder (expected {SWEEP_FILE} and {PLAN_FILE}; make one with optrun sweep --plan-only)")
-    spec = yaml.safe_load((d / SWEEP_FILE).read_text(encoding="utf-8"))
+    spec = parse_yaml(read_text(d / SWEEP_FILE, "sweep file"), str(d / SWEEP_FILE))  # no tags, bounded
+    _check_spec(d / SWEEP_FILE, spec)
     entries = []
-    for n, line in enumerate((d / PLAN_FILE).read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(read_text(d / PLAN_FILE, "plan file", 1 << 30).splitlines(), 1):
         if line.strip():
             try:
                 entries.append(Entry.from_json(line))
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 raise OptrunError(f"{d / PLAN_FILE}: line {n}: not a plan entry") from None
     if [e.index for e in entries] != list(range(len(entries))):
         raise OptrunError(f"{d / PLAN_FILE}: indices must be 0..{len(entries) - 1} in order")
+    if spec["runs"] != len(entries):
+        raise OptrunError(f"{d}: {SWEEP_FILE} says {spec['runs']} runs but {PLAN_FILE} has {len(entries)}; "
+                          "the folder was edited or is half-copied (plan it again into a new --out)")
+    if spec.get("sweep_id") is not None and str(spec["sweep_id"]) != sweep_id(entries):
+        raise OptrunError(f"{d}: {SWEEP_FILE} and {PLAN_FILE} disagree (sweep_id {spec['sweep_id']} is not "
+                          f"{sweep_id(entries)}, the hash of the plan's runs); plan it again into a new --out")
+    _check_hashes(d, spec, entries)
     return Sweep(d, spec, entries)
+
+
+def _check_hashes(d: Path, spec: dict, entries: list[Entry]) -> None:
+    """The plan's config hashes must be what ``sweep.yaml``'s config gives (first, middle and
+    last entry checked): an edited ``sweep.yaml`` would otherwise make every entry look new and
+    a resume would rerun all of them, reporting success."""
+    from optrun import config as config_mod
+
+    for e in {id(x): x for x in (entries[:1] + entries[len(entries) // 2:][:1] + entries[-1:])}.values():
+        try:
+            cfg = config_mod.load(spec["config"], e.overrides)
+        except OptrunError as exc:
+            raise OptrunError(f"{d / SWEEP_FILE}: entry {e.index} does not resolve: {exc}") from None
+        cfg["name"] = e.name
+        if config_mod.config_hash(cfg) != e.config_hash:
+            raise OptrunError(
+                f"{d}: {SWEEP_FILE} and {PLAN_FILE} disagree (entry {e.index}: the config gives hash "
+                f"{config_mod.config_hash(cfg)}, the plan says {e.config_hash}); the folder was edited or written by "
+                f"optrun {spec.get('optrun', '?')}; plan the sweep again into a new --out")
+
+
+def _check_spec(path: Path, spec: Any) -> None:
+    """What the code reads of ``sweep.yaml``: a mapping with ``config`` (a mapping), ``axes`` (a
+    list of ``{key, values}``) and ``runs`` (a count)."""
+    def bad(why: str) -> OptrunError:
+        return OptrunError(f"{path}: not a valid sweep file ({why}); plan the sweep again into a new --out")
+
+    if not isinstance(spec, dict):
+        raise bad(f"expected a mapping, got {type(spec).__name__}")
+    if not isinstance(spec.get("config"), dict):
+        raise bad("'config' must be a mapping")
+    axes = spec.get("axes", [])
+    if not isinstance(axes, list) or not all(isinstance(a, dict) and isinstance(a.get("key"), str)
+                                             and isinstance(a.get("values", []), list) for a in axes):
+        raise bad("'axes' must be a list of {key, values}")
+    if not isinstance(spec.get("runs"), int) or isinstance(spec.get("runs"), bool):
+        raise bad("'runs' must be the number of runs")
 
 
 # --------------------------------------------------------------------------------------------

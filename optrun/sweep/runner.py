@@ -24,6 +24,7 @@ class Report:
     outcomes: list[dict] = field(default_factory=list)
     interrupted: bool = False
     wall_time_s: float = 0.0
+    elsewhere: list[dict] = field(default_factory=list)  # entries another process holds or did
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o["status"] == status)
@@ -34,7 +35,7 @@ class Report:
 
     @property
     def not_run(self) -> int:
-        return self.total - self.skipped - len(self.outcomes)
+        return self.total - self.skipped - len(self.outcomes) - len(self.elsewhere)
 
     def to_dict(self) -> dict:
         counts: dict[str, int] = {}
@@ -58,19 +59,35 @@ def execute(sweep: Sweep, entries: list[Entry] | None = None, jobs: int = 1, exe
     ``address`` is a scheduler address or a ``distributed.Client``.
     """
     from optrun.control import StopFlag
+    from optrun.executors import clean_stale_staging
 
     t0 = time.perf_counter()
+    clean_stale_staging(sweep.runs_dir)  # what runs killed halfway left behind
+    existing = set(_folder_names(sweep.runs_dir))
     todo = pending_entries(sweep) if entries is None else list(entries)
     report = Report(sweep.dir, total=len(sweep.entries), skipped=len(sweep.entries) - len(todo))
     stop = stop if stop is not None else StopFlag()  # Ctrl-C, SIGTERM, --fail-fast
     by_index = {e.index: e for e in todo}
+    payloads = {e.index: _payload(sweep, e, plots) for e in todo}
+    started: dict[int, dict] = {}  # handed out, no outcome yet (lost if we must leave at once)
+
+    def started_hook(p: dict) -> None:
+        started[p["index"]] = p
+        if on_start:
+            on_start(by_index[p["index"]])
+
     try:
-        outcomes = run_all([_payload(sweep, e, plots) for e in todo], train_entry, into=sweep.runs_dir,
-                           jobs=jobs, executor=executor, address=address, stop=stop,
-                           on_start=(lambda p: on_start(by_index[p["index"]])) if on_start else None)
+        outcomes = run_all(list(payloads.values()), train_entry, into=sweep.runs_dir,
+                           jobs=jobs, executor=executor, address=address, stop=stop, on_start=started_hook)
         for outcome in outcomes:
+            started.pop(outcome["index"], None)
             if outcome["status"] == "not_run":  # stopped before it began: nothing was written
                 continue
+            if outcome["status"] == "skipped":  # another process holds or did it
+                report.elsewhere.append(outcome)
+                continue
+            if outcome.get("lost") and outcome.get("run_dir") is None:  # its worker died
+                outcome["run_dir"] = str(_record_lost(sweep, payloads[outcome["index"]], outcome, existing))
             entry = by_index[outcome["index"]]
             _check_hash(entry, outcome)
             report.outcomes.append(outcome)
@@ -78,11 +95,49 @@ def execute(sweep: Sweep, entries: list[Entry] | None = None, jobs: int = 1, exe
                 on_result(entry, outcome)
             if fail_fast and outcome["status"] == "failed" and not stop.requested:
                 stop.request("stopped: a run failed (--fail-fast)")
+    except BaseException:  # leaving at once (a second Ctrl-C): the runs in flight are lost
+        for payload in started.values():
+            try:
+                _record_lost(sweep, payload, {"status": "interrupted",
+                                              "stop_reason": "interrupted: stopped at once (second interrupt)"},
+                             existing)
+            except Exception:  # pragma: no cover - best effort on the way out
+                pass
+        raise
     finally:
         report.interrupted = bool(stop.requested) or report.not_run > 0
         report.wall_time_s = time.perf_counter() - t0
         write_summary(sweep)
     return report
+
+
+def _folder_names(runs_dir: Path) -> list[str]:
+    try:
+        return [p.name for p in Path(runs_dir).iterdir() if not p.name.startswith(".")]
+    except OSError:
+        return []
+
+
+def _record_lost(sweep: Sweep, payload: dict, outcome: dict, existing: set[str]) -> Path | None:
+    """A folder saying a run was lost (failed/interrupted), unless its own folder made it in
+    during this execution (its outcome was on the way when we had to leave)."""
+    from optrun.sweep.claims import CLAIMS
+    from optrun.sweep.plan import attempts_by_hash
+    from optrun.sweep.staging import lost_folder
+
+    mine = attempts_by_hash(sweep.runs_dir).get(payload["config_hash"], [])
+    new = [path for path, _ in mine if path.name not in existing]
+    if new:
+        return new[-1]
+    try:  # the dead process cannot release its claim
+        claim = sweep.runs_dir / CLAIMS / payload["config_hash"]
+        import json
+
+        if "done" not in json.loads(claim.read_text()):
+            claim.unlink()
+    except (OSError, ValueError, TypeError):
+        pass
+    return lost_folder(payload, sweep.runs_dir, outcome["status"], outcome.get("stop_reason") or "lost")
 
 
 def _check_hash(entry: Entry, outcome: dict) -> None:
