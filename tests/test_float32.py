@@ -94,3 +94,23 @@ def test_stagnation_below_half_an_ulp(spec):
     assert (golden(spec)[:, 4] == 4096.0).all()
     assert (replay_rule(spec)[:, 2] == 4096.0).all()
     assert (replay_rule(spec, np.float64)[-1, 2] != 4096.0)
+
+
+def test_f_star_rounding_is_the_float32_bound(tmp_path):
+    """The float32 floor is the float64 one scaled by eps32/eps64 (plus the θ* grid term), and
+    a converged float32 run's loss − f* sits within it while exceeding the float64 floor."""
+    spec = next(r for r in RUNS if r["id"] == "adagrad_linear_full")
+    cfg = config_for(spec)
+    cfg["optimizer"] = {"name": "sgd", "lr": 0.5}
+    cfg["train"]["steps"] = 400
+    r32 = optrun.train(cfg, out=tmp_path / "a", plots=False)
+    cfg["train"]["dtype"] = "float64"
+    r64 = optrun.train(cfg, out=tmp_path / "b", plots=False)
+    b32 = r32.summary["diagnostics"]["f_star_rounding"]
+    b64 = r64.summary["diagnostics"]["f_star_rounding"]
+    ratio = float(np.finfo(np.float32).eps / np.finfo(np.float64).eps)
+    assert b32 == pytest.approx(b64 * ratio, rel=1e-6)
+    f_star = r64.summary["diagnostics"]["f_star"]
+    gap32 = r32.trace["loss"].iloc[-1] - f_star
+    assert abs(gap32) <= b32
+    assert abs(r64.trace["loss"].iloc[-1] - f_star) <= b64 < abs(gap32) or gap32 == 0
