@@ -72,6 +72,8 @@ def _unpack(batch):
     if batch is None:
         raise ValueError("finite-sum methods need the 'batch' extra: (objective, Xb, yb, idx)")
     objective, Xb, yb, idx = batch
+    if isinstance(idx, slice):  # full batch: the engine passes slice(None) for all rows
+        idx = np.arange(len(yb))[idx]
     return objective, _f64(Xb), _f64(yb), np.asarray(idx, dtype=np.intp)
 
 
