@@ -178,7 +178,8 @@ def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineR
                 batch_loss, g = step_vg(theta, Xb, yb)
             for h in hooks:
                 g = h.grad(theta, g)  # e.g. + Σλ∇g + Aᵀν for the primal-dual methods
-            lr = base_lr * schedule(t) if base_lr is not None else None
+            # a Python float: an np.float64 factor from a schedule would upcast a float32 θ
+            lr = float(base_lr * schedule(t)) if base_lr is not None else None
             theta, state = opt.update(g, state, theta, t, lr, **extras.step(theta, Xb, yb, idx))
             for h in hooks:
                 theta = h.after(theta, t)  # a projection, or the multipliers' ascent step

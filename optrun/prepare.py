@@ -189,6 +189,8 @@ def prepare(config: dict) -> Problem:
     X64, y64 = ds.X.astype(np.float64, copy=False), ds.y.astype(np.float64, copy=False)
     # the reference is cached by data hash (optrun/reference/cache.py; OPTRUN_REFERENCE_CACHE=off disables it)
     ref = reference.analytic_reference(fn) if fn is not None else cached_reference(objective, X64, y64)
+    if theta0.dtype == np.float32:  # theta*, f* stay float64; the reachable floor is float32's
+        ref = reference.for_float32(ref)
     problem = Problem(
         config=config, data=ds, objective=objective, reference=ref, theta0=theta0,
         param_names=param_names, optimizer=optimizer, schedule=schedule, batch_size=size,

@@ -9,9 +9,9 @@ import annotated_types as at
 import numpy as np
 
 from optrun.optim._schema import NonNegFloat, NonPosFloat, OptionalNonNegFloat, PositiveFloat
+from optrun.optim._dtype import as_float, grad_theta
 from optrun.optim.registry import Optimizer, register
 
-_f64 = partial(np.asarray, dtype=np.float64)
 
 
 class AdafactorState(NamedTuple):
@@ -19,7 +19,7 @@ class AdafactorState(NamedTuple):
 
 
 def _init(theta0) -> AdafactorState:
-    return AdafactorState(np.zeros_like(_f64(theta0)))
+    return AdafactorState(np.zeros_like(as_float(theta0)))
 
 
 def lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
@@ -36,8 +36,10 @@ def adafactor_update(grad, state, theta, t, lr, hessian=None, *,
                      beta2_decay, eps, d, weight_decay, **_extras):
     eps1, eps2 = eps
     if eps1 is None:
-        eps1 = float(np.finfo(np.float64).eps)
-    g, theta = _f64(grad), _f64(theta)
+        g, theta = grad_theta(grad, theta)
+        eps1 = float(np.finfo(theta.dtype).eps)  # torch: finfo(param.dtype).eps
+    else:
+        g, theta = grad_theta(grad, theta)
     t = float(t)
     one_minus_beta2 = t**beta2_decay  # 1 − β2_t = t^c (c = beta2_decay ≤ 0; 1 at t = 1)
     rho = min(lr, 1.0 / t**0.5)  # relative step size
@@ -62,7 +64,7 @@ def adafactor(
     """Adafactor (Shazeer & Stern 2018), as torch.optim.Adafactor runs it on a vector θ.
 
     Update (torch 2.13 ``_single_tensor_adafactor``), t from 1, V_0 = 0, ε1 = eps[0]
-    (null: float64 machine epsilon), ε2 = eps[1]::
+    (null: the machine epsilon of θ's dtype, as torch), ε2 = eps[1]::
 
         β̂ ← t^c                                  (c = beta2_decay; 1 − β2_t = t^c)
         ρ ← min(γ, 1/sqrt(t))                     (relative step size; γ = lr)

@@ -7,15 +7,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from optrun.optim.adafactor import lerp
 from optrun.optim._schema import Betas, NonNegFloat, PositiveFloat
+from optrun.optim._dtype import as_float, grad_theta
 from optrun.optim.registry import Optimizer, register
 
-
-
-def _f64(a):
-    """``a`` as a float64 array (no copy if it is one). A function, not a partial, so that the
-    compiled engine (optrun/compiled.py) can compile the update rules that call it."""
-    return np.asarray(a, dtype=np.float64)
 
 
 def apply_weight_decay(g, theta, lr, weight_decay, decoupled):
@@ -34,11 +30,11 @@ def apply_weight_decay(g, theta, lr, weight_decay, decoupled):
 def adam_moments(m, v, g, betas):
     """Adam's two moment EMAs (torch 2.13, all of the family): (m_t, v_t) from (m_{t−1}, v_{t−1}).
 
-    m ← m + (1 − β1)(g − m) (torch's lerp, = β1 m + (1 − β1) g up to rounding) and
+    m ← lerp(m, g, 1 − β1) (torch's formula: m + (1 − β1)(g − m) for β1 > ½) and
     v ← β2 v + (1 − β2) g², both from 0, neither bias-corrected.
     """
     beta1, beta2 = betas
-    return m + (1.0 - beta1) * (g - m), beta2 * v + (1.0 - beta2) * g * g
+    return lerp(m, g, 1.0 - beta1), beta2 * v + (1.0 - beta2) * g * g
 
 
 # --------------------------------------------------------------------------------------------
@@ -52,14 +48,14 @@ class AdamState(NamedTuple):
 
 
 def _adam_init(theta0):
-    z = np.zeros_like(_f64(theta0))
+    z = np.zeros_like(as_float(theta0))
     return AdamState(z, z.copy(), z.copy())
 
 
 def adam_update(grad, state, theta, t, lr, hessian=None, *,
                 betas, eps, weight_decay, amsgrad, decoupled_weight_decay):
     beta1, beta2 = betas
-    g, theta = apply_weight_decay(_f64(grad), _f64(theta), lr, weight_decay, decoupled_weight_decay)
+    g, theta = apply_weight_decay(*grad_theta(grad, theta), lr, weight_decay, decoupled_weight_decay)
     m, v = adam_moments(state.exp_avg, state.exp_avg_sq, g, betas)
     bc1 = 1.0 - beta1**t  # t starts at 1 (0 would divide by zero)
     bc2_sqrt = (1.0 - beta2**t) ** 0.5
@@ -165,16 +161,16 @@ class AdamaxState(NamedTuple):
 
 
 def _adamax_init(theta0):
-    z = np.zeros_like(_f64(theta0))
+    z = np.zeros_like(as_float(theta0))
     return AdamaxState(z, z.copy())
 
 
 def adamax_update(grad, state, theta, t, lr, hessian=None, *, betas, eps, weight_decay):
     beta1, beta2 = betas
-    g, theta = _f64(grad), _f64(theta)
+    g, theta = grad_theta(grad, theta)
     if weight_decay:
         g = g + weight_decay * theta
-    m = state.exp_avg + (1.0 - beta1) * (g - state.exp_avg)
+    m = lerp(state.exp_avg, g, 1.0 - beta1)
     u = np.maximum(beta2 * state.exp_inf, np.abs(g) + eps)  # eps INSIDE the max
     return theta - (lr / (1.0 - beta1**t)) * m / u, AdamaxState(m, u)
 
@@ -208,28 +204,32 @@ def adamax(lr: PositiveFloat = 2e-3, betas: Betas = (0.9, 0.999), eps: PositiveF
 class NAdamState(NamedTuple):
     exp_avg: np.ndarray  # m (EMA with the constant β1)
     exp_avg_sq: np.ndarray  # v
-    mu_product: float  # P = Π_{i≤t} μ_i, a running product (starts at 1.0)
+    mu_product: np.floating  # P = Π_{i≤t} μ_i, a running product in θ's dtype (starts at 1)
 
 
 def _nadam_init(theta0):
-    z = np.zeros_like(_f64(theta0))
-    return NAdamState(z, z.copy(), 1.0)
+    z = np.zeros_like(as_float(theta0))
+    return NAdamState(z, z.copy(), z.dtype.type(1.0))
 
 
 def nadam_update(grad, state, theta, t, lr, hessian=None, *,
                  betas, eps, weight_decay, momentum_decay, decoupled_weight_decay):
     beta1, beta2 = betas
-    g, theta = apply_weight_decay(_f64(grad), _f64(theta), lr, weight_decay, decoupled_weight_decay)
+    g, theta = apply_weight_decay(*grad_theta(grad, theta), lr, weight_decay, decoupled_weight_decay)
     bc2 = 1.0 - beta2**t
     # Momentum schedule: 0.96^(tψ) = Dozat's 0.96^(t/250) at ψ = 0.004 (real exponent, not t//250).
     mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
     mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
-    mu_product = state.mu_product * mu  # running product, as torch keeps it (not a closed form)
+    # running product, as torch keeps it (not a closed form): a 0-d tensor of the default dtype,
+    # so a float32 run rounds P to float32 on every step; the step sizes below use float(P).
+    mu_product = state.mu_product * mu
+    p_now = float(mu_product)
     m, v = adam_moments(state.exp_avg, state.exp_avg_sq, g, betas)  # constant β1, not μ_t
     den = np.sqrt(v / bc2) + eps
-    theta = theta - lr * (1.0 - mu) / (1.0 - mu_product) * g / den
-    theta = theta - lr * mu_next / (1.0 - mu_product * mu_next) * m / den
-    return theta, NAdamState(m, v, float(mu_product))
+    # torch's addcdiv(value=c): θ + (c · g) / den, c a Python float
+    theta = theta - lr * (1.0 - mu) / (1.0 - p_now) * g / den
+    theta = theta - lr * mu_next / (1.0 - p_now * mu_next) * m / den
+    return theta, NAdamState(m, v, mu_product)
 
 
 @register("nadam", family="adam")

@@ -8,14 +8,9 @@ from typing import NamedTuple
 import numpy as np
 
 from optrun.optim._schema import NonNegFloat, PositiveFloat, UnitFloat
+from optrun.optim._dtype import as_float, grad_theta
 from optrun.optim.registry import Optimizer, register
 
-
-
-def _f64(a):
-    """``a`` as a float64 array (no copy if it is one). A function, not a partial, so that the
-    compiled engine (optrun/compiled.py) can compile the update rules that call it."""
-    return np.asarray(a, dtype=np.float64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -27,11 +22,11 @@ class AdagradState(NamedTuple):
 
 
 def _adagrad_init(theta0, *, initial_accumulator_value):
-    return AdagradState(np.full_like(_f64(theta0), initial_accumulator_value))
+    return AdagradState(np.full_like(as_float(theta0), initial_accumulator_value))
 
 
 def adagrad_update(grad, state, theta, t, lr, hessian=None, *, lr_decay, weight_decay, eps):
-    g, theta = _f64(grad), _f64(theta)
+    g, theta = grad_theta(grad, theta)
     if weight_decay:
         g = g + weight_decay * theta
     clr = lr / (1.0 + (t - 1) * lr_decay)  # (t − 1): the first step is not decayed
@@ -77,12 +72,12 @@ class AdadeltaState(NamedTuple):
 
 
 def _adadelta_init(theta0):
-    z = np.zeros_like(_f64(theta0))
+    z = np.zeros_like(as_float(theta0))
     return AdadeltaState(z, z.copy())
 
 
 def adadelta_update(grad, state, theta, t, lr, hessian=None, *, rho, eps, weight_decay):
-    g, theta = _f64(grad), _f64(theta)
+    g, theta = grad_theta(grad, theta)
     if weight_decay:
         g = g + weight_decay * theta
     v = rho * state.square_avg + (1.0 - rho) * g * g
@@ -132,13 +127,13 @@ class RMSpropState(NamedTuple):
 
 
 def _rmsprop_init(theta0):
-    z = np.zeros_like(_f64(theta0))
+    z = np.zeros_like(as_float(theta0))
     return RMSpropState(z, z.copy(), z.copy())
 
 
 def rmsprop_update(grad, state, theta, t, lr, hessian=None, *,
                    alpha, eps, weight_decay, momentum, centered):
-    g, theta = _f64(grad), _f64(theta)
+    g, theta = grad_theta(grad, theta)
     if weight_decay:
         g = g + weight_decay * theta
     v = alpha * state.square_avg + (1.0 - alpha) * g * g

@@ -8,9 +8,9 @@ from typing import NamedTuple
 import numpy as np
 
 from optrun.optim._schema import NonNegFloat, PositiveFloat
+from optrun.optim._dtype import as_float, grad_theta
 from optrun.optim.registry import Optimizer, register
 
-_f64 = partial(np.asarray, dtype=np.float64)
 
 
 class ASGDState(NamedTuple):
@@ -20,15 +20,16 @@ class ASGDState(NamedTuple):
 
 
 def _init(theta0) -> ASGDState:
-    return ASGDState(float("nan"), 1.0, np.zeros_like(_f64(theta0)))
+    return ASGDState(float("nan"), 1.0, np.zeros_like(as_float(theta0)))
 
 
 def asgd_update(grad, state, theta, t, lr, hessian=None, *, lambd, alpha, t0, weight_decay,
                 **_extras):
-    g, theta = _f64(grad), _f64(theta)
+    g, theta = grad_theta(grad, theta)
     # torch creates eta = lr with the state (first step); afterwards eta is the value computed
     # at the end of the previous step, from that step's lr: a schedule reaches ASGD one step late.
-    eta = np.float64(lr) if t == 1 else np.float64(state.eta)
+    # Python floats: an np.float64 scalar would upcast a float32 θ (NEP 50)
+    eta = float(lr) if t == 1 else float(state.eta)
     if weight_decay:
         g = g + weight_decay * theta
     theta = theta * (1.0 - lambd * eta)  # the λ "decay term"

@@ -72,11 +72,14 @@ def _unpack(batch):
     if batch is None:
         raise ValueError("finite-sum methods need the 'batch' extra: (objective, Xb, yb, idx)")
     objective, Xb, yb, idx = batch
+    if isinstance(idx, slice):  # full batch: the engine passes slice(None) for all rows
+        idx = np.arange(len(yb))[idx]
     return objective, _f64(Xb), _f64(yb), np.asarray(idx, dtype=np.intp)
 
 
 def sag_update(grad, state, theta, t, lr, hessian=None, *, batch=None, **_extras):
     objective, Xb, yb, idx = _unpack(batch)
+    dtype = np.asarray(theta).dtype if np.asarray(theta).dtype.kind == "f" else np.dtype(np.float64)
     theta = _f64(theta)
     G = row_grads(objective, theta, Xb, yb)
     table, seen = _grown(state, idx)
@@ -87,11 +90,13 @@ def sag_update(grad, state, theta, t, lr, hessian=None, *, batch=None, **_extras
     table[uniq] = G[last]
     seen[uniq] = True
     m = int(seen.sum())  # sklearn: divide by the number of rows seen so far (first epoch)
-    return theta - lr * total / m, TableState(table, seen, total, state.evals + len(idx))
+    # tables in float64 (sklearn's too); the iterate keeps θ's dtype (float32 stays float32)
+    return (theta - lr * total / m).astype(dtype, copy=False), TableState(table, seen, total, state.evals + len(idx))
 
 
 def saga_update(grad, state, theta, t, lr, hessian=None, *, batch=None, prox=None, **_extras):
     objective, Xb, yb, idx = _unpack(batch)
+    dtype = np.asarray(theta).dtype if np.asarray(theta).dtype.kind == "f" else np.dtype(np.float64)
     theta = _f64(theta)
     smooth = replace(objective, l1=0.0) if getattr(objective, "l1", 0.0) else objective
     G = row_grads(smooth, theta, Xb, yb)
@@ -106,7 +111,7 @@ def saga_update(grad, state, theta, t, lr, hessian=None, *, batch=None, prox=Non
     total = state.total - table[uniq].sum(axis=0) + G[last].sum(axis=0)
     table[uniq] = G[last]
     seen[uniq] = True
-    return new_theta, TableState(table, seen, total, state.evals + len(idx))
+    return new_theta.astype(dtype, copy=False), TableState(table, seen, total, state.evals + len(idx))
 
 
 def _table_report(state: TableState) -> dict:
@@ -179,6 +184,7 @@ def svrg_update(grad, state, theta, t, lr, hessian=None, *, batch=None, data=Non
     if data is None:
         raise ValueError("svrg needs the 'data' extra: (X, y), the full training set")
     X, y = data
+    dtype = np.asarray(theta).dtype if np.asarray(theta).dtype.kind == "f" else np.dtype(np.float64)
     theta = _f64(theta)
     n = len(y)
     period = update_every or max(1, n // max(1, len(idx)))  # default: one epoch of batches
@@ -188,7 +194,7 @@ def svrg_update(grad, state, theta, t, lr, hessian=None, *, batch=None, data=Non
     g = _f64(objective.grad(theta, Xb, yb))
     g_tilde = _f64(objective.grad(snapshot, Xb, yb))
     v = g - g_tilde + mu  # unbiased, variance → 0 as θ, θ̃ → θ*
-    return theta - lr * v, SVRGState(snapshot, mu, since + 1, evals + 2 * len(idx))
+    return (theta - lr * v).astype(dtype, copy=False), SVRGState(snapshot, mu, since + 1, evals + 2 * len(idx))
 
 
 def _svrg_report(state: SVRGState) -> dict:

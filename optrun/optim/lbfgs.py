@@ -9,9 +9,9 @@ import numpy as np
 
 from optrun.optim._schema import NonNegFloat, PositiveFloat, PositiveInt
 from optrun.optim.linesearch import strong_wolfe
+from optrun.optim._dtype import as_float, grad_theta
 from optrun.optim.registry import Optimizer, register
 
-_f64 = partial(np.asarray, dtype=np.float64)
 
 
 class LBFGSState(NamedTuple):
@@ -61,7 +61,7 @@ def lbfgs_update(grad, state, theta, t, lr, hessian=None, *, closure=None, max_i
     if closure is None:
         raise ValueError("lbfgs needs the 'closure' extra: update(..., closure=f) with "
                          "f(theta) -> (loss, grad) on this step's batch")
-    x = _f64(theta).copy()
+    x = as_float(theta).copy()
     lr = float(lr)
     # torch's step() starts with a closure call; `grad` (the engine's, at the same point) is not
     # reused, so that the evaluation count is torch's own.
@@ -165,7 +165,7 @@ def _stop(n_iter, max_iter, current_evals, max_eval, opt_cond, move, loss_change
 
 def _eval(closure, x):
     loss, g = closure(x)
-    return float(loss), _f64(g)
+    return float(loss), np.asarray(g, dtype=x.dtype)
 
 
 def _report(state: LBFGSState) -> dict:

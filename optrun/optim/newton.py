@@ -8,6 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from optrun.optim._schema import NonNegFloat, PositiveFloat
+from optrun.optim._dtype import as_float, grad_theta
 from optrun.optim.registry import Optimizer, register
 from optrun.optim.sgd import ArmijoAlpha, ArmijoBeta, LineSearch, search
 
@@ -64,15 +65,15 @@ def newton_update(grad, state, theta, t, lr, hessian=None, *, damping, weight_de
                   closure=None, line_search="none", ls_alpha=0.25, ls_beta=0.5, **_extras):
     if hessian is None:
         raise ValueError("newton needs the batch Hessian: call update(..., hessian=H)")
-    g = np.asarray(grad, dtype=np.float64)
-    theta = np.asarray(theta, dtype=np.float64)
-    h = np.asarray(hessian, dtype=np.float64)
+    g, theta = grad_theta(grad, theta)
+    h = np.asarray(hessian, dtype=np.float64)  # the solve is float64 (small p); d is cast back
     shift = damping + weight_decay
     if weight_decay:
         g = g + weight_decay * theta  # coupled L2: (λ/2)||θ||² adds λθ to g and λI to H
     if shift:
         h = h + shift * np.eye(h.shape[0])
-    d, code = newton_direction(h, g)
+    d, code = newton_direction(h, g.astype(np.float64))
+    d = d.astype(theta.dtype)
     if code:
         state = state._replace(fallback_steps=state.fallback_steps + 1, fallback_reason=code)
     if line_search == "none":
@@ -80,7 +81,7 @@ def newton_update(grad, state, theta, t, lr, hessian=None, *, damping, weight_de
     if closure is None:
         raise ValueError("newton with a line search needs the 'closure' extra")
     f0, g0 = closure(theta)
-    f0, g0 = float(f0), np.asarray(g0, dtype=np.float64)
+    f0, g0 = float(f0), np.asarray(g0, dtype=theta.dtype)
     if weight_decay:
         f0, g0 = f0 + 0.5 * weight_decay * float(theta @ theta), g0 + weight_decay * theta
     if not float(g0 @ d) > 0:  # −d is not a descent direction (or g = 0): do not move

@@ -8,6 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from optrun.optim._schema import PositiveFloat
+from optrun.optim._dtype import as_float, grad_theta
 from optrun.optim.registry import Optimizer, register
 
 
@@ -26,8 +27,7 @@ def polyak_update(grad, state, theta, t, lr, hessian=None, *, batch=None, f_star
     if batch is None:
         raise ValueError("polyak needs the 'batch' extra (for the batch loss at θ)")
     objective, Xb, yb, _ = batch
-    theta = np.asarray(theta, dtype=np.float64)
-    g = np.asarray(grad, dtype=np.float64)
+    g, theta = grad_theta(grad, theta)
     f = float(objective.value(theta, Xb, yb))
     gg = float(g @ g)
     gap = max(f - float(f_star), 0.0)  # a batch loss can be below f*: then no step

@@ -29,6 +29,7 @@ import numpy as np
 
 from optrun.errors import OptrunError
 from optrun.optim._schema import PositiveFloat
+from optrun.optim._dtype import as_float, grad_theta
 from optrun.optim.registry import Optimizer, register
 
 RESTARTS = ("none", "function", "gradient")
@@ -63,9 +64,9 @@ def ista_update(grad, state, theta, t, lr, prox=None, lipschitz=None, **_extras)
     """x ← prox_{γ l1}(x − γ ∇smooth(x))."""
     step = _step_size(lr, lipschitz, "ista")
     prox = prox or _identity_prox
-    theta = np.asarray(theta, dtype=np.float64)
-    new = prox(theta - step * np.asarray(grad, dtype=np.float64), step)
-    return np.asarray(new, dtype=np.float64), ISTAState(step)
+    g, theta = grad_theta(grad, theta)
+    new = prox(theta - step * g, step)
+    return np.asarray(new, dtype=theta.dtype), ISTAState(step)
 
 
 def _step_or_none(step) -> float | None:
@@ -113,7 +114,7 @@ class FISTAState(NamedTuple):
 
 
 def _fista_init(theta0) -> FISTAState:
-    return FISTAState(np.array(theta0, dtype=np.float64), 1.0, float("nan"), 0, float("nan"))
+    return FISTAState(as_float(theta0).copy(), 1.0, float("nan"), 0, float("nan"))
 
 
 def fista_update(grad, state, theta, t, lr, prox=None, closure=None, lipschitz=None, *, restart,
@@ -121,15 +122,15 @@ def fista_update(grad, state, theta, t, lr, prox=None, closure=None, lipschitz=N
     """x_k = prox(y_k − γ ∇f(y_k)); then y_{k+1} by the momentum rule (or a restart)."""
     step = _step_size(lr, lipschitz, "fista")
     prox = prox or _identity_prox
-    x_prev = np.asarray(theta, dtype=np.float64)
+    x_prev = as_float(theta)
     y = state.y
     if t == 1 or np.array_equal(y, x_prev):
-        g_y = np.asarray(grad, dtype=np.float64)  # the engine's gradient is already at y
+        g_y = np.asarray(grad, dtype=x_prev.dtype)  # the engine's gradient is already at y
     else:
         if closure is None:
             raise ValueError("fista needs closure=callable(theta) -> (loss, grad) for the gradient at y_k")
-        g_y = np.asarray(closure(y)[1], dtype=np.float64)
-    x = np.asarray(prox(y - step * g_y, step), dtype=np.float64)
+        g_y = np.asarray(closure(y)[1], dtype=x_prev.dtype)
+    x = np.asarray(prox(y - step * g_y, step), dtype=x_prev.dtype)
     t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * state.t_k * state.t_k))
     f_x = float("nan")
     restarted = False
@@ -192,9 +193,9 @@ def fista(lr: Optional[PositiveFloat] = None, restart: str = "none") -> Optimize
 def prox_sgd_update(grad, state, theta, t, lr, prox=None, **_extras):
     """θ ← prox_{γ_t l1}(θ − γ_t g_batch)."""
     prox = prox or _identity_prox
-    theta = np.asarray(theta, dtype=np.float64)
-    new = prox(theta - lr * np.asarray(grad, dtype=np.float64), lr)
-    return np.asarray(new, dtype=np.float64), ISTAState(float(lr))
+    g, theta = grad_theta(grad, theta)
+    new = prox(theta - lr * g, lr)
+    return np.asarray(new, dtype=theta.dtype), ISTAState(float(lr))
 
 
 @register("prox_sgd", family="proximal")
@@ -302,6 +303,7 @@ def cd_update(grad, state, theta, t, lr, batch=None, **_extras):
     if batch is None:
         raise ValueError("cd needs batch=(objective, Xb, yb, idx)")
     obj, Xb, yb = batch[0], np.asarray(batch[1], dtype=np.float64), np.asarray(batch[2], dtype=np.float64)
+    dtype = as_float(theta).dtype  # the sweep is float64 (scalar Newton steps); θ keeps its dtype
     theta = np.array(theta, dtype=np.float64)
     d = Xb.shape[1]
     w = theta[:d].copy()
@@ -315,7 +317,7 @@ def cd_update(grad, state, theta, t, lr, batch=None, **_extras):
     else:
         raise OptrunError(f"optimizer cd: logistic with loss {obj.loss} is not supported (use bce)")
     new = np.r_[w, b] if obj.fit_intercept else w
-    return new, CDState(state.halvings + halvings)
+    return new.astype(dtype, copy=False), CDState(state.halvings + halvings)  # θ's dtype
 
 
 def _cd_report(state: CDState) -> dict:

@@ -9,9 +9,9 @@ import numpy as np
 
 from optrun.optim._schema import Betas, NonNegFloat, PositiveFloat
 from optrun.optim.adam import adam_moments, apply_weight_decay
+from optrun.optim._dtype import as_float, grad_theta
 from optrun.optim.registry import Optimizer, register
 
-_f64 = partial(np.asarray, dtype=np.float64)
 
 
 class RAdamState(NamedTuple):
@@ -20,7 +20,7 @@ class RAdamState(NamedTuple):
 
 
 def _init(theta0) -> RAdamState:
-    z = np.zeros_like(_f64(theta0))
+    z = np.zeros_like(as_float(theta0))
     return RAdamState(z, z.copy())
 
 
@@ -40,14 +40,15 @@ def rectification(t: int, beta2: float) -> float:
 def radam_update(grad, state, theta, t, lr, hessian=None, *,
                  betas, eps, weight_decay, decoupled_weight_decay, **_extras):
     beta1, beta2 = betas
-    g, theta = apply_weight_decay(_f64(grad), _f64(theta), lr, weight_decay, decoupled_weight_decay)
+    g, theta = apply_weight_decay(*grad_theta(grad, theta), lr, weight_decay, decoupled_weight_decay)
     m, v = adam_moments(state.exp_avg, state.exp_avg_sq, g, betas)
     bc1 = 1.0 - beta1**t
     bc2 = 1.0 - beta2**t
     m_hat = m / bc1
     if rho(t, beta2) > 5.0:
         # eps is added to the UNcorrected sqrt(v), then multiplied by sqrt(bc2) (torch).
-        adaptive = bc2**0.5 / (np.sqrt(v) + eps)
+        # torch's Python-float / tensor is reciprocal(tensor) · float
+        adaptive = (1.0 / (np.sqrt(v) + eps)) * bc2**0.5
         theta = theta - m_hat * lr * adaptive * rectification(t, beta2)
     else:
         theta = theta - m_hat * lr  # SGD with (bias-corrected) momentum while ρ_t ≤ 5

@@ -9,9 +9,9 @@ import numpy as np
 
 from optrun.errors import OptrunError
 from optrun.optim._schema import NonNegFloat, PositiveFloat
+from optrun.optim._dtype import as_float, grad_theta
 from optrun.optim.registry import Optimizer, register
 
-_f64 = partial(np.asarray, dtype=np.float64)
 
 
 class RpropState(NamedTuple):
@@ -20,19 +20,19 @@ class RpropState(NamedTuple):
 
 
 def _init(theta0) -> RpropState:
-    z = np.zeros_like(_f64(theta0))
+    z = np.zeros_like(as_float(theta0))
     return RpropState(z, z.copy())
 
 
 def rprop_update(grad, state, theta, t, lr, hessian=None, *, etas, step_sizes, **_extras):
     etaminus, etaplus = etas
     lo, hi = step_sizes
-    g, theta = _f64(grad), _f64(theta)
+    g, theta = grad_theta(grad, theta)
     # torch creates the step sizes when the state is created, from the lr of that (first) step:
     # later lr changes (schedules) never reach Rprop.
     step_size = np.full_like(theta, lr) if t == 1 else state.step_size
     s = np.sign(g * state.prev)
-    factor = np.where(s > 0, etaplus, np.where(s < 0, etaminus, 1.0))
+    factor = np.where(s > 0, etaplus, np.where(s < 0, etaminus, 1.0)).astype(theta.dtype)  # torch's sign tensor
     step_size = np.clip(step_size * factor, lo, hi)
     g = np.where(s < 0, 0.0, g)  # a sign change: no move now, and no comparison next time
     return theta - np.sign(g) * step_size, RpropState(g, step_size)

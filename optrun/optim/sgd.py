@@ -17,6 +17,7 @@ import numpy as np
 from optrun.errors import OptrunError
 from optrun.optim._schema import NonNegFloat, PositiveFloat, UnitFloat
 from optrun.optim.linesearch import backtracking, strong_wolfe
+from optrun.optim._dtype import as_float, grad_theta
 from optrun.optim.registry import Optimizer, register
 
 LineSearch = Literal["none", "armijo", "strong_wolfe"]
@@ -37,14 +38,13 @@ class SGDState(NamedTuple):
 
 
 def _init(theta0: np.ndarray) -> SGDState:
-    return SGDState(np.zeros_like(np.asarray(theta0, dtype=np.float64)))
+    return SGDState(np.zeros_like(as_float(theta0)))
 
 
 def sgd_update(grad, state, theta, t, lr, hessian=None, *,
                momentum, dampening, weight_decay, nesterov, **_extras):
     """One torch SGD step: coupled L2, momentum buffer created as g_1, lr outside the buffer."""
-    g = np.asarray(grad, dtype=np.float64)
-    theta = np.asarray(theta, dtype=np.float64)
+    g, theta = grad_theta(grad, theta)
     if weight_decay:
         g = g + weight_decay * theta
     if momentum:
@@ -73,7 +73,7 @@ def search(kind, closure, theta, d, f0, g0, step0, weight_decay, alpha, beta):
     def phi(a):
         x = theta + a * d
         f, g = closure(x)
-        g = np.asarray(g, dtype=np.float64)
+        g = np.asarray(g, dtype=x.dtype)
         if weight_decay:
             f, g = f + 0.5 * weight_decay * float(x @ x), g + weight_decay * x
         return float(f), g
@@ -89,9 +89,9 @@ def sgd_ls_update(grad, state, theta, t, lr, hessian=None, *, closure=None, line
     """Full-batch gradient descent with a line search: d = −∇F(θ), θ ← θ + s d."""
     if closure is None:
         raise ValueError("sgd with a line search needs the 'closure' extra")
-    theta = np.asarray(theta, dtype=np.float64)
+    theta = as_float(theta)
     f0, g0 = closure(theta)  # the loss at θ (the engine's gradient has no loss with it)
-    g0 = np.asarray(g0, dtype=np.float64)
+    g0 = np.asarray(g0, dtype=theta.dtype)
     f0 = float(f0)
     if weight_decay:
         f0, g0 = f0 + 0.5 * weight_decay * float(theta @ theta), g0 + weight_decay * theta

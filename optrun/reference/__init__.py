@@ -53,7 +53,7 @@ from optrun.reference.analytic import analytic_reference  # noqa: F401  (objecti
 from optrun.reference.convexity import convexity
 from optrun.reference.least_squares import linear_optimum
 from optrun.reference.logistic import logistic_optimum
-from optrun.reference.result import Optimum, Reference
+from optrun.reference.result import Optimum, Reference, for_float32  # noqa: F401  (prepare)
 from optrun.reference.separation import _lp_separable, _separation  # noqa: F401  (_separation: tests)
 from optrun.reference.spectrum import (
     _hessian_spectrum,

@@ -9,7 +9,7 @@ notes) before the Hessian spectrum is taken.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -107,3 +107,26 @@ class Optimum:
     infimum: bool = False
     factor: np.ndarray | None = None
     factor_scale: float = 0.0
+
+
+_EPS32 = float(np.finfo(np.float32).eps)
+
+
+def for_float32(ref: Reference) -> Reference:
+    """``ref`` with ``f_star_rounding`` widened to what a float32 run can reach.
+
+    theta* and f* stay the float64 reference; a float32 run's loss cannot get closer to f* than
+
+        (eps32 / eps64) · floor64  +  ½ L ‖δ‖²,   |δ_i| = ½ ulp32(θ*_i) ≤ ½ eps32 |θ*_i|
+
+    the first term: the float64 floor 4 eps (|F| + Σ|ℓ'(z_i)| |z_i terms| / n), re-evaluated
+    with float32's eps (= 4 ulp32(f*) plus the rounding of the float32 matrix products); the
+    second: the nearest float32 θ to θ* costs ½ δᵀHδ ≤ ½ L ‖δ‖² (negligible unless ‖θ*‖ is large).
+    """
+    if ref.f_star_rounding is None:
+        return ref
+    grid = 0.0
+    if ref.theta_star is not None and math.isfinite(ref.lipschitz):
+        delta = 0.5 * _EPS32 * np.abs(np.asarray(ref.theta_star, dtype=np.float64))
+        grid = 0.5 * ref.lipschitz * float(delta @ delta)
+    return replace(ref, f_star_rounding=ref.f_star_rounding * (_EPS32 / _EPS) + grid)

@@ -437,5 +437,103 @@ def main() -> None:
     print(f"{len(manifest)} runs")
 
 
+
+
+# --------------------------------------------------------------------------------------------
+# The float32 set (python tests/golden/make_golden.py float32): torch with
+# set_default_dtype(float32), so parameters, gradients, optimizer state and NAdam's mu_product
+# are float32 (step counts are float32 tensors too, exact integers; bias corrections and lr are
+# Python floats). Each row also records the gradient torch used for the step that produced it
+# (g_w1, g_w2, g_b; 0 in row 0), so the optimizer rules can be replayed on torch's own
+# gradients. The "stagnate" runs start at b = 4096 (ulp 2**-11) with an lr that makes every
+# update of b smaller than half an ulp (going down from 4096 that is 2**-13): float32 leaves b exactly 4096, float64 would move it.
+
+F32 = HERE / "float32"
+F32_OPTIMIZERS = ("sgd", "momentum", "nag", "adagrad", "rmsprop", "adam", "adamw", "adamax", "nadam", "radam")
+STAGNATE_LR = {"sgd": 2e-8, "momentum": 2e-9, "nag": 1e-9, "adagrad": 1e-4, "rmsprop": 1e-5,
+               "adam": 1e-4, "adamw": 1e-4, "adamax": 1e-4, "nadam": 1e-4, "radam": 2e-8}
+GRAD_COLUMNS = ["g_w1", "g_w2", "g_b"]
+
+
+def runs_float32() -> list[dict]:
+    out = []
+    for name in F32_OPTIMIZERS:
+        out.append(run(f"{name}_linear_full", name, {"lr": BASE_LR[name][0]}, "linear", "full"))
+        out.append(run(f"{name}_logistic_minibatch", name, {"lr": BASE_LR[name][1]}, "logistic", "minibatch"))
+        hp = {"lr": STAGNATE_LR[name], **({"weight_decay": 1e-5} if name == "adamw" else {})}
+        out.append(run(f"{name}_stagnate", name, hp, "linear", "full", init=(0.0, 0.0, 4096.0)))
+    out.append(run("adam_logistic_stochastic", "adam", {"lr": 0.05, "eps": 0.01}, "logistic", "stochastic"))
+    out.append(run("nadam_decoupled", "nadam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True}, "linear", "minibatch"))
+    out.append(run("rmsprop_centered_momentum", "rmsprop", {"lr": 0.005, "momentum": 0.5, "centered": True}, "logistic", "full"))
+    return out
+
+
+def train_float32(spec: dict, torch) -> np.ndarray:
+    """Like :func:`train` in float32, recording the gradient of each step as well."""
+    import torch.nn.functional as F
+
+    Xn, yn = load(spec["dataset"])
+    X, y = torch.tensor(Xn, dtype=torch.float32), torch.tensor(yn, dtype=torch.float32)
+    bs, steps = spec["batch_size"], spec["steps"]
+    w = torch.tensor(spec["init"][:2], dtype=torch.float32, requires_grad=True)
+    b = torch.tensor(spec["init"][2:], dtype=torch.float32, requires_grad=True)
+
+    def loss_of(rows):
+        z = X[rows] @ w + b
+        if spec["loss"] == "bce":
+            return F.binary_cross_entropy_with_logits(z, y[rows])
+        r = z - y[rows]
+        return (r * r).mean() * 0.5
+
+    cls, preset = TORCH[spec["optimizer"]]
+    opt = getattr(torch.optim, cls)([w, b], **{**preset, **spec["hyperparams"]})
+    rec = np.zeros((steps + 1, 7))
+
+    def full_row(grad):
+        with torch.no_grad():
+            return [loss_of(slice(0, N)).item(), *torch.cat([w, b]).tolist(), *grad]
+
+    rec[0] = full_row([0.0, 0.0, 0.0])
+    for t in range(1, steps + 1):
+        j = (t - 1) % (N // bs)
+        opt.zero_grad()
+        loss_of(slice(j * bs, (j + 1) * bs)).backward()
+        grad = torch.cat([w.grad, b.grad]).tolist()
+        opt.step()
+        assert w.dtype == b.dtype == torch.float32
+        rec[t] = full_row(grad)
+    return rec
+
+
+def main_float32() -> None:
+    import torch
+
+    assert torch.__version__.split("+")[0] == "2.13.0", torch.__version__
+    torch.set_default_dtype(torch.float32)
+    (F32 / "traces").mkdir(parents=True, exist_ok=True)
+    manifest = []
+    for spec in runs_float32():
+        rec = train_float32(spec, torch)
+        path = F32 / "traces" / f"{spec['id']}.csv"
+        with path.open("w") as fh:
+            fh.write(",".join(["step", "loss", "w1", "w2", "b", *GRAD_COLUMNS]) + "\n")
+            for t, row in enumerate(rec):  # repr of a float32 value as a double: exact
+                fh.write(f"{t}," + ",".join(repr(float(v)) for v in row) + "\n")
+        manifest.append({**spec, "file": f"traces/{path.name}", "torch_call": torch_call(spec)})
+        print(f"{spec['id']:32s} loss {rec[0, 0]:.4g} -> {rec[-1, 0]:.4g}   b_40 = {float(rec[-1, 3])!r}")
+    meta = {
+        "generator": "tests/golden/make_golden.py float32",
+        "torch": torch.__version__, "numpy": np.__version__, "dtype": "float32",
+        "columns": ["step", "loss", "w1", "w2", "b", *GRAD_COLUMNS],
+        "row_t": "float32 parameters after t steps, float32 full-data loss at them, and the "
+                 "float32 batch gradient step t used (0 in row 0)",
+        "runs": manifest,
+    }
+    (F32 / "manifest.json").write_text(json.dumps(meta, indent=1) + "\n")
+    print(f"{len(manifest)} float32 runs")
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main_float32() if sys.argv[1:] == ["float32"] else main()
