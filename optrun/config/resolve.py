@@ -131,7 +131,12 @@ def _resolve_dataset(resolved: dict, where: str, origin: dict[str, str], base_di
         raise OptrunError(locate(exc, where, origin)) from None
     if ds["name"] == "csv":
         path = checks.csv_path(ds["path"], base_dir)
-        ds["path"] = str(path.resolve()) if base_dir is not None else str(path)
+        try:
+            ds["path"] = str(path.resolve()) if base_dir is not None else str(path)
+        except (RuntimeError, OSError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
+            what = "a symlink loop" if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == 40 else str(exc)
+            raise OptrunError(f"{origin.get('dataset.path', origin.get('dataset', where))}: dataset.path: "
+                              f"{ds['path']}: cannot be read ({what})") from None
     return ds
 
 
@@ -326,4 +331,7 @@ def locate(error: str | OptrunError, where: str, origin: dict[str, str]) -> str:
     for i in range(len(parts), 0, -1):
         if ".".join(parts[:i]) in origin:
             return f"{origin['.'.join(parts[:i])]}: {message}"
+    below = [k for k in origin if k.startswith(key + ".")]  # `dataset.foo.bar=1` for an error at `dataset`
+    if below:
+        return f"{origin[below[0]]}: {message}"
     return f"{where}: {message}"

@@ -61,8 +61,9 @@ class ModelConfig(Section):
 
 class LossConfig(Section):
     name: Optional[Literal["mse", "half_mse", "bce", "gaussian_nll"]] = Field(None, description="default: mse for linear, bce for logistic")
-    l2: Float = Field(0.0, ge=0, description="(l2/2)*||w||^2, intercept excluded")
-    l1: Float = Field(0.0, ge=0, description="l1*||w||_1, intercept excluded")
+    # at most 1e100: a larger penalty overflows the Hessian (l2) or zeroes every weight long before
+    l2: Float = Field(0.0, ge=0, le=1e100, description="(l2/2)*||w||^2, intercept excluded")
+    l1: Float = Field(0.0, ge=0, le=1e100, description="l1*||w||_1, intercept excluded")
     reduction: Optional[Literal["mean", "sum"]] = Field(None, description="mean (default) | sum: the data term times n")
     sigma: Optional[Float] = Field(None, gt=0, description="gaussian_nll: a fixed noise sd (default: profiled, RSS/n)")
 

@@ -173,6 +173,9 @@ def split_indices(n: int, fraction: float, rng: np.random.Generator) -> tuple[np
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
+FLOAT32_MAX_ABS = 1e15
+
+
 def check_magnitudes(where: str, feats, target, dt, *arrays) -> None:
     """Every value finite and within +-MAX_ABS_VALUE after the dtype conversion (float32 overflows
     beyond ~3.4e38; standardizing cannot produce inf, but a generator could in principle).
@@ -184,7 +187,10 @@ def check_magnitudes(where: str, feats, target, dt, *arrays) -> None:
                      (None if y_val is None else y_val[:, None], [target])):
         if A is None or A.size == 0:
             continue
-        limit = A.dtype.type(min(MAX_ABS_VALUE, float(np.finfo(A.dtype).max)))
+        # float32: squares and sums of squares must stay finite too (the loss, the Hessian), so
+        # |x| <= 1e15 (x² <= 1e30, summed over up to 1e8 rows below float32's 3.4e38)
+        cap = MAX_ABS_VALUE if A.dtype == np.float64 else min(MAX_ABS_VALUE, FLOAT32_MAX_ABS)
+        limit = A.dtype.type(cap)
         # max and min first: two reductions without a temporary copy of A (NaN propagates into
         # both, and then fails the comparison); the offending cell is located only on failure
         if A.max() <= limit and -A.min() <= limit:
@@ -192,8 +198,8 @@ def check_magnitudes(where: str, feats, target, dt, *arrays) -> None:
         bad = ~(np.abs(A) <= limit)  # NaN and inf are bad too
         if bad.any():
             j = int(np.nonzero(bad)[1][0])
-            hint = f" ({dt.name} holds magnitudes up to {np.finfo(dt).max:.3g})" if dt != np.float64 else ""
+            hint = f" ({dt.name}: its squares must stay below {np.finfo(dt).max:.3g})" if dt != np.float64 else ""
             raise OptrunError(
                 f"{where}: column {names[j]!r} holds a value too large to train on{hint}; "
-                f"values must be finite and within +-{MAX_ABS_VALUE:g} (rescale the column)"
+                f"values must be finite and within +-{float(cap):g} (rescale the column)"
             )
