@@ -199,3 +199,11 @@ def test_config_import_stays_light_and_schema_is_module_level():
 
     assert config.json_schema() == sections.Config.model_json_schema()
     assert set(sections.Config.model_fields) == set(config.SECTIONS)
+
+
+def test_a_section_override_says_what_it_drops():
+    raw = {"optimizer": {"name": "sgd", "lr": 0.5, "momentum": 0.9}, "train": {"steps": 3}}
+    notes = config.replaced_settings(raw, ["optimizer=adam", "train.steps=5"])
+    assert len(notes) == 1 and "drops lr=0.5, momentum=0.9" in notes[0] and "optimizer.KEY=VALUE" in notes[0]
+    assert config.replaced_settings(raw, ["optimizer={name: adam, lr: 0.5, momentum: 0.9}"]) == []
+    assert config.replaced_settings(raw, ["optimizer.name=adam"]) == []

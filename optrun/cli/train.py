@@ -73,12 +73,29 @@ def train(
     flags = {k: v for k, v in flags.items() if v is not None}
     if flags:
         figure_options(style, title, no_subtitle, font_scale, size, dpi, plot_format, frames)  # usage errors now
+    _say_replaced_sections(config, overrides, quiet)
     run_and_show(
         lambda stop, progress: api.train(config, overrides=overrides, out=out, plots=not no_plots, name=name,
                                          stop=stop, progress=progress, plot_format=plot_format,
                                          note=note, tags=tag or (), figure=flags or None),
         quiet=quiet, json_out=json_out, strict=strict, report=report,
     )
+
+
+def _say_replaced_sections(config: Path, overrides, quiet: bool) -> None:
+    """``optimizer=adam`` drops the config's lr: say so (one line per replaced section)."""
+    if quiet or not overrides:
+        return
+    from optrun import config as config_mod
+    from optrun.errors import OptrunError
+
+    try:
+        raw = config_mod.read_config_file(config)
+        notes = config_mod.replaced_settings(raw, overrides)
+    except OptrunError:
+        return  # the run itself reports the error, located
+    for note in notes:
+        sys.stderr.write(f"note: {note}\n")
 
 
 def run_and_show(call, *, quiet: bool, json_out: bool, strict: bool = False, report: bool = False):

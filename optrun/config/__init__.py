@@ -18,12 +18,12 @@ and ``optrun --help`` must stay fast.
 
 from optrun._text import short_repr  # noqa: F401  (re-exported: config.short_repr)
 from optrun.config.keys import EXCLUSIVE_PAIRS, MAX_STEPS, SECTIONS, SHORTHAND_KEY
-from optrun.config.overrides import apply_overrides, parse_override
+from optrun.config.overrides import apply_overrides, parse_override, replaced_settings
 from optrun.config.resolve import json_schema, load, load_located, locate, resolve
 from optrun.config.yaml_io import config_hash, dump, parse_yaml, read_base_config, read_config_file
 
 __all__ = [
     "EXCLUSIVE_PAIRS", "MAX_STEPS", "SECTIONS", "SHORTHAND_KEY", "apply_overrides", "config_hash", "dump",
-    "json_schema", "load", "load_located", "locate", "parse_override", "parse_yaml", "read_base_config", "read_config_file",
+    "json_schema", "load", "load_located", "locate", "parse_override", "replaced_settings", "parse_yaml", "read_base_config", "read_config_file",
     "resolve", "short_repr",
 ]

@@ -133,3 +133,22 @@ def _render(value: Any) -> str:
         return short_repr(value)
     text = " ".join(text.split())
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def replaced_settings(cfg: dict, overrides: list[str] | dict | None) -> list[str]:
+    """Notes on overrides that replace a whole section of ``cfg`` and so drop settings the
+    config made there: ``optimizer=adam`` on a config with ``optimizer: {name: sgd, lr: 0.5}``
+    drops lr 0.5 (adam runs at its own default). Said on screen so it never surprises."""
+    notes = []
+    for key, value in _items(overrides or []):
+        old = cfg.get(key) if "." not in key else None
+        if not isinstance(old, dict):
+            continue
+        kept = set(value) if isinstance(value, dict) else {SHORTHAND_KEY.get(key, "name")}
+        dropped = {k: v for k, v in old.items() if k not in kept}
+        if dropped:
+            what = ", ".join(f"{k}={_render(v)}" for k, v in list(dropped.items())[:4])
+            notes.append(f"override {key}={_render(value)} replaces the config's whole {key} section and drops "
+                         f"{what}{' ...' if len(dropped) > 4 else ''} (the defaults apply; set a value again "
+                         f"with {key}.KEY=VALUE)")
+    return notes
