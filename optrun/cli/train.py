@@ -134,6 +134,11 @@ def run_and_show(call, *, quiet: bool, json_out: bool, strict: bool = False, rep
                          f"see {result.run_dir / 'plots_error.txt'}\n")
     if summary["status"] == "interrupted":
         raise typer.Exit(signals.exit_code)
+    if signals.signum:  # the signal came after training, while the figures were drawn
+        if not quiet:
+            sys.stderr.write(f"interrupted while drawing the figures: the run is complete in {result.run_dir}; "
+                             f"`optrun plot {result.run_dir}` redraws them\n")
+        raise typer.Exit(signals.exit_code)
     if strict and summary["status"] == "diverged":
         raise typer.Exit(EXIT_DIVERGED)
     return result
