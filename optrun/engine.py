@@ -51,9 +51,19 @@ def _norm(g: np.ndarray) -> float:
     return float(np.sqrt(g.dot(g)))
 
 
+#: facts of an optimizer's ``report`` that become trace columns when it reports them: the step a
+#: line search accepted (or ISTA's 1/L, Polyak's step) and the trials it took
+REPORT_COLUMNS = ("step_size", "ls_trials")
+
+
+def _report_columns(problem) -> tuple[str, ...]:
+    first = problem.optimizer.report(problem.optimizer.init(problem.theta0))
+    return tuple(c for c in REPORT_COLUMNS if c in first)
+
+
 def columns(problem) -> list[str]:
     """The trace columns this problem's run writes, in the contract's order (trace.trace_columns)."""
-    extra = tuple(c for h in problem.hooks for c in h.columns)
+    extra = _report_columns(problem) + tuple(c for h in problem.hooks for c in h.columns)
     averaged = "ax" in problem.optimizer.report(problem.optimizer.init(problem.theta0))
     return trace_columns(problem.param_names, problem.data.X_val is not None, extra, averaged)
 
@@ -132,11 +142,13 @@ def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineR
     reuse = full and step_vg == value_and_grad
     extras = _Extras(problem, step_vg)
     averaged = "ax" in opt.report(opt.init(problem.theta0))
+    report_columns = _report_columns(problem)
     batches = batch_indices(n, problem.batch_size, problem.shuffle, problem.shuffle_rng)
 
     def row(step, samples, elapsed, lr, loss, batch_loss, gnorm, theta, g_full, state):
         report = opt.report(state)
         scalars = (step, samples / n, samples, elapsed, lr, loss, batch_loss, gnorm, extras.evals(report))
+        scalars += tuple(math.nan if report.get(c) is None else report[c] for c in report_columns)
         for h in hooks:
             scalars += tuple(h.values(theta, loss, g_full))
         if has_val:

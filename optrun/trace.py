@@ -15,12 +15,13 @@ from typing import IO
 import numpy as np
 
 BASE_COLUMNS = ["step", "epoch", "samples", "time_s", "lr", "loss", "batch_loss", "grad_norm"]
-_INT_COLUMNS = {"step", "samples", "evals", "nnz"}
+_INT_COLUMNS = {"step", "samples", "evals", "nnz", "ls_trials"}
 
 
 #: every column that is not a parameter (the 0.1 ones and the 0.2 additions of §9.3-§9.5)
 NON_PARAMETER_COLUMNS = frozenset(BASE_COLUMNS) | {
-    "evals", "infeasibility", "kkt_residual", "dual_value", "duality_gap", "nnz", "val_loss", "ax_loss"}
+    "evals", "step_size", "ls_trials", "infeasibility", "kkt_residual", "dual_value", "duality_gap", "nnz",
+    "val_loss", "ax_loss"}
 
 
 def parameter_columns(columns) -> list[str]:
@@ -35,7 +36,7 @@ def parameter_columns(columns) -> list[str]:
 def trace_columns(param_names: list[str], has_val: bool, extra: tuple[str, ...] = (),
                   averaged: bool = False) -> list[str]:
     """The contract's column order (DESIGN.md §6, §9.3-§9.5): the base columns, ``evals``, the
-    run's extra columns after ``grad_norm`` (constraints: ``infeasibility``, ``kkt_residual``,
+    run's extra columns after ``grad_norm`` (a line search's ``step_size``, ``ls_trials``; constraints: ``infeasibility``, ``kkt_residual``,
     ``dual_value``, ``duality_gap``; L1: ``duality_gap``, ``nnz``), ``val_loss`` with a split,
     ``ax_loss`` for an averaged iterate (ASGD), the parameters, then ``ax_<param>``."""
     names = list(param_names)

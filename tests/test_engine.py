@@ -208,3 +208,19 @@ def test_engine_reads_the_typed_problem_not_the_config(base_config):
     problem.tol, problem.optimizer = 0.0, optim.create("sgd", lr=10.0)
     result = engine.run(problem, Rows())
     assert result.status == "diverged" and "exceeded 5e+01 x the initial loss" in result.stop_reason
+
+
+def test_line_search_step_and_trials_are_in_the_trace(tmp_path):
+    """sgd with an Armijo line search: the trace has the accepted step and the trials, and every
+    accepted step satisfies the Armijo condition f(θ - s g) <= f(θ) - α s ‖g‖² (full batch)."""
+    cfg = {"seed": 0, "dataset": {"name": "women", "standardize": False}, "model": "linear", "loss": "half_mse",
+           "optimizer": {"name": "sgd", "lr": 5.0, "line_search": "armijo"}, "batch": "full", "train": {"steps": 30}}
+    r = optrun.train(cfg, out=tmp_path, plots=False)
+    t = r.trace
+    assert {"step_size", "ls_trials"} <= set(t.columns)
+    alpha = 0.25  # ls_alpha's default (Boyd & Vandenberghe's range 0.01-0.3)
+    f, g, s = t["loss"].to_numpy(), t["grad_norm"].to_numpy(), t["step_size"].to_numpy()
+    assert np.all(s[1:] <= 5.0) and np.all(t["ls_trials"].to_numpy()[1:] >= 1)
+    assert np.all(f[1:] <= f[:-1] - alpha * s[1:] * g[:-1] ** 2 * (1 - 1e-12) + 1e-12 * np.abs(f[:-1]))
+    # every trial is one evaluation of the 15 rows
+    assert t["evals"].iloc[-1] == 15 * t["ls_trials"].iloc[1:].sum()
