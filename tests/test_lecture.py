@@ -330,3 +330,18 @@ def test_an_empty_polyhedron_says_why_once(tmp_path):
         run(cfg, tmp=tmp_path)
     msg = str(err.value)
     assert msg.count("feasible set is empty") == 1 and "the inequality constraints cannot all hold" in msg
+
+
+def test_lasso_and_the_l1_ball_of_its_radius_have_the_same_theta_star(tmp_path):
+    """Issue #14 part 4: the l1 penalty's θ*(l1) and the least squares constrained to the l1 ball of
+    radius ‖w*(l1)‖₁ are the same point (the penalty is the ball's Lagrangian form, with the
+    ball's multiplier μ = l1)."""
+    lasso = run(CONFIGS / "lasso_ista_fista.yaml", ["train.steps=0"], tmp_path).summary
+    w = np.array(list(lasso["theta_star"].values()))[:-1]
+    radius = float(np.abs(w).sum())
+    ball = run(CONFIGS / "lasso_ista_fista.yaml",
+               ["train.steps=0", "loss.l1=0", f"constraints={{norm: {{ord: 1, radius: {radius!r}}}}}"], tmp_path).summary
+    a, b = (np.array(list(s["theta_star"].values())) for s in (lasso, ball))
+    np.testing.assert_allclose(b, a, rtol=1e-7, atol=1e-9)
+    assert ball["active"]["norm"] is True
+    assert ball["multipliers"]["norm"] == pytest.approx(2.0, rel=1e-6)  # the config's l1
