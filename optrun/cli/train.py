@@ -73,32 +73,31 @@ def train(
     flags = {k: v for k, v in flags.items() if v is not None}
     if flags:
         figure_options(style, title, no_subtitle, font_scale, size, dpi, plot_format, frames)  # usage errors now
-    _say_replaced_sections(config, overrides, quiet)
     run_and_show(
         lambda stop, progress: api.train(config, overrides=overrides, out=out, plots=not no_plots, name=name,
                                          stop=stop, progress=progress, plot_format=plot_format,
                                          note=note, tags=tag or (), figure=flags or None),
         quiet=quiet, json_out=json_out, strict=strict, report=report,
+        notes=_replaced_sections(config, overrides, quiet),
     )
 
 
-def _say_replaced_sections(config: Path, overrides, quiet: bool) -> None:
-    """``optimizer=adam`` drops the config's lr: say so (one line per replaced section)."""
+def _replaced_sections(config: Path, overrides, quiet: bool) -> list[str]:
+    """``optimizer=adam`` drops the config's lr: the notes that say so (shown with the result, so a
+    run that fails still gets its one error line)."""
     if quiet or not overrides:
-        return
+        return []
     from optrun import config as config_mod
     from optrun.errors import OptrunError
 
     try:
-        raw = config_mod.read_config_file(config)
-        notes = config_mod.replaced_settings(raw, overrides)
+        return config_mod.replaced_settings(config_mod.read_config_file(config), overrides)
     except OptrunError:
-        return  # the run itself reports the error, located
-    for note in notes:
-        sys.stderr.write(f"note: {note}\n")
+        return []  # the run itself reports the error, located
 
 
-def run_and_show(call, *, quiet: bool, json_out: bool, strict: bool = False, report: bool = False):
+def run_and_show(call, *, quiet: bool, json_out: bool, strict: bool = False, report: bool = False,
+                 notes: list[str] = ()):
     """Run ``call(stop, progress) -> RunResult`` under the CLI's signal handling, then show the
     result table (stderr) or the JSON summary (stdout), write the report page on request, and
     exit with the run's code (130/143 interrupted, 3 diverged with ``strict``). Shared by
@@ -127,6 +126,8 @@ def run_and_show(call, *, quiet: bool, json_out: bool, strict: bool = False, rep
     if json_out:
         print_json({**summary, "run_dir": str(result.run_dir)})
     con.print(result_table(summary, result.run_dir))
+    for note in notes:
+        sys.stderr.write(f"note: {note}\n")
     if summary.get("report"):
         con.print(f"report: {summary['report']}")
     if summary.get("plots_error") and not quiet:
