@@ -30,9 +30,9 @@ with mse / half_mse / bce, l2 allowed, no l1 or constraints, no stop rules beyon
 optimizer that needs no extras (no closure, Hessian, prox, data) with an ``lr``, the same data,
 schedule, budget and logging, and the same batches (full batch, or unshuffled, or the same seed).
 
-Level 7, beside :mod:`optrun.api` and never importing it: :func:`run_payloads` (the sweep's
-folders) is given the API's run-folder functions by its caller, as the executors are given
-``api.train``.
+Level 7, beside :mod:`optrun.api` and the executors and importing neither: :func:`run_payloads`
+(the sweep's folders) is given the API's run-folder functions and the executors' staging
+functions by its caller (level 8), as the executors are given ``api.train``.
 """
 
 from __future__ import annotations
@@ -449,23 +449,21 @@ class _Group:
 # --------------------------------------------------------------------------------------------
 
 
-def run_payloads(payloads: list[dict], into: str | Path, *, load: Callable, open_run: Callable,
-                 build_summary: Callable, fallback: Callable, stop: StopFlag | None = None) -> list[dict]:
+def run_payloads(payloads: list[dict], into: str | Path, *, api: Any, staging: Any, fallback: Callable,
+                 stop: StopFlag | None = None) -> list[dict]:
     """Train a sweep's payloads (:func:`optrun.sweep.staging._payload`) with the runs that can
     share a stack trained together; one outcome per payload as the executors return it
     (``index, status, stop_reason, final_loss, wall_time_s, config_hash, error, run_dir``).
 
-    Each run folder is written as ``optrun train`` writes it, by the API's own functions, given
-    by the caller (this layer never imports the API): ``load(config, overrides, name) -> (cfg,
-    problem)``, ``open_run(cfg, problem, out, name) -> run`` (``.dir``, ``.writer``, ``.ident``,
-    ``.cfg_hash``) and ``build_summary(problem, result, cfg_hash, name, trace_rows)``; the
-    summary's ``engine`` is ``"vectorized"`` with ``vectorized_group`` (the stack size). Folders
-    are made in a staging folder and moved into ``into`` complete. ``fallback(payload) ->
-    outcome`` runs a payload the ordinary way: one that does not load (its error becomes a failed
-    folder there), or that wants plots.
+    Each run folder is written as ``optrun train`` writes it, by the API's own functions: the
+    caller passes ``api`` (:mod:`optrun.api`: ``_load``, ``_open_run``, ``build_summary``) and
+    ``staging`` (:mod:`optrun.executors.staging`: ``staging_dir``, ``move_into``,
+    ``read_outcome``, ``public``, ``remove_staging``), as the executors are passed ``api.train``:
+    this layer imports neither. Folders are made in a staging folder and moved into ``into``
+    complete. The summary's ``engine`` is ``"vectorized"``, and ``vectorized_group`` the size of
+    the stack. ``fallback(payload) -> outcome`` runs a payload the ordinary way: one that does
+    not load (its error becomes a failed folder there) or that wants plots.
     """
-    from optrun.executors.staging import move_into, public, read_outcome, remove_staging, staging_dir
-
     into = Path(into)
     into.mkdir(parents=True, exist_ok=True)
     stop = stop or StopFlag()
@@ -475,7 +473,7 @@ def run_payloads(payloads: list[dict], into: str | Path, *, load: Callable, open
         try:
             if payload.get("plots"):
                 raise ValueError("plots")
-            cfg, problem = load(payload["config"], payload.get("overrides"), payload["name"])
+            cfg, problem = api._load(payload["config"], payload.get("overrides"), payload["name"])
             loaded.append((pos, payload, cfg, problem))
         except Exception:
             outcomes[pos] = fallback(payload)
@@ -488,29 +486,30 @@ def run_payloads(payloads: list[dict], into: str | Path, *, load: Callable, open
         stages, runs = [], []
         try:
             for _, payload, cfg, problem in group:
-                stages.append(staging_dir(into))
-                runs.append(open_run(cfg, problem, stages[-1], payload["name"]))
+                stages.append(staging.staging_dir(into))
+                runs.append(api._open_run(cfg, problem, stages[-1], payload["name"]))
             results = run_group([g[3] for g in group], [r.writer for r in runs], stop)
             for (pos, payload, _, problem), run, result, stage in zip(group, runs, results, stages):
                 run.writer.close()
                 problem.engine = "vectorized"
-                summary = build_summary(problem, result, run.cfg_hash, run.ident["name"], run.writer.rows_written)
+                summary = api.build_summary(problem, result, run.cfg_hash, run.ident["name"], run.writer.rows_written)
                 summary["vectorized_group"] = len(group)
                 write_json(run.dir / "summary.json", summary)
-                outcome = read_outcome(payload, stage)
-                outcomes[pos] = public(outcome, move_into(outcome["folder"], into))
+                outcome = staging.read_outcome(payload, stage)
+                outcomes[pos] = staging.public(outcome, staging.move_into(outcome["folder"], into))
         except Exception as exc:
-            _fail_group(group, runs, exc, into)
+            _fail_group(runs, exc)
             for (pos, payload, _, _), stage in zip(group, stages):
-                outcome = read_outcome(payload, stage, error=f"{type(exc).__name__}: {exc}"[:500])
-                outcomes[pos] = public(outcome, move_into(outcome["folder"], into) if outcome["folder"] else None)
+                outcome = staging.read_outcome(payload, stage, error=f"{type(exc).__name__}: {exc}"[:500])
+                folder = outcome["folder"]
+                outcomes[pos] = staging.public(outcome, staging.move_into(folder, into) if folder else None)
         finally:
             for stage in stages:
-                remove_staging(stage)
+                staging.remove_staging(stage)
     return [outcomes[pos] for pos in range(len(payloads))]
 
 
-def _fail_group(group, runs, exc: BaseException, into) -> None:
+def _fail_group(runs, exc: BaseException) -> None:
     """A failure inside a stack fails every run of it: a ``failed`` summary in each open folder."""
     from optrun.rundir import status_summary
 

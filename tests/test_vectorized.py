@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from optrun import api, config as config_mod, engine, models, vectorized
+from optrun.executors import staging
 from optrun.prepare import prepare
 from test_engine_golden import MANIFEST, config_for
 
@@ -228,8 +229,8 @@ def test_run_payloads_write_the_folders_train_writes(tmp_path):
     payloads = [{"config": base, "overrides": [f"optimizer.lr={lr}"], "name": f"r{i}", "index": i, "plots": False}
                 for i, lr in enumerate((0.05, 0.1, 0.2))]
     fallback_calls = []
-    outcomes = vectorized.run_payloads(payloads, tmp_path / "runs", load=api._load, open_run=api._open_run,
-                                       build_summary=api.build_summary, fallback=fallback_calls.append)
+    outcomes = vectorized.run_payloads(payloads, tmp_path / "runs", api=api, staging=staging,
+                                       fallback=fallback_calls.append)
     assert not fallback_calls
     assert [o["status"] for o in outcomes] == ["completed"] * 3
     for payload, outcome in zip(payloads, outcomes):
