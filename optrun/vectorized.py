@@ -126,6 +126,7 @@ def why_not(problem) -> str | None:
         (bool(opt.needs), f"an optimizer that needs {', '.join(sorted(opt.needs))}"),
         (opt.hyperparams.get("lr") is None, "an optimizer without an lr"),
         ("ax" in opt.report(opt.init(problem.theta0)), "an averaged iterate"),
+        ("row_grad_evals" in opt.report(opt.init(problem.theta0)), "an optimizer that counts its own evaluations"),
     ]
     return next((why for bad, why in checks if bad), None)
 
@@ -332,28 +333,35 @@ class _Group:
     def _value_and_grad(self, Xb, yb):
         return stack_value_and_grad(self.obj, self.Theta, Xb, yb)
 
-    def _row(self, j, step, samples, elapsed, lr, loss, batch_loss, gnorm, state_j):
-        """Row of the active run j (position in the stack), as engine.run writes it."""
-        i = self.active[j]
-        p = self.problems[i]
-        report = p.optimizer.report(state_j)
-        own = report.get("row_grad_evals")
-        scalars = (step, samples / self.n, samples, elapsed, lr, loss, batch_loss, gnorm,
-                   samples if own is None else int(own))
+    def _row(self, j, step, samples, elapsed, lr, loss, batch_loss, gnorm):
+        """Row of the active run j (position in the stack), as engine.run writes it; ``evals``
+        is ``samples`` (a run that counts its own evaluations is never stacked, :func:`why_not`)."""
+        scalars = (step, samples / self.n, samples, elapsed, lr, loss, batch_loss, gnorm, samples)
         if self.data.X_val is not None:
             scalars += (self.obj.data_loss(self.Theta[j], self.data.X_val, self.data.y_val),)
-        self.writers[i].record(scalars, self.Theta[j])
+        self.writers[self.active[j]].record(scalars, self.Theta[j])
 
     def _finish(self, j, status, reason, t, samples, wall, loss, gnorm, k):
         i = self.active[j]
         p = self.problems[i]
         state_j = _take_state(self.state, j, k)
-        report = p.optimizer.report(state_j)
-        own = report.get("row_grad_evals")
         self.results[i] = EngineResult(
             status=status, stop_reason=reason, steps=t, samples=samples, epochs=samples / self.n,
             theta=self.Theta[j].copy(), loss=float(loss), grad_norm=float(gnorm), wall_time_s=wall,
-            optimizer_report=report, evals=samples if own is None else int(own), hook_reports={})
+            optimizer_report=p.optimizer.report(state_j), evals=samples, hook_reports={})
+
+    def _status(self, j, bad, converged, stopping, stop, t, loss, gnorm, tol, factor, budget_reason):
+        """(status, reason) of active run j at step t, with engine.run's tests and wording."""
+        if bad:
+            finite = math.isfinite(loss) and np.isfinite(self.Theta[j]).all()
+            what = "non-finite loss or parameters" if not finite else (
+                f"loss {loss:.3g} exceeded {factor:.0e} x the initial loss")
+            return "diverged", f"diverged at step {t}: {what}"
+        if converged:
+            return "converged", f"gradient norm {gnorm:.3g} <= tol {tol:g} at step {t}"
+        if stopping:
+            return "interrupted", f"{stop.reason} at step {t}"
+        return "completed", budget_reason
 
     def run(self, stop: StopFlag) -> list[EngineResult]:
         p0 = self.problems[0]
@@ -370,9 +378,8 @@ class _Group:
             loss, G = self._value_and_grad(X, y)
             gnorm = _row_norms(G)
             k = len(self.active)
-            for j in range(k):
-                self._row(j, 0, 0, 0.0, math.nan, float(loss[j]), math.nan, float(gnorm[j]),
-                          _take_state(self.state, j, k))
+            for j, (lj, gj) in enumerate(zip(loss.tolist(), gnorm.tolist())):
+                self._row(j, 0, 0, 0.0, math.nan, lj, math.nan, gj)
             limit = np.where(np.isfinite(loss), factor * np.maximum(1.0, np.abs(loss)), np.inf)
             samples, t = 0, 0
             if T == 0:
@@ -411,26 +418,25 @@ class _Group:
                     gnorm = _row_norms(G)
                     ev = bad | stopping
                 elapsed = time.perf_counter() - start
+                tol = tols[self.active]
+                converged = ~bad & ev & (tol > 0) & (gnorm <= tol)
+                ends_any = stopping or bad.any() or converged.any()
                 keep = np.ones(k, dtype=bool)
+                if not (logged or ends_any or t == T):
+                    continue
+                lrs = (self.lrs * s).tolist()  # float(lr_i) * s, as engine.run's base_lr * schedule(t)
+                losses, bls, gns = loss.tolist(), np.broadcast_to(batch_loss, (k,)).tolist(), gnorm.tolist()
                 for j in range(k):
                     status, reason = "completed", budget_reason
-                    if bad[j]:
-                        finite = math.isfinite(loss[j]) and np.isfinite(self.Theta[j]).all()
-                        what = "non-finite loss or parameters" if not finite else (
-                            f"loss {loss[j]:.3g} exceeded {factor:.0e} x the initial loss")
-                        status, reason = "diverged", f"diverged at step {t}: {what}"
-                    elif tols[self.active[j]] > 0 and ev[j] and gnorm[j] <= tols[self.active[j]]:
-                        status, reason = "converged", f"gradient norm {gnorm[j]:.3g} <= tol {tols[self.active[j]]:g} at step {t}"
-                    elif stopping:
-                        status, reason = "interrupted", f"{stop.reason} at step {t}"
-                    ends = status != "completed" or reason != budget_reason
+                    if ends_any:
+                        status, reason = self._status(j, bad[j], converged[j], stopping, stop, t, losses[j],
+                                                      gns[j], tol[j], factor, budget_reason)
+                    ends = status != "completed"
                     if logged or ends:
-                        lr = float(self.lrs[j]) * s
-                        self._row(j, t, samples, elapsed, lr, float(loss[j]), float(batch_loss[j]),
-                                  float(gnorm[j]), _take_state(self.state, j, k))
+                        self._row(j, t, samples, elapsed, lrs[j], losses[j], bls[j], gns[j])
                     if ends or t == T:
                         self._finish(j, status, reason, t, samples, time.perf_counter() - start,
-                                     loss[j], gnorm[j], k)
+                                     losses[j], gns[j], k)
                         keep[j] = not ends
                 if t == T or not keep.any():
                     break
@@ -495,8 +501,9 @@ def run_payloads(payloads: list[dict], into: str | Path, *, api: Any, staging: A
                 summary = api.build_summary(problem, result, run.cfg_hash, run.ident["name"], run.writer.rows_written)
                 summary["vectorized_group"] = len(group)
                 write_json(run.dir / "summary.json", summary)
-                outcome = staging.read_outcome(payload, stage)
-                outcomes[pos] = staging.public(outcome, staging.move_into(outcome["folder"], into))
+                # the outcome read_outcome would read back, from the summary just written
+                outcome = {"index": payload["index"], **{k: summary.get(k) for k in _OUTCOME_KEYS}}
+                outcomes[pos] = staging.public(outcome, staging.move_into(run.dir, into))
         except Exception as exc:
             _fail_group(runs, exc)
             for (pos, payload, _, _), stage in zip(group, stages):
@@ -507,6 +514,9 @@ def run_payloads(payloads: list[dict], into: str | Path, *, api: Any, staging: A
             for stage in stages:
                 staging.remove_staging(stage)
     return [outcomes[pos] for pos in range(len(payloads))]
+
+
+_OUTCOME_KEYS = ("status", "stop_reason", "final_loss", "wall_time_s", "config_hash", "error")
 
 
 def _fail_group(runs, exc: BaseException) -> None:
