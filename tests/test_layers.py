@@ -28,6 +28,7 @@ LEVELS: dict[str, int] = {
     "prepare": 5, "engine": 5, "rundir": 5,
     "plots": 6, "runs": 6, "report": 6, "diff": 6, "results": 6,
     "api": 7,
+    "vectorized": 7,  # stacked runs of a sweep; never imports api: callers pass its run-folder functions
     "executors": 7,  # run_all over payloads; never imports api: callers pass work functions that call api.train
     "sweep": 8, "compare": 8, "tune": 8, "rerun": 8,
     "cli": 9,

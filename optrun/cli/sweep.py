@@ -33,6 +33,8 @@ def sweep(
     plan_only: Annotated[bool, typer.Option("--plan-only", help="Write the sweep folder and plan.jsonl, run nothing "
                                                                 "(then: optrun run-plan DIR --index I).")] = False,
     fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop at the first failed run.")] = False,
+    vectorize: Annotated[bool, typer.Option("--vectorize", help="Train runs that differ only in optimizer numbers "
+                                                                "or seed as one stacked program (one process).")] = False,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Draw each run's figures (optrun plot can do it later).")] = False,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
@@ -62,7 +64,7 @@ def sweep(
                   f"run entry I (0..{len(sw.entries) - 1}) with: optrun run-plan {sw.dir} --index I")
         return
     _run_sweep(sw, con, quiet, json_out, jobs=jobs, executor=executor, address=address, plots=plots,
-               fail_fast=fail_fast)
+               fail_fast=fail_fast, vectorize=vectorize)
 
 
 def _the_sweep(config, axes, resume, out, name):

@@ -49,14 +49,15 @@ class Report:
 def execute(sweep: Sweep, entries: list[Entry] | None = None, jobs: int = 1, executor: str = "local",
             address: str | Any = None, plots: bool = False, fail_fast: bool = False, stop=None,
             on_start: Callable[[Entry], None] | None = None,
-            on_result: Callable[[Entry, dict], None] | None = None) -> Report:
+            on_result: Callable[[Entry, dict], None] | None = None, vectorize: bool = False) -> Report:
     """Run the sweep's pending entries (or ``entries``) and write ``summary.csv``.
 
     ``stop`` is a flag object with ``requested``/``request(reason)`` (an
     :class:`optrun.control.StopFlag`): once requested, no more work is handed out; runs in
     progress stop after their current step and are marked interrupted (Dask runs in progress are
     abandoned). ``on_result(entry, outcome)`` is called as each run finishes, in completion order.
-    ``address`` is a scheduler address or a ``distributed.Client``.
+    ``address`` is a scheduler address or a ``distributed.Client``. ``vectorize``: runs that
+    differ only in optimizer numbers or seed train as one stack (:mod:`optrun.vectorized`).
     """
     from optrun.control import StopFlag
     from optrun.executors import clean_stale_staging
@@ -77,8 +78,14 @@ def execute(sweep: Sweep, entries: list[Entry] | None = None, jobs: int = 1, exe
             on_start(by_index[p["index"]])
 
     try:
-        outcomes = run_all(list(payloads.values()), train_entry, into=sweep.runs_dir,
-                           jobs=jobs, executor=executor, address=address, stop=stop, on_start=started_hook)
+        if vectorize:
+            from optrun import api, vectorized
+            from optrun.executors import run_one, staging
+            outcomes = vectorized.run_payloads(list(payloads.values()), sweep.runs_dir, api=api, staging=staging,
+                                               stop=stop, fallback=lambda p: run_one(train_entry, p, sweep.runs_dir, stop))
+        else:
+            outcomes = run_all(list(payloads.values()), train_entry, into=sweep.runs_dir,
+                               jobs=jobs, executor=executor, address=address, stop=stop, on_start=started_hook)
         for outcome in outcomes:
             started.pop(outcome["index"], None)
             if outcome["status"] == "not_run":  # stopped before it began: nothing was written

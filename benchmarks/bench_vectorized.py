@@ -1,0 +1,145 @@
+"""A 100-run lr x seed sweep: `optrun sweep -j 1` against `optrun sweep -j 1 --vectorize`.
+
+The sweep: the `women` data (15 x 1, standardised), linear half-MSE, full-batch SGD, 200 steps,
+every step logged, 10 learning rates x 10 seeds; the seed changes only the initial point
+(``model.init: normal``), so the 100 runs form one stack of (100, 2) parameter vectors.
+
+Three ratios (times are taken as the best of ``--repeats``; ratios only are reported):
+
+* ``command``: the whole cold command line (start-up, planning, 100 run folders, summary.csv);
+* ``in-process``: the sweep's execute step only (what ``-j 1`` spends per run: load, prepare,
+  run folder, training, summary) against :func:`optrun.vectorized.run_payloads`;
+* ``training``: 100 x :func:`optrun.engine.run` against one :func:`optrun.vectorized.run_group`
+  on the same prepared problems (trace rows kept in memory-less writers).
+
+    python benchmarks/bench_vectorized.py [--repeats 3]
+
+Results: benchmarks/results/vectorized.md (overwritten).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = {
+    "name": "vec", "seed": 0,
+    "dataset": {"name": "women", "standardize": True},
+    "model": {"name": "linear", "init": "normal"},
+    "loss": "half_mse",
+    "optimizer": {"name": "sgd", "lr": 0.1},
+    "batch": "full",
+    "train": {"steps": 200, "log_every": 1},
+}
+AXES = ["optimizer.lr=logspace(-3,-0.3,10)", "seed=range(10)"]
+
+
+def _best(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def command(cfg: Path, tmp: Path, vectorize: bool) -> None:
+    out = tmp / ("v" if vectorize else "s")
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [sys.executable, "-m", "optrun", "sweep", str(cfg), *AXES, "-j", "1", "--out", str(out), "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(cmd + (["--vectorize"] if vectorize else []), env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(proc.stderr[-2000:])
+
+
+def in_process(cfg: Path, tmp: Path, vectorize: bool) -> None:
+    from optrun import sweep as sweep_mod
+
+    out = tmp / ("iv" if vectorize else "is")
+    shutil.rmtree(out, ignore_errors=True)
+    sw = sweep_mod.write_sweep(sweep_mod.plan_sweep(cfg, AXES, out=out))
+    report = sweep_mod.execute(sw, jobs=1, vectorize=vectorize)
+    assert report.count("completed") == 100, report.to_dict()
+
+
+def training(repeats: int) -> tuple[float, float, float]:
+    import numpy as np
+
+    from optrun import config as config_mod, engine, vectorized
+    from optrun.prepare import prepare
+    from optrun.trace import TraceWriter
+
+    overrides = [[f"optimizer.lr={10 ** (-3 + 2.7 * i / 9):.6g}", f"seed={s}"] for i in range(10) for s in range(10)]
+    cfgs = [config_mod.load(CONFIG, o) for o in overrides]
+
+    def problems():
+        return [prepare(c) for c in cfgs]
+
+    def writers(ps):
+        return [TraceWriter(None, engine.columns(p)) for p in ps]
+
+    def alone():
+        ps = problems()
+        ws = writers(ps)
+        t0 = time.perf_counter()
+        res = [engine.run(p, w) for p, w in zip(ps, ws)]
+        return time.perf_counter() - t0, res
+
+    def stacked():
+        ps = problems()
+        ws = writers(ps)
+        t0 = time.perf_counter()
+        res = vectorized.run_group(ps, ws)
+        return time.perf_counter() - t0, res
+
+    ta = min(alone()[0] for _ in range(repeats))
+    ts = min(stacked()[0] for _ in range(repeats))
+    ra, rs = alone()[1], stacked()[1]
+    err = max(float(np.max(np.abs(a.theta - b.theta) / np.maximum(np.abs(a.theta), 1e-300))) for a, b in zip(ra, rs))
+    return ta, ts, err
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        cfg = tmp / "vec.yaml"
+        cfg.write_text(yaml.safe_dump(CONFIG))
+        rows = []
+        c_s = _best(lambda: command(cfg, tmp, False), args.repeats)
+        c_v = _best(lambda: command(cfg, tmp, True), args.repeats)
+        rows.append(("command (cold `optrun sweep -j 1` vs `--vectorize`)", c_s / c_v))
+        i_s = _best(lambda: in_process(cfg, tmp, False), args.repeats)
+        i_v = _best(lambda: in_process(cfg, tmp, True), args.repeats)
+        rows.append(("in-process sweep execute (100 folders)", i_s / i_v))
+        t_a, t_s, err = training(args.repeats)
+        rows.append(("training only (100 x engine.run vs run_group)", t_a / t_s))
+    lines = ["# Vectorised sweep: 100 runs (lr x 10, seed x 10), women 15 x 1, full-batch SGD, 200 steps", "",
+             f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}", "",
+             "| what | speed-up (x) |", "|---|---:|"]
+    lines += [f"| {what} | {ratio:.1f} |" for what, ratio in rows]
+    lines += ["", f"largest relative difference of a final parameter, stacked vs alone: {err:.1e}",
+              f"share of the -j 1 in-process sweep spent training: {t_a / i_s:.0%}"]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = ROOT / "benchmarks" / "results" / "vectorized.md"
+    out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
