@@ -5,8 +5,8 @@
 >>> result.summary["status"], result.trace["loss"].iloc[-1]
 >>> optrun.load_run(result.run_dir).summary
 
-:func:`train` is a ladder of four one-job steps: :func:`_load` (config and problem; every user
-error is raised here, before anything is written), :func:`_open_run` (the run folder, rolled back
+:func:`train` is a ladder of four one-job steps: :func:`load_problem` (config and problem; every user
+error is raised here, before anything is written), :func:`open_run` (the run folder, rolled back
 if it cannot be set up), :func:`_run_and_record` (the loop, and the one place that turns a failure
 into a summary) and :func:`_draw` (the figures, read from the finished folder).
 """
@@ -225,17 +225,17 @@ def train(
 
     stop = stop or StopFlag()
     labels = run_labels(note, tags)
-    cfg, problem = _load(config, overrides, name)
+    cfg, problem = load_problem(config, overrides, name)
     if stop.requested:
         raise Interrupted(NOTHING_WRITTEN)
-    run = _open_run(cfg, problem, out, name, labels)
+    run = open_run(cfg, problem, out, name, labels)
     summary = _run_and_record(run, problem, stop, progress)
     if plots:
         _draw(run.dir, summary, plot_format, {**(cfg.get("plots") or {}), **(figure or {})})
     return load_run(run.dir)
 
 
-def _load(config, overrides, name: str | None) -> tuple[dict, Any]:
+def load_problem(config, overrides, name: str | None) -> tuple[dict, Any]:
     """The resolved config and the prepared problem; every error names its file or override."""
     from optrun.prepare import prepare
 
@@ -290,7 +290,7 @@ def run_labels(note: str | None, tags) -> dict:
     return out
 
 
-def _open_run(cfg: dict, problem, out, name: str | None, labels: dict | None = None) -> _Run:
+def open_run(cfg: dict, problem, out, name: str | None, labels: dict | None = None) -> _Run:
     """Create the run folder with config.yaml, a ``running`` summary and the trace header.
 
     All or nothing: if any of it fails, the folder is removed (nothing has run yet). A folder

@@ -462,7 +462,7 @@ def run_payloads(payloads: list[dict], into: str | Path, *, api: Any, staging: A
     (``index, status, stop_reason, final_loss, wall_time_s, config_hash, error, run_dir``).
 
     Each run folder is written as ``optrun train`` writes it, by the API's own functions: the
-    caller passes ``api`` (:mod:`optrun.api`: ``_load``, ``_open_run``, ``build_summary``) and
+    caller passes ``api`` (:mod:`optrun.api`: ``load_problem``, ``open_run``, ``build_summary``) and
     ``staging`` (:mod:`optrun.executors.staging`: ``staging_dir``, ``move_into``,
     ``read_outcome``, ``public``, ``remove_staging``), as the executors are passed ``api.train``:
     this layer imports neither. Folders are made in a staging folder and moved into ``into``
@@ -479,7 +479,7 @@ def run_payloads(payloads: list[dict], into: str | Path, *, api: Any, staging: A
         try:
             if payload.get("plots"):
                 raise ValueError("plots")
-            cfg, problem = api._load(payload["config"], payload.get("overrides"), payload["name"])
+            cfg, problem = api.load_problem(payload["config"], payload.get("overrides"), payload["name"])
             loaded.append((pos, payload, cfg, problem))
         except Exception:
             outcomes[pos] = fallback(payload)
@@ -493,7 +493,7 @@ def run_payloads(payloads: list[dict], into: str | Path, *, api: Any, staging: A
         try:
             for _, payload, cfg, problem in group:
                 stages.append(staging.staging_dir(into))
-                runs.append(api._open_run(cfg, problem, stages[-1], payload["name"]))
+                runs.append(api.open_run(cfg, problem, stages[-1], payload["name"]))
             results = run_group([g[3] for g in group], [r.writer for r in runs], stop)
             for (pos, payload, _, problem), run, result, stage in zip(group, runs, results, stages):
                 run.writer.close()
