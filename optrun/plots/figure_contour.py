@@ -45,7 +45,9 @@ def draw_contours(ax, cd: ContourData, cax=None, look: Look | None = None):
     if cax is not None:
         cb = ax.figure.colorbar(cs, cax=cax)
         log_axis(cb.ax.yaxis)
-        cb.set_label(cd.zlabel + " (contours at 1, 2, 5 × 10^k)", fontsize=look.label)
+        tall = cax.get_position().height * cax.figure.get_figheight() * 72 / (look.label * CHAR_W)  # characters
+        full = cd.zlabel + " (contours at 1, 2, 5 × 10^k)"
+        cb.set_label(full if len(full) <= tall else cd.zlabel, fontsize=look.label)  # the long form where it fits
     ax.set_xlim(cd.A[0], cd.A[-1])
     ax.set_ylim(cd.C[0], cd.C[-1])
     ax.set_xlabel(cd.xlabel)
@@ -124,7 +126,7 @@ def contour_layout(cd: ContourData, labels: list[str], look: Look | None = None,
 
 
 def contour_canvas(cd: ContourData, labels: list[str], look: Look | None = None, axes_width: float = 5.4,
-                    with_notes: bool = True):
+                   with_notes: bool = True):
     lay = contour_layout(cd, labels, look, axes_width, with_notes)
     look = lay.bands.look
     fig = new_figure(lay.fig_w, lay.fig_h, look)
@@ -134,8 +136,10 @@ def contour_canvas(cd: ContourData, labels: list[str], look: Look | None = None,
     return fig, ax, cax, lay
 
 
-def legend_at(fig, ax, lay: ContourLayout) -> None:
+def legend_at(fig, ax, lay: ContourLayout, extra: list | None = None) -> None:
+    """The figure's legend where the layout reserved it: the axes' entries, then ``extra`` handles."""
     handles, labels = ax.get_legend_handles_labels()
+    handles, labels = [*handles, *(extra or [])], [*labels, *[h.get_label() for h in extra or []]]
     if handles:
         fig.legend(handles, labels, loc=lay.legend_loc, bbox_to_anchor=lay.legend_xy,
                    ncols=max(1, lay.bands.legend_cols), frameon=False, fontsize=lay.bands.look.legend,
@@ -187,15 +191,19 @@ def plot_star(ax, cd: ContourData, look: Look, label: str = "θ* (exact optimum)
                 markeredgecolor="black", zorder=8, linestyle="none", label=label)
 
 
-def contour_figure(cd: ContourData, opts: FigureOptions | None = None):
-    """Trajectories on the exact loss contours: start, end and θ* marked."""
+def contour_figure(cd: ContourData, opts: FigureOptions | None = None, extra_labels: list[str] | None = None,
+                   draw_extra=None):
+    """Trajectories on the exact loss contours: start, end and θ* marked. ``draw_extra(ax, look)``
+    draws more on the axes (the lecture's feasible region, minimisers) and returns its legend
+    handles, labelled ``extra_labels`` (the layout reserves their room before drawing)."""
     look = look_of(opts, (7.8, 6.0))
     with style(look):
-        fig, ax, cax, lay = contour_canvas(cd, contour_labels(cd), look)
+        fig, ax, cax, lay = contour_canvas(cd, contour_labels(cd) + list(extra_labels or []), look)
         draw_contours(ax, cd, cax, look)
         plot_paths(ax, cd, look)
+        extra = draw_extra(ax, look) if draw_extra else []
         plot_star(ax, cd, look)
-        legend_at(fig, ax, lay)
+        legend_at(fig, ax, lay, extra)
     return fig
 
 

@@ -15,35 +15,12 @@ handed over (which is what the tests check).
 from __future__ import annotations
 
 from optrun.plots.figure_contour import (  # noqa: F401
-    ContourLayout,
-    contour_canvas,
-    contour_figure,
-    contour_labels,
-    contour_layout,
-    draw_contours,
-    legend_at,
-    plot_paths,
+    ContourLayout, contour_canvas, contour_figure, contour_labels, contour_layout, draw_contours, legend_at, plot_paths,
     plot_star,
 )
 from optrun.plots.figure_curves import curves_figure, dataspace_figure, draw_panel, params_figure  # noqa: F401
 from optrun.plots.figure_layout import (  # noqa: F401
-    CHAR_W,
-    LINE_H,
-    NOTE_COLOR,
-    STAR_COLOR,
-    STYLE,
-    Bands,
-    default_look,
-    draw_bands,
-    legend_entries,
-    log_axis,
-    look_of,
-    make_bands,
-    message_figure,
-    new_figure,
-    place_grid,
-    pow10,
-    save_figure,
-    style,
+    CHAR_W, LINE_H, NOTE_COLOR, STAR_COLOR, STYLE, Bands, default_look, draw_bands, legend_entries, log_axis, look_of,
+    make_bands, message_figure, new_figure, place_grid, pow10, save_figure, style,
 )
 from optrun.plots.figure_motion import _PathPlayer, contour_animation, contour_frames, gif_palette  # noqa: F401

@@ -8,36 +8,16 @@ import math
 
 import numpy as np
 
-from optrun.plots.labels import figure_title
+from optrun.plots.labels import ANALYTIC_MODELS, figure_title
 from optrun.plots.model import ProblemData
 from optrun.plots.rundata import Group, RunData
-from optrun.plots.rundata import load_problem as load_data_problem
+from optrun.plots.rundata import load_problem  # noqa: F401  (objectives without data too)
 
-ANALYTIC = ("function", "quadratic")  # model names without data (optrun.config.keys.ANALYTIC_MODELS)
+ANALYTIC = ANALYTIC_MODELS  # model names without data (optrun.config.keys.ANALYTIC_MODELS)
 
 
 def is_analytic(run: RunData) -> bool:
     return str(((run.config or {}).get("model") or {}).get("name")) in ANALYTIC
-
-
-def load_problem(run: RunData) -> tuple[ProblemData | None, str | None]:
-    """:func:`optrun.plots.rundata.load_problem`, plus objectives without data (``model:
-    function | quadratic``): an :class:`optrun.analytic.AnalyticObjective` on a 0-column placeholder."""
-    if run.config is None or not is_analytic(run):
-        return load_data_problem(run)
-    from optrun.analytic import make_objective
-
-    m = run.config["model"]
-    try:
-        if m["name"] == "quadratic":
-            obj = make_objective("quadratic", {"A": m["A"], "b": m.get("b"), "c": m.get("c", 0.0)})
-        else:
-            obj = make_objective(m["function"], m.get("function_params"))
-    except Exception as exc:
-        return None, f"cannot rebuild the function ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
-    if obj.n_params() != len(run.param_names):
-        return None, f"the function has {obj.n_params()} parameters, the trace {len(run.param_names)}"
-    return ProblemData(np.zeros((1, 0)), np.zeros(1), obj, [], "", False), None
 
 
 def values_at(problem: ProblemData, thetas: np.ndarray) -> np.ndarray:
@@ -98,14 +78,8 @@ def in_view(run: RunData) -> np.ndarray:
 
 
 def title_of(groups: list[Group]) -> tuple[str, str]:
-    """:func:`optrun.plots.labels.figure_title`, naming an objective without data by its function."""
-    title, sub = figure_title(groups)
-    first = groups[0].first
-    if is_analytic(first):
-        m = (first.config or {}).get("model") or {}
-        title = (f"f(θ) = {m.get('function')}" if m.get("name") == "function" else "f(θ) = ½θᵀAθ + bᵀθ + c") + \
-            (" subject to constraints" if (first.config or {}).get("constraints") else "")
-    return title, sub
+    """:func:`optrun.plots.labels.figure_title` (an objective without data is named by its formula there)."""
+    return figure_title(groups)
 
 
 def objective_key(run: RunData) -> str:
