@@ -61,7 +61,9 @@ def convexity_data(groups: list[Group], grid: int = 241, reach: float = 3.0) -> 
             notes.append(f"{objective_title(r)}: not drawn ({why})")
             continue
         centre = r.theta_star if r.theta_star is not None else r.params[-1]
-        where = "" if r.theta_star is not None else " (no θ*: the line passes through the final θ)"
+        where = "" if r.theta_star is not None else " (final θ)"  # the panel title stays short: a note says why
+        if r.theta_star is None:
+            notes.append(f"{objective_title(r)}: no θ* in summary.json, its line passes through the final θ")
         d = r.params[0] - centre
         dist = float(np.linalg.norm(d))
         if dist < 1e-12:
