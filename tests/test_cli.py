@@ -156,7 +156,7 @@ def test_one_status_style_map():
     (["plot", "{tmp}", "--y", "bogus"], "Invalid value for --y: 'bogus': expected loss, subopt, grad_norm or dist"),
     (["plot", "{tmp}", "--yscale", "ln"], "Invalid value for --yscale: expected log or linear"),
     (["compare", "{cfg}", "--vary", "seed=1,2", "--x", "steps", "--out", "{tmp}/runs"],
-     "Invalid value for --x: expected step, epoch, samples or time"),
+     "Invalid value for --x: expected step, epoch, samples, evals or time"),
     (["compare", "{cfg}", "--vary", "seed=1,2", "--format", "jpg", "--out", "{tmp}/runs"], "Invalid value for --format: expected png, svg or pdf"),
 ])
 def test_check_choice_keeps_each_commands_wording(args, line, cfg_file, tmp_path):

@@ -446,10 +446,16 @@ def test_figures_module_imports_only_the_model():
     import ast
     import inspect
 
-    tree = ast.parse(inspect.getsource(F))
-    mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("optrun")}
-    mods |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names if a.name.startswith("optrun")}
-    assert mods == {"optrun.plots.model", "optrun.plots.style"}  # plain data and the options
+    from optrun.plots import figure_contour, figure_curves, figure_layout, figure_motion, lecture_figures
+
+    renderers = {"optrun.plots.figure_layout", "optrun.plots.figure_curves", "optrun.plots.figure_contour",
+                 "optrun.plots.figure_motion"}
+    for module in (F, figure_layout, figure_curves, figure_contour, figure_motion, lecture_figures):
+        tree = ast.parse(inspect.getsource(module))
+        mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("optrun")}
+        mods |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names if a.name.startswith("optrun")}
+        # plain data, the options and the other renderers (the lecture's dataclasses for its figures)
+        assert mods <= {"optrun.plots.model", "optrun.plots.style", "optrun.plots.lecture", *renderers}, module.__name__
     code = "import sys, optrun.plots.model, optrun.cli.plot; print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

@@ -27,7 +27,16 @@ def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("slides")
     train = lambda c: optrun.train(c, out=tmp / "runs", plots=False).run_dir  # noqa: E731
     return {"sgd": train(cfg()), "adagrad": train(cfg("adagrad", lr=0.5)), "ridge": train(cfg(l2=1.0)),
-            "wide": train(cfg(n_features=6, lr=0.05, steps=30)), "tmp": tmp}
+            "wide": train(cfg(n_features=6, lr=0.05, steps=30)), "tmp": tmp,
+            # the lecture's figures: one parameter (tangents), four minimisers, a feasible region + duality
+            "x_squared": train({"model": {"name": "function", "function": "x_squared", "init": [3.0]},
+                                "optimizer": {"name": "newton"}, "train": {"steps": 4}}),
+            "himmelblau": train({"model": {"name": "function", "function": "himmelblau", "init": [0.0, 0.0]},
+                                 "optimizer": {"name": "sgd", "lr": 0.01}, "train": {"steps": 30}}),
+            "quad": train({"model": {"name": "quadratic", "A": [[3, 1], [1, 2]], "b": [-1, 0], "c": 0.0, "init": [2, 2]},
+                           "optimizer": {"name": "sgd", "lr": 0.1}, "train": {"steps": 60, "log_every": 1},
+                           "constraints": {"inequality": {"G": [[1, 1]], "h": [-0.5]}, "method": "primal_dual",
+                                           "dual_lr": 0.5}})}
 
 
 def groups_of(*dirs):
@@ -55,18 +64,25 @@ def shown_px(fig, text, renderer):
 # slides: 16:9, no text smaller than 18 px at 1280 px wide (the README's three lecture figures)
 
 
-@pytest.mark.parametrize("which", [("sgd", "adagrad"), ("sgd", "ridge"), ("wide",)])
+LECTURE = {"x_squared": ("contour",), "himmelblau": ("contour", "surface"), "quad": ("contour", "duality", "surface")}
+
+
+@pytest.mark.parametrize("which", [("sgd", "adagrad"), ("sgd", "ridge"), ("wide",), ("x_squared",), ("himmelblau",),
+                                   ("quad",)])
 def test_slides_every_text_at_least_18px_at_1280_wide(runs, which):
     from matplotlib.text import Text
 
     groups = groups_of(*[runs[w] for w in which])
     ctx = context(groups, FigureOptions(style="slides"))
+    specs = [s for s in catalog.FIGURES.values() if s.applies([r for g in groups for r in g.runs])]
+    specs += [catalog.ON_REQUEST[n] for n in LECTURE.get(which[0], ()) if n in catalog.ON_REQUEST]
+    for name in LECTURE.get(which[0], ()):  # the lecture's figures are drawn, not a message
+        assert name in [s.name for s in specs] and not isinstance(
+            {s.name: s for s in specs}[name].build(ctx), str), name
     smallest = []
-    for spec in catalog.FIGURES.values():
-        if not spec.applies([r for g in groups for r in g.runs]):
-            continue
+    for spec in specs:
         fig = spec.figure(ctx)
-        assert fig.get_figwidth() / fig.get_figheight() == pytest.approx(16 / 9)
+        assert fig.get_figwidth() / fig.get_figheight() == pytest.approx(16 / 9), spec.name
         fig.canvas.draw()
         renderer = fig.canvas.get_renderer()
         for t in fig.findobj(Text):
@@ -78,6 +94,18 @@ def test_slides_every_text_at_least_18px_at_1280_wide(runs, which):
     assert size >= SLIDE_MIN_PX - 1e-9, (name, text, size)
     low = min(smallest, key=lambda s: s[1])
     assert low[1] >= SLIDE_MIN_PX, low
+
+
+def test_lecture_figures_take_title_and_size(runs):
+    from optrun.plots import lecture_figures
+
+    groups = groups_of(runs["quad"])
+    ctx = context(groups, FigureOptions(title="Duality", size=(8.0, 4.5), dpi=100))
+    for data in (catalog.FIGURES["contour"].build(ctx), catalog.FIGURES["duality"].build(ctx)):
+        fig = lecture_figures.render(data, [], ctx.options)
+        assert (fig.get_figwidth(), fig.get_figheight()) == (8.0, 4.5)
+        assert "Duality" in [t.get_text() for t in fig.texts]
+        fig.clear()
 
 
 def test_slides_size_and_fonts_follow_size_flag():

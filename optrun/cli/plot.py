@@ -104,28 +104,19 @@ def plot(
     lecture = {k: v for k, v in (("tangents", tangents), ("xlim", parse_lim(xlim, "--xlim")),
                                  ("ylim", parse_lim(ylim, "--ylim")), ("path", path_key)) if v}
     from optrun.plots.draw import draw_runs, expand_dirs
-    from optrun.rundir import create_run_dir
 
     con = console(quiet)
     runs, meta, labels = expand_dirs(run_dirs)
-    if out is not None:
-        target = create_run_dir(out, "plot")
-    elif len(run_dirs) == 1:
-        target = Path(run_dirs[0]) / "plots"
-    else:
-        target = create_run_dir(Path("runs"), "plot")
-    if x is None and meta.get("x"):
-        x = meta["x"]
-    if x is None and len(runs) == 1:
-        x = "step"
+    target = _target(out, run_dirs)
+    x = x or meta.get("x") or ("step" if len(runs) == 1 else None)
     if path_key:  # a figure across the runs: nothing else is drawn
-        written = _draw_requested(runs, labels, ["path"], target, fmt, x or "step", projection, lecture)
+        written = _draw_requested(runs, labels, ["path"], target, x or "step", projection, lecture, options)
     else:
         written = draw_runs(runs, target, fmt=fmt, x=x, ys=list(y) if y else None,
                             log=None if yscale is None else yscale == "log", projection=projection,
                             animate=animate, labels=labels, options=options, lecture=lecture)
         if surface:
-            written += _draw_requested(runs, labels, ["surface"], target, fmt, x or "step", projection, lecture)
+            written += _draw_requested(runs, labels, ["surface"], target, x or "step", projection, lecture, options)
     if json_out:
         print_json({"out": str(target), "figures": [str(p) for p in written], "runs": [str(r) for r in runs]})
     con.print(f"{len(written)} figure(s) from {len(runs)} run(s) in [bold]{target}[/]")
@@ -133,8 +124,21 @@ def plot(
         con.print(f"  {p.name}")
 
 
-def _draw_requested(runs, labels, names, target, fmt, x, projection, lecture):
+def _target(out: Path | None, run_dirs: list[Path]) -> Path:
+    """Where the figures go: a fresh folder under ``--out``; RUN_DIR/plots for one folder; else
+    a fresh folder under runs/."""
+    from optrun.rundir import create_run_dir
+
+    if out is not None:
+        return create_run_dir(out, "plot")
+    if len(run_dirs) == 1:
+        return Path(run_dirs[0]) / "plots"
+    return create_run_dir(Path("runs"), "plot")
+
+
+def _draw_requested(runs, labels, names, target, x, projection, lecture, options):
     from optrun.plots import catalog, rundata
 
     groups, _ = rundata.group_runs([rundata.load_run(p) for p in runs], labels)
-    return catalog.draw_requested(groups, names, target, fmt=fmt, x=x, projection=projection, options=lecture)
+    return catalog.draw_requested(groups, names, target, x=x, projection=projection, options=lecture,
+                                  figure_options=options)

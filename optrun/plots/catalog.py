@@ -116,7 +116,7 @@ def render_lecture(data, ctx: Context):
         return render_contour(data, ctx)
     from optrun.plots import lecture_figures
 
-    return lecture_figures.render(data, ctx.notes)
+    return lecture_figures.render(data, ctx.notes, ctx.options)
 
 
 # ---- builders: groups -> plain data ------------------------------------------------------------
@@ -177,14 +177,18 @@ ON_REQUEST: dict[str, FigureSpec] = {spec.name: spec for spec in (
 
 
 def draw_requested(groups: list[Group], names: list[str], out, fmt: str = "png", x: str = "step",
-                   projection: str = "hessian", options: dict | None = None) -> list:
+                   projection: str = "hessian", options: dict | None = None,
+                   figure_options: FigureOptions | None = None) -> list:
     """Draw the :data:`ON_REQUEST` figures ``names`` of these groups into ``out``; return the
-    files. A failure becomes a figure that says why (as in :func:`optrun.plots.draw.draw_groups`)."""
+    files. ``options``: the lecture's (tangents, xlim, ylim, path); ``figure_options``: style,
+    titles, sizes, format (it wins over ``fmt``). A failure becomes a figure that says why (as in
+    :func:`optrun.plots.draw.draw_groups`)."""
     from pathlib import Path
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    ctx = Context(groups, x=x, projection=projection, lecture=dict(options or {}))
+    figure_options = figure_options or FigureOptions(format=fmt)
+    ctx = Context(groups, x=x, projection=projection, lecture=dict(options or {}), options=figure_options)
     specs = [ON_REQUEST[n] for n in names]
     if any(s.needs_problem for s in specs):
         ctx.load_problem()
@@ -193,8 +197,9 @@ def draw_requested(groups: list[Group], names: list[str], out, fmt: str = "png",
         try:
             fig = spec.figure(ctx)
         except Exception as exc:  # a plotting bug must not cost the other figures
-            fig = F.message_figure(spec.title, f"this figure could not be drawn: {type(exc).__name__}: {exc}")
-        written.append(F.save_figure(fig, out / f"{spec.name}.{fmt}"))
+            fig = F.message_figure(spec.title, f"this figure could not be drawn: {type(exc).__name__}: {exc}",
+                                   opts=figure_options)
+        written.append(F.save_figure(fig, out / f"{spec.name}.{figure_options.format}"))
     return written
 
 

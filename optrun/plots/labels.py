@@ -101,11 +101,38 @@ def dataset_text(config: dict | None, summary: dict | None = None) -> str:
     return " ".join(parts)
 
 
+ANALYTIC_MODELS = ("function", "quadratic")  # models without data (optrun.config.keys.ANALYTIC_MODELS)
+
+
+def analytic_text(model: dict) -> str:
+    """An objective without data, named by its formula: ``"rosenbrock (a=1, b=100)"`` (the
+    function's parameters, defaults of its registry signature filled in), ``"quadratic f(θ) =
+    ½θᵀAθ + bᵀθ"`` (``+ c`` when c ≠ 0)."""
+    if model.get("name") == "quadratic":
+        c = model.get("c") or 0.0
+        return "quadratic f(θ) = ½θᵀAθ + bᵀθ" + (f" + {_fmt(float(c))}" if c else "")
+    name = str(model.get("function") or "?")
+    params = dict(model.get("function_params") or {})
+    try:
+        from optrun.analytic import functions
+
+        params = {**functions()[name].defaults, **params}
+    except (ImportError, KeyError):  # an unknown function: name it with what the config says
+        pass
+    inside = ", ".join(f"{k}={_fmt(v)}" for k, v in params.items())
+    return f"{name} ({inside})" if inside else name
+
+
 def problem_parts(config: dict | None, summary: dict | None = None, short: bool = False) -> list[str]:
     """The pieces of a problem's description: dataset, model, loss, penalties (``short``: the
-    dataset's name only, no generator settings or row count)."""
+    dataset's name only, no generator settings or row count). An objective without data is one
+    piece, its formula (:func:`analytic_text`), and the loss's penalties."""
     if not config:
         return ["?"]
+    if (config.get("model") or {}).get("name") in ANALYTIC_MODELS:
+        loss = config.get("loss") or {}
+        text = analytic_text(config["model"]) + (" subject to constraints" if config.get("constraints") else "")
+        return [text, "", "", *[f"{k}={_fmt(loss[k])}" for k in ("l2", "l1") if loss.get(k)]]
     model = config.get("model") or {}
     loss = config.get("loss") or {}
     ds = dataset_text(config, summary)

@@ -18,11 +18,15 @@ if TYPE_CHECKING:  # annotations only: importing this module loads no NumPy
 
 # ---- the vocabulary: choices of `optrun plot` (the CLI reads them from here) ----------------
 
-X_COLUMNS = {"step": "step", "epoch": "epoch", "samples": "samples", "time": "time_s"}  # --x -> trace column
+X_COLUMNS = {"step": "step", "epoch": "epoch", "samples": "samples", "evals": "evals",
+             "time": "time_s"}  # --x -> trace column
 X_LABELS = {
     "step": "optimizer step t",
     "epoch": "epoch (passes over the training set)",
     "samples": "training samples seen",
+    # cumulative per-sample gradient evaluations (line-search trials and variance-reduction
+    # snapshots included): the fair x axis between full-batch, stochastic and SVRG-like methods
+    "evals": "per-sample gradient evaluations",
     "time": "wall time (s)",
 }
 Y_KINDS = ("loss", "subopt", "grad_norm", "dist")

@@ -20,7 +20,7 @@ import numpy as np
 from optrun.errors import OptrunError
 from optrun.trace import parameter_columns
 from optrun.plots import colors
-from optrun.plots.labels import make_labels
+from optrun.plots.labels import ANALYTIC_MODELS, make_labels
 from optrun.plots.model import X_COLUMNS, ProblemData
 
 MAX_POINTS = 4000  # points per drawn line (long traces are thinned, first/last rows kept)
@@ -193,8 +193,12 @@ def read_trace_table(path: Path) -> TraceTable:
 
 
 def run_x(run: RunData, x: str) -> np.ndarray:
-    """The trace column behind the x axis ``x`` (step, epoch, samples, time)."""
-    return run.trace[X_COLUMNS[x]].to_numpy(float)
+    """The trace column behind the x axis ``x`` (step, epoch, samples, evals, time)."""
+    column = X_COLUMNS[x]
+    if column not in run.trace.columns:  # a trace written before the column existed
+        raise OptrunError(f"{run.path.name}: trace.csv has no {column!r} column (--x {x}); "
+                          f"choose one of {', '.join(c for c, k in X_COLUMNS.items() if k in run.trace.columns)}")
+    return run.trace[column].to_numpy(float)
 
 
 def thin(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
@@ -204,6 +208,24 @@ def thin(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
 
 
+def analytic_problem(run: RunData) -> tuple[ProblemData | None, str | None]:
+    """An :class:`optrun.analytic.AnalyticObjective` (``model: function | quadratic``) on a
+    0-column placeholder for the data (its value and derivatives ignore X and y)."""
+    from optrun.analytic import make_objective
+
+    m = run.config["model"]
+    try:
+        if m["name"] == "quadratic":
+            obj = make_objective("quadratic", {"A": m["A"], "b": m.get("b"), "c": m.get("c", 0.0)})
+        else:
+            obj = make_objective(m["function"], m.get("function_params"))
+    except Exception as exc:
+        return None, f"cannot rebuild the function ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+    if obj.n_params() != len(run.param_names):
+        return None, f"the function has {obj.n_params()} parameters, the trace {len(run.param_names)}"
+    return ProblemData(np.zeros((1, 0)), np.zeros(1), obj, [], "", False), None
+
+
 def why_no_reference(run: RunData, what: str) -> str:
     """``"f* unavailable: <the summary's diagnostic note>"``."""
     note = (run.summary.get("diagnostics") or {}).get("note") or "no exact reference in summary.json"
@@ -211,9 +233,13 @@ def why_no_reference(run: RunData, what: str) -> str:
 
 
 def load_problem(run: RunData) -> tuple[ProblemData | None, str | None]:
-    """Re-load the run's training data and objective from its resolved config (or say why not)."""
+    """Re-load the run's training data and objective from its resolved config (or say why not).
+    An objective without data (``model: function | quadratic``) is rebuilt from the config
+    alone (:func:`analytic_problem`)."""
     if run.config is None:
         return None, "config.yaml missing or unreadable"
+    if str((run.config.get("model") or {}).get("name")) in ANALYTIC_MODELS:
+        return analytic_problem(run)
     try:
         from optrun.prepare import load_data, make_objective
 
