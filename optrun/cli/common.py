@@ -38,10 +38,10 @@ STATUS_STYLE = {"completed": "green", "converged": "green", "diverged": "yellow"
                 "failed": "red", "unreadable": "red", "running": "cyan", "pending": "dim"}
 
 # The choices of the options several commands share (checked by check_choice)
-# the library owns the choice lists (plots.model imports no third-party module)
-from optrun.plots.model import FORMATS as FIGURE_FORMATS  # noqa: E402,F401
-from optrun.plots.model import PROJECTIONS  # noqa: E402,F401
-from optrun.plots.model import X_COLUMNS as X_AXES  # noqa: E402,F401
+# the library owns the choice lists (plots.choices: plain constants)
+from optrun.plots.choices import FORMATS as FIGURE_FORMATS  # noqa: E402,F401
+from optrun.plots.choices import PROJECTIONS  # noqa: E402,F401
+from optrun.plots.choices import X_COLUMNS as X_AXES  # noqa: E402,F401
 
 
 def styled(status: str, text: str | None = None) -> str:

@@ -1,6 +1,7 @@
 """``optrun plot RUN_DIR [RUN_DIR ...]``: redraw figures from run folders alone (never re-train)."""
 
-from __future__ import annotations
+# no `from __future__ import annotations`: Typer reads the real annotation objects instead of
+# eval()-ing strings, which halves the cost of building the CLI for every command (--help)
 
 from pathlib import Path
 from typing import Annotated, Optional
@@ -8,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from optrun.cli.common import JsonOption, QuietOption, check_choice, console, print_json, user_errors
-from optrun.plots.model import FORMATS, PROJECTIONS, X_COLUMNS, Y_KINDS, YSCALES  # no NumPy behind it
+from optrun.plots.choices import FORMATS, PROJECTIONS, X_COLUMNS, Y_KINDS, YSCALES  # plain constants
 
 # the choices are the library's; the CLI only adds words for the help
 Y_HINTS = {"subopt": "f - f*", "dist": "||theta - theta*||"}

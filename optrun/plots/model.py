@@ -18,37 +18,9 @@ if TYPE_CHECKING:  # annotations only: importing this module loads no NumPy
 
 # ---- the vocabulary: choices of `optrun plot` (the CLI reads them from here) ----------------
 
-X_COLUMNS = {"step": "step", "epoch": "epoch", "samples": "samples", "evals": "evals",
-             "time": "time_s"}  # --x -> trace column
-X_LABELS = {
-    "step": "optimizer step t",
-    "epoch": "epoch (passes over the training set)",
-    "samples": "training samples seen",
-    # cumulative per-sample gradient evaluations (line-search trials and variance-reduction
-    # snapshots included): the fair x axis between full-batch, stochastic and SVRG-like methods
-    "evals": "per-sample gradient evaluations",
-    "time": "wall time (s)",
-}
-Y_KINDS = ("loss", "subopt", "grad_norm", "dist")
-Y_LABELS = {
-    "loss": "training loss f(θ)",
-    "subopt": "suboptimality f(θ) − f*",
-    "grad_norm": "gradient norm ‖∇f(θ)‖",
-    "dist": "distance to the optimum ‖θ − θ*‖",
-}
-LOG_BY_DEFAULT = {"loss": False, "subopt": True, "grad_norm": True, "dist": True}
-YSCALES = ("log", "linear")
-FORMATS = ("png", "svg", "pdf")
-PROJECTIONS = ("hessian", "pca")  # the plane for more than two parameters
-
-
-def one_of(choices, sep: str = ", ") -> str:
-    """``("a", "b", "c")`` -> ``"a, b or c"`` (the wording of the choice messages)."""
-    choices = [str(c) for c in choices]
-    return choices[0] if len(choices) == 1 else f"{sep.join(choices[:-1])} or {choices[-1]}"
-
-
-# ---- curves -----------------------------------------------------------------------------------
+from optrun.plots.choices import (  # noqa: F401  (the vocabulary, re-exported)
+    FORMATS, LOG_BY_DEFAULT, PROJECTIONS, X_COLUMNS, X_LABELS, Y_KINDS, Y_LABELS, YSCALES, one_of,
+)
 
 
 @dataclass
