@@ -362,7 +362,7 @@ def test_data_moved_away_draws_what_it_can(base_config, linear_csv, tmp_path, ca
     run = train(base_config, tmp_path).run_dir
     linear_csv.unlink()
     written = draw_run(run)
-    assert {p.name for p in written} == {"loss.png", "grad_norm.png", "params.png", "contour.png"}
+    assert {p.name for p in written} - {"theory.png"} == {"loss.png", "grad_norm.png", "params.png", "contour.png"}
     err = capsys.readouterr().err
     assert "cannot reload the data" in err
     for p in written:
@@ -422,7 +422,7 @@ def test_every_registered_optimizer_has_a_fixed_family_colour():
 def test_figure_table_drives_draw_groups(two_param_run, four_param_run, tmp_path, monkeypatch):
     from optrun.plots import catalog, model
 
-    assert list(catalog.FIGURES) == ["loss", "grad_norm", "params", "contour", "data", "duality", "convexity"]
+    assert list(catalog.FIGURES) == ["loss", "grad_norm", "params", "contour", "theory", "data", "duality", "convexity"]
     assert list(catalog.CURVES) == list(model.Y_KINDS)
     groups = groups_of(two_param_run)
     ctx = catalog.Context(groups)

@@ -177,3 +177,26 @@ def test_theory_bound_holds_for_gd_and_the_check_fires_on_a_wrong_lr(tmp_path):
     path, found = many.theory_figure([("claimed", summary, {"name": "sgd", "lr": wrong}, steps, loss)],
                                      tmp_path / "th.png", relative=True)
     assert path.is_file() and found[0]["violation_step"] == steps[th2["violation"]]
+
+
+def test_theory_figure_is_drawn_for_gradient_descent_and_the_bound_holds(tmp_path):
+    """The `theory` figure of the catalog: drawn for a full-batch GD run (constant lr), with the
+    rate ρ^{2k}(f₀ − f*) of the reference's spectrum above the measured curve; not for adam."""
+    from optrun.plots import catalog, rundata
+
+    base = {"seed": 3, "dataset": {"name": "synthetic_linear", "n_samples": 200, "n_features": 2, "condition_number": 20},
+            "model": {"name": "linear", "fit_intercept": False, "init": [0.0, 3.5]}, "loss": "half_mse",
+            "batch": "full", "train": {"steps": 60}}
+    gd = api.train({**base, "optimizer": {"name": "sgd", "lr": 0.05}}, out=tmp_path, plots=False)
+    adam = api.train({**base, "optimizer": {"name": "adam", "lr": 0.05}}, out=tmp_path, plots=False)
+    spec = catalog.FIGURES["theory"]
+    run = rundata.load_run(gd.run_dir)
+    assert spec.applies([run]) and not spec.applies([rundata.load_run(adam.run_dir)])
+    th = many.theory_curve(run.summary, run.config["optimizer"], run.trace["step"].to_numpy(float),
+                           run.trace["loss"].to_numpy(float))
+    lam = np.array(run.summary["diagnostics"]["hessian_eigenvalues"])
+    assert th["rate"] == pytest.approx(max(abs(1 - 0.05 * lam)), rel=1e-12) and th["violation"] is None
+    written = api.load_run(gd.run_dir)  # drawing through the API writes theory.png
+    from optrun.plots import draw_run
+
+    assert "theory.png" in [p.name for p in draw_run(written.run_dir)]

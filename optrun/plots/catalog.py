@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from optrun.plots import figures as F
-from optrun.plots import lecture
+from optrun.plots import lecture, many
 from optrun.plots.contour import contour_data
 from optrun.plots.curves import curve_panel, params_data
 from optrun.plots.dataspace import dataspace_data
@@ -110,6 +110,12 @@ def render_dataspace(dd, ctx: Context):
     return F.dataspace_figure(replace(dd, title=ctx.titles[0], subtitle=ctx.titles[1]), opts=ctx.options)
 
 
+def render_theory(runs, ctx: Context):
+    from optrun.plots import lecture_figures
+
+    return lecture_figures.theory_figure(runs, ctx.notes, ctx.options, subtitle=ctx.titles[1])
+
+
 def render_lecture(data, ctx: Context):
     """The lecture figures (optrun.plots.lecture_figures); a plain ContourData as before."""
     if isinstance(data, ContourData):
@@ -159,6 +165,10 @@ FIGURES: dict[str, FigureSpec] = {spec.name: spec for spec in (
     FigureSpec("params", "parameters", lambda ctx: params_data(ctx.groups, ctx.x), render_params),
     FigureSpec("contour", "contour", lecture.build_contour, render_lecture, needs_problem=True,
                missing="no contour plot"),
+    # what theory predicts for gradient descent / heavy ball / Nesterov from the reference's
+    # spectrum, dashed beside the measured f − f*, and a mark where a run breaks its bound
+    FigureSpec("theory", "theory", lambda ctx: many.theory_data(ctx.groups), render_theory,
+               applies=lambda runs: many.has_theory(runs)),
     FigureSpec("data", "data", lambda ctx: dataspace_data(ctx.groups, problem=ctx.problem, why=ctx.why),
                render_dataspace, applies=_applies_to_one_feature, needs_problem=True, missing="no data-space view"),
     FigureSpec("duality", "duality", lambda ctx: lecture.duality_data(ctx.groups, ctx.problem), render_lecture,

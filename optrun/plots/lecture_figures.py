@@ -325,6 +325,36 @@ def duality_figure(dd: DualityData, notes: list[str] | None = None, opts: Figure
                           [*(notes or []), *dd.notes], lambda i, ax, look: panels[i](ax, dd, look))
 
 
+# ---- theory rates ------------------------------------------------------------------------------
+
+
+def theory_figure(runs, notes: list[str] | None = None, opts: FigureOptions | None = None, title: str = "",
+                  subtitle: str = ""):
+    """Each run's f − f* with the rate theory predicts for it dashed (optrun.plots.many.theory_curve:
+    gradient descent's ρ^{2k}(f₀ − f*), heavy ball, Nesterov), and a red ✕ where a measured curve
+    breaks its bound. ``runs``: :func:`optrun.plots.many.theory_data`."""
+
+    def draw(i, ax, look):
+        for j, r in enumerate(runs):
+            steps, sub = r["steps"], np.maximum(r["subopt"], 1e-300)
+            colour = f"C{j % 10}"
+            ax.plot(steps, sub, color=colour, linewidth=1.6 * look.line, label=r["label"])
+            if r["bound"] is None:
+                continue
+            ax.plot(steps, r["bound"], "--", color=colour, linewidth=1.0 * look.line, label=f"{r['label']}: {r['kind']}")
+            if r["violation"] is not None:
+                v = r["violation"]
+                ax.plot([steps[v]], [sub[v]], "x", color="red", markersize=9, markeredgewidth=2)
+                ax.annotate("breaks its bound", (steps[v], sub[v]), color="red", fontsize=look.note,
+                            xytext=(5, 5), textcoords="offset points")
+        ax.set_yscale("log")
+        ax.set_xlabel("optimizer step t")
+        ax.set_ylabel("f(θ) − f*")
+
+    return _panels_figure(1, (7.4, 4.6), opts, title or "measured f − f* and what theory predicts (dashed)",
+                          subtitle, list(notes or []), draw)
+
+
 # ---- 4. regularisation path --------------------------------------------------------------------
 
 

@@ -112,7 +112,9 @@ def theory_curve(summary: dict, optimizer: dict, steps: np.ndarray, loss: np.nda
     name = optimizer.get("name")
     lr = optimizer.get("lr")
     mom = float(optimizer.get("momentum", 0.0) or 0.0)
-    if lr is None or optimizer.get("schedule") or optimizer.get("weight_decay"):
+    sched = optimizer.get("schedule") or {}
+    constant = sched.get("name", "constant") == "constant" and not sched.get("warmup_steps")
+    if lr is None or not constant or optimizer.get("weight_decay") or optimizer.get("line_search", "none") != "none":
         return None
     steps = np.asarray(steps, dtype=float)
     f0_gap = float(loss[0]) - f_star
@@ -154,10 +156,9 @@ def _figure(width: float, height: float, ncols: int = 1):
 
 
 def _save(fig, path: Path, dpi: int = 130) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, metadata={"Software": None} if path.suffix == ".png" else None)
-    return path
+    from optrun.plots.figure_layout import save_figure  # the one save helper (atomic)
+
+    return save_figure(fig, path, dpi)
 
 
 def _color(name: str) -> str:
@@ -307,9 +308,16 @@ def tune_figure(curves: dict[str, list[tuple[np.ndarray, np.ndarray]]], ranking:
 
 def theory_figure(runs: list[tuple[str, dict, dict, np.ndarray, np.ndarray]], path: Path, relative: bool = False,
                   logx: bool = False) -> tuple[Path, list[dict]]:
+    """:func:`theory_fig` saved to ``path``; returns the path and what it found."""
+    fig, found = theory_fig(runs, relative, logx)
+    return _save(fig, path), found
+
+
+def theory_fig(runs: list[tuple[str, dict, dict, np.ndarray, np.ndarray]], relative: bool = False,
+               logx: bool = False):
     """f − f* (or relative) of each run with its theory curve dashed; a red ✕ where the measured
     curve breaks its bound. ``runs``: (label, summary, optimizer section, steps, loss). Returns
-    the path and one ``{label, kind, violation_step}`` per run that has a theory curve."""
+    the figure and one ``{label, kind, violation_step}`` per run that has a theory curve."""
     fig, (ax,) = _figure(7.0, 4.4)
     cols = _palette([r[0] for r in runs])
     found = []
@@ -337,7 +345,33 @@ def theory_figure(runs: list[tuple[str, dict, dict, np.ndarray, np.ndarray]], pa
     ax.set_ylabel("(f − f*)/(f₀ − f*)" if relative else "f(θ) − f*")
     ax.set_title("measured curves and what theory predicts (dashed)")
     ax.legend(fontsize=7)
-    return _save(fig, path), found
+    return fig, found
+
+
+def has_theory(runs: list[Any]) -> bool:
+    """Does theory predict a rate for one of these runs (``RunData``)? The ``theory`` figure is
+    drawn only then."""
+    for run in runs:
+        if run.trace is None or run.config is None or "loss" not in run.trace.columns:
+            continue
+        opt = dict(run.config.get("optimizer") or {})
+        if theory_curve(run.summary, opt, run.trace["step"].to_numpy(float), run.trace["loss"].to_numpy(float)):
+            return True
+    return False
+
+
+def theory_data(groups: Any) -> list[dict]:
+    """The plain data of the ``theory`` figure: per group ``{label, steps, subopt, bound, kind,
+    violation}`` (``bound`` None where theory predicts nothing for that run)."""
+    out = []
+    for label, summary, opt, steps, loss in theory_runs(groups):
+        if summary.get("f_star") is None:
+            continue
+        th = theory_curve(summary, opt, steps, loss)
+        out.append({"label": label, "steps": steps, "subopt": np.asarray(loss, float) - summary["f_star"],
+                    "bound": None if th is None else th["bound"], "kind": None if th is None else th["kind"],
+                    "violation": None if th is None else th["violation"]})
+    return out
 
 
 def theory_runs(groups: Any) -> list[tuple[str, dict, dict, np.ndarray, np.ndarray]]:
