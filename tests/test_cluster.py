@@ -240,3 +240,11 @@ def test_compare_two_jobs_equals_one(cfg, tmp_path):
         t1, t2 = (pd.read_csv(Path(d["comparison_dir"]) / r["run_dir"] / "trace.csv").drop(columns="time_s")
                   for d, r in ((one, r1), (two, r2)))
         pd.testing.assert_frame_equal(t1, t2, check_exact=True)
+
+
+def test_vectorized_sweep_keeps_the_labels(cfg, tmp_path):
+    res = invoke("sweep", cfg, "optimizer.lr=0.1,0.05", "--vectorize", "--tag", "vec", "--note", "stacked",
+                 "--out", tmp_path, "-q", "--json")
+    runs = summaries(Path(json.loads(res.stdout)["sweep_dir"]) / "runs")
+    assert res.exit_code == 0 and len(runs) == 2
+    assert all(s["tags"] == ["vec"] and s["note"] == "stacked" and s.get("vectorized_group") == 2 for s in runs)
