@@ -30,6 +30,9 @@ TAIL_COLUMNS = ["status", "steps", "final_loss", "suboptimality", "wall_time_s"]
 PROBLEM_COLUMN = "problem"
 #: Extra columns in machine-readable formats (csv, json).
 DATA_COLUMNS = ["config_hash", "run_dir"]
+#: Label columns (``--tag``, ``--note`` of train/compare/sweep), after the results, only when a
+#: listed run has them. ``tags`` is ``a,b`` in tables and CSV, a list in JSON.
+LABEL_COLUMNS = ["tags", "note"]
 
 def find_runs(root: str | Path) -> list[Path]:
     """Every run folder (a folder with ``summary.json``) under ``root``, recursively, sorted.
@@ -191,7 +194,26 @@ def _row(rec: RunRecord, varied: list[str]) -> dict:
     row.update({"status": s.get("status"), "steps": s.get("steps"), "final_loss": s.get("final_loss"),
                 "suboptimality": s.get("suboptimality"), "wall_time_s": s.get("wall_time_s"),
                 "config_hash": s.get("config_hash"), "run_dir": str(rec.run_dir), PROBLEM_COLUMN: rec.problem})
+    tags = run_tags(rec)
+    row.update({"tags": ",".join(tags) if tags else None, "note": s.get("note") if isinstance(s.get("note"), str) else None})
     return row
+
+
+def run_tags(rec: RunRecord) -> list[str]:
+    """The run's tags (``summary.json``'s ``tags``; anything else there counts as none)."""
+    tags = rec.summary.get("tags")
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+
+
+def label_match(rec: RunRecord, tags: list[str] | tuple[str, ...] = (), note_contains: str | None = None) -> bool:
+    """Every tag in ``tags`` is one of the run's (exact names), and ``note_contains`` occurs in its
+    note (case-insensitive; a run without a note never matches)."""
+    if tags and not set(tags) <= set(run_tags(rec)):
+        return False
+    if note_contains is not None:
+        note = rec.summary.get("note")
+        return isinstance(note, str) and note_contains.casefold() in note.casefold()
+    return True
 
 
 def varied_keys(records: list[RunRecord]) -> list[str]:
@@ -218,10 +240,13 @@ def _sort_key(value: Any):
     return (1, 0, str(value))
 
 
-def list_runs(root: str | Path = "runs", filters: list[str] | None = None, sort: str | None = None) -> Listing:
+def list_runs(root: str | Path = "runs", filters: list[str] | None = None, sort: str | None = None,
+              tags: list[str] | tuple[str, ...] = (), note_contains: str | None = None) -> Listing:
     """Read, filter and sort the run folders under ``root``.
 
     ``sort`` names a column or key; a leading ``-`` sorts descending. Missing values sort last.
+    ``tags``: keep runs that have *all* of them; ``note_contains``: keep runs whose note holds
+    this text (case-insensitive). The ``tags``/``note`` columns appear when a kept run has them.
     """
     root = Path(root)
     records = [read_run(p, root) for p in find_runs(root)]
@@ -232,11 +257,12 @@ def list_runs(root: str | Path = "runs", filters: list[str] | None = None, sort:
     kept = []
     for rec in records:
         base = _row(rec, [])
-        if all(flt.matches(rec.lookup(flt.key, base)[1]) for flt in parsed):
+        if all(flt.matches(rec.lookup(flt.key, base)[1]) for flt in parsed) and label_match(rec, tags, note_contains):
             kept.append(rec)
     varied = varied_keys(kept)
     rows = [_row(rec, varied) for rec in kept]
-    columns = HEAD_COLUMNS + [k for k in varied if k not in HEAD_COLUMNS + TAIL_COLUMNS] + TAIL_COLUMNS
+    columns = HEAD_COLUMNS + [k for k in varied if k not in HEAD_COLUMNS + TAIL_COLUMNS + LABEL_COLUMNS] + TAIL_COLUMNS
+    columns += [c for c in LABEL_COLUMNS if any(r.get(c) for r in rows)]
     if any(rec.problem for rec in kept):
         columns.append(PROBLEM_COLUMN)
     if sort:
@@ -276,7 +302,7 @@ def to_csv(listing: Listing) -> str:
 
 def to_json(listing: Listing) -> list[dict]:
     cols = listing.columns + DATA_COLUMNS
-    return [{c: r.get(c) for c in cols} for r in listing.rows]
+    return [{c: (r[c].split(",") if c == "tags" and r.get(c) else r.get(c)) for c in cols} for r in listing.rows]
 
 
 def to_markdown(listing: Listing) -> str:

@@ -493,13 +493,15 @@ def run_payloads(payloads: list[dict], into: str | Path, *, api: Any, staging: A
         try:
             for _, payload, cfg, problem in group:
                 stages.append(staging.staging_dir(into))
-                runs.append(api.open_run(cfg, problem, stages[-1], payload["name"]))
+                labels = {k: payload[k] for k in ("note", "tags") if payload.get(k)}  # sweep --note/--tag
+                runs.append(api.open_run(cfg, problem, stages[-1], payload["name"], labels))
             results = run_group([g[3] for g in group], [r.writer for r in runs], stop)
             for (pos, payload, _, problem), run, result, stage in zip(group, runs, results, stages):
                 run.writer.close()
                 problem.engine = "vectorized"
                 summary = api.build_summary(problem, result, run.cfg_hash, run.ident["name"], run.writer.rows_written)
                 summary["vectorized_group"] = len(group)
+                summary.update({k: run.ident[k] for k in ("note", "tags") if k in run.ident})
                 write_json(run.dir / "summary.json", summary)
                 # the outcome read_outcome would read back, from the summary just written
                 outcome = {"index": payload["index"], **{k: summary.get(k) for k in _OUTCOME_KEYS}}

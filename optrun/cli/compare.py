@@ -12,8 +12,8 @@ from optrun.cli.plot import (
     DpiOption, FontScaleOption, FramesOption, NoSubtitleOption, SizeOption, StyleOption, TitleOption, figure_options,
 )
 from optrun.cli.common import (
-    EXIT_SOME_FAILED, FIGURE_FORMATS, PROJECTIONS, X_AXES, JsonOption, OutOption, QuietOption, Signals,
-    check_choice, console, print_json, user_errors,
+    EXIT_SOME_FAILED, FIGURE_FORMATS, PROJECTIONS, X_AXES, JsonOption, NoteOption, OutOption, QuietOption,
+    ReportOption, Signals, TagOption, check_choice, console, print_json, user_errors,
 )
 
 VARY_HELP = ("KEY=v1,v2,... to vary (repeat for a grid): optimizer.name=sgd,momentum,adam | "
@@ -40,6 +40,10 @@ def compare(
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the overlay figures.")] = False,
     resolution: Annotated[Optional[int], typer.Option("--resolution", help="Log every K steps so 'to target' is read at a resolution that does not depend on the budget (default 1 unless the config sets train.log_every).", show_default=False)] = None,
     baselines: Annotated[Optional[str], typer.Option("--baselines", help="theory: add GD at 1/L and 2/(L+mu), the optimal heavy ball and Nesterov (from the reference's L, mu).", show_default=False)] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel worker processes (0 = one per CPU); the results are those of -j 1.", min=0)] = 1,
+    note: NoteOption = None,
+    tag: TagOption = None,
+    report: ReportOption = False,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ):
@@ -49,6 +53,8 @@ def compare(
     and plots/ (overlays: loss and f - f*, gradient norm, parameters, paths on the contours).
     Exit code 4 if some runs failed (a diverged run is a result, not a failure).
     """
+    import os
+
     from optrun import compare as compare_mod
     from optrun.control import StopFlag
 
@@ -66,8 +72,14 @@ def compare(
             config, vary=list(vary or []), overrides=list(overrides or []), seeds=seeds, out=out, target=target, x=x,
             name=name, plots=not no_plots, run_plots=run_plots, fmt=fmt, projection=projection, animate=animate,
             figure=figure, stop=stop, on_run=_progress_line(con), resolution=resolution, baselines=baselines,
+            jobs=jobs or (os.cpu_count() or 1), note=note, tags=tag or (),
         )
-    _show(result, con, json_out)
+    page = None
+    if report:
+        from optrun.report import write_report
+
+        page = write_report(result.folder)
+    _show(result, con, json_out, page)
     if result.interrupted:
         raise typer.Exit(signals.exit_code)
     if result.failed:
@@ -75,12 +87,13 @@ def compare(
         raise typer.Exit(EXIT_SOME_FAILED)
 
 
-def _show(result, con, json_out: bool) -> None:
-    """The JSON document (``--json``), the ranking table, the resolution note and the folder."""
+def _show(result, con, json_out: bool, page=None) -> None:
+    """The JSON document (``--json``), the ranking table, the resolution note, the folder and
+    the report page (``--report``)."""
     if json_out:
         print_json({"comparison_dir": str(result.folder), "target": result.target, "x": result.x,
                     "vary": result.vary, "settings": result.settings, "runs": result.rows,
-                    "figures": [str(p) for p in result.figures]})
+                    "figures": [str(p) for p in result.figures], **({"report": str(page)} if page else {})})
     from optrun.cli.render import ranking_table
 
     con.print(ranking_table(result))
@@ -88,6 +101,8 @@ def _show(result, con, json_out: bool) -> None:
     if meta:
         con.print(meta)
     con.print(f"comparison folder: [bold]{result.folder}[/] (comparison.csv, plots/)")
+    if page:
+        con.print(f"report: {page}", soft_wrap=True)
 
 
 def _progress_line(con):

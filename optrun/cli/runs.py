@@ -1,4 +1,5 @@
-"""``optrun runs [DIR] [--format table|csv|json|md] [--filter KEY=VALUE] [--sort COLUMN]``."""
+"""``optrun runs [DIR] [--format table|csv|json|md] [--filter KEY=VALUE] [--tag NAME] [--note-contains TEXT]
+[--sort COLUMN]``."""
 
 # no `from __future__ import annotations`: Typer reads the real annotation objects instead of
 # eval()-ing strings, which halves the cost of building the CLI for every command (--help)
@@ -24,18 +25,23 @@ def runs(
         show_default=False)] = None,
     sort: Annotated[Optional[str], typer.Option("--sort", help="Sort by a column or key; -COLUMN for descending.",
                                                 show_default=False)] = None,
+    tag: Annotated[Optional[list[str]], typer.Option("--tag", help="Keep runs with this tag (train/compare/sweep --tag); "
+                                                     "repeat: runs with all of them.", show_default=False)] = None,
+    note_contains: Annotated[Optional[str], typer.Option("--note-contains", help="Keep runs whose note (--note) "
+                                                         "contains TEXT (case-insensitive).", show_default=False)] = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ):
     """List run folders (from train, compare or sweep) with their varied config values, status
-    and final metrics, read from each folder's summary.json and config.yaml."""
+    and final metrics (and tags and notes, when runs have them), read from each folder's
+    summary.json and config.yaml."""
     from optrun import runs as runs_mod
     from optrun.cli.render import listing_table
 
     if json_out:
         fmt = "json"
     check_choice(fmt, FORMATS, "--format", expected=f"one of {', '.join(FORMATS)}")
-    listing = runs_mod.list_runs(directory, filters=filters, sort=sort)
+    listing = runs_mod.list_runs(directory, filters=filters, sort=sort, tags=tag or (), note_contains=note_contains)
     con = console(quiet)
     if fmt == "json":
         print_json(runs_mod.to_json(listing))

@@ -1,4 +1,5 @@
-"""``optrun sweep CONFIG KEY=v1,v2 KEY='logspace(-4,0,9)' [-j N]`` and ``optrun run-plan DIR --index I``."""
+"""``optrun sweep CONFIG KEY=v1,v2 KEY='logspace(-4,0,9)' [-j N]`` and ``optrun run-plan DIR
+--index I | --shard k/n | --range a:b [-j N]``."""
 
 # no `from __future__ import annotations`: Typer reads the real annotation objects instead of
 # eval()-ing strings, which halves the cost of building the CLI for every command (--help)
@@ -10,8 +11,8 @@ from typing import Annotated, Optional
 import typer
 
 from optrun.cli.common import (
-    EXIT_SOME_FAILED, JsonOption, OutOption, QuietOption, Signals, check_choice, console, fail, print_json,
-    user_errors,
+    EXIT_SOME_FAILED, JsonOption, NoteOption, OutOption, QuietOption, ReportOption, Signals, TagOption, check_choice,
+    console, fail, print_json, user_errors,
 )
 
 EXECUTORS = ("local", "dask")
@@ -37,6 +38,9 @@ def sweep(
     vectorize: Annotated[bool, typer.Option("--vectorize", help="Train runs that differ only in optimizer numbers "
                                                                 "or seed as one stacked program (one process).")] = False,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Draw each run's figures (optrun plot can do it later).")] = False,
+    note: NoteOption = None,
+    tag: TagOption = None,
+    report: ReportOption = False,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ):
@@ -44,13 +48,20 @@ def sweep(
 
     Writes one sweep folder (sweep.yaml, plan.jsonl, runs/, summary.csv). Rerunning the same
     sweep skips the runs already done (same config hash) and reruns failed or interrupted ones.
-    Exit 4 when some runs failed, 130 when interrupted.
+    --note/--tag label every run (and are kept in sweep.yaml for run-plan). Exit 4 when some
+    runs failed, 130 when interrupted.
     """
     from optrun import sweep as sweep_mod
+    from optrun.api import run_labels
 
     con = console(quiet)
     con.soft_wrap = True  # messages hold paths: never break them
+    labels = run_labels(note, tag)  # checked before anything is written
+    if report and (dry_run or plan_only):
+        raise fail("--report: nothing runs with --dry-run or --plan-only (optrun report DIR after the runs)")
     sw = _the_sweep(config, axes, resume, out, name)
+    if labels and resume is None:
+        sw.spec["labels"] = labels  # sweep.yaml keeps them for run-plan (a new folder only)
     check_choice(executor, EXECUTORS, "--executor")
     if executor == "dask" and not dry_run and not plan_only:
         _check_dask(address)
@@ -65,7 +76,7 @@ def sweep(
                   f"run entry I (0..{len(sw.entries) - 1}) with: optrun run-plan {sw.dir} --index I")
         return
     _run_sweep(sw, con, quiet, json_out, jobs=jobs, executor=executor, address=address, plots=plots,
-               fail_fast=fail_fast, vectorize=vectorize)
+               fail_fast=fail_fast, vectorize=vectorize, labels=labels or None, write_report=report)
 
 
 def _the_sweep(config, axes, resume, out, name):
@@ -112,9 +123,9 @@ def _done_hashes(sweep) -> set[str]:
     return {h for h, a in found.items() if is_done(a)}
 
 
-def _run_sweep(sw, con, quiet: bool, json_out: bool, jobs: int, **options) -> None:
+def _run_sweep(sw, con, quiet: bool, json_out: bool, jobs: int, write_report: bool = False, **options) -> None:
     """Run the pending entries with progress on stderr; exit 130/143 when interrupted, 4 when
-    some runs failed."""
+    some runs failed. ``write_report``: ``report.html`` in the sweep folder at the end."""
     import os
 
     from optrun import sweep as sweep_mod
@@ -135,9 +146,13 @@ def _run_sweep(sw, con, quiet: bool, json_out: bool, jobs: int, **options) -> No
             con.print(f"[yellow]interrupted[/]: stopped at once; rerun the same command to resume ({sw.dir})")
             raise typer.Exit(signals.exit_code) from None
     summary_path = sw.dir / sweep_mod.SUMMARY_FILE
+    page = _write_report(sw.dir) if write_report else None
     if json_out:
-        print_json({**report.to_dict(), "summary_csv": str(summary_path), "runs": sweep_mod.summary_rows(sw)})
+        print_json({**report.to_dict(), "summary_csv": str(summary_path), "runs": sweep_mod.summary_rows(sw),
+                    **({"report": str(page)} if page else {})})
     con.print(tally_line(report, summary_path), soft_wrap=True)
+    if page:
+        con.print(f"report: {page}", soft_wrap=True)
     if report.elsewhere:
         con.print(f"{len(report.elsewhere)} runs were left to another process running this sweep "
                   f"({esc(report.elsewhere[0].get('stop_reason'))}, ...)", soft_wrap=True)
@@ -148,22 +163,55 @@ def _run_sweep(sw, con, quiet: bool, json_out: bool, jobs: int, **options) -> No
         raise typer.Exit(EXIT_SOME_FAILED)
 
 
+def _write_report(folder: Path) -> Path:
+    from optrun.report import write_report
+
+    return write_report(folder)
+
+
 @user_errors
 def run_plan(
+    ctx: typer.Context,
     sweep_dir: Annotated[Path, typer.Argument(help="Sweep folder written by optrun sweep --plan-only.", show_default=False)],
     index: Annotated[Optional[int], typer.Option("--index", "-i", help="Plan entry to run (0-based); default: $SLURM_ARRAY_TASK_ID.",
                                                  envvar="SLURM_ARRAY_TASK_ID", show_default=False)] = None,
+    shard: Annotated[Optional[str], typer.Option("--shard", help="Run entries k, k+n, k+2n, ... (0-based), e.g. "
+                                                 "--shard $SLURM_ARRAY_TASK_ID/4.", show_default=False)] = None,
+    span: Annotated[Optional[str], typer.Option("--range", help="Run entries a <= i < b (0-based, half-open), e.g. --range 0:100.",
+                                                show_default=False)] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="With --shard/--range: parallel worker processes inside this "
+                                                           "allocation (0 = one per CPU).", min=0)] = 1,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Draw the run's figures.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Run even when the entry is already done.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Run even when the entry is already done (--index only).")] = False,
+    note: NoteOption = None,
+    tag: TagOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ):
-    """Run one entry of a sweep plan (for job arrays: sbatch --array, GNU parallel).
+    """Run one entry (--index), or many (--shard k/n, --range a:b, with -j N), of a sweep plan:
+    for job arrays (sbatch --array, GNU parallel).
 
-    Idempotent: an entry already done (a run folder with its config hash and a finished status)
-    is skipped with exit 0. Exit 4 when the run failed, 130 when interrupted.
+    Idempotent: entries already done (a run folder with their config hash and a finished status)
+    or held by another process (a claim in runs/.claims) are skipped. The runs are labelled with
+    the sweep's --note/--tag unless given here. Exit 4 when a run failed, 130 when interrupted.
     """
     from optrun import sweep as sweep_mod
+    from optrun.api import run_labels
+
+    labels = run_labels(note, tag) if (note is not None or tag) else None
+    if shard is not None or span is not None:
+        if shard is not None and span is not None:
+            raise fail("give --shard k/n or --range a:b, not both")
+        # $SLURM_ARRAY_TASK_ID fills --index in every array task: only a typed --index conflicts
+        from_env = getattr(ctx.get_parameter_source("index"), "name", None) == "ENVIRONMENT"
+        if index is not None and not from_env:
+            raise fail("give --index I, or --shard k/n / --range a:b, not both")
+        if force:
+            raise fail("--force works with --index only (rerun one entry on purpose)")
+        if shard is not None:
+            sweep_mod.parse_shard(shard)  # a bad k/n is a usage error before the folder is read
+        sw = sweep_mod.load_sweep(sweep_dir)
+        return _run_selection(sw, shard, span, jobs, plots, labels, json_out, quiet)
     from optrun.cli.render import esc, result_table, run_label
     from optrun.control import StopFlag
     from optrun.rundir import read_summary
@@ -172,7 +220,7 @@ def run_plan(
     con.soft_wrap = True
     sw = sweep_mod.load_sweep(sweep_dir)
     if index is None:
-        raise fail(f"missing --index (0..{len(sw.entries) - 1}), or set SLURM_ARRAY_TASK_ID")
+        raise fail(f"missing --index (0..{len(sw.entries) - 1}), --shard k/n or --range a:b (or set SLURM_ARRAY_TASK_ID)")
     if not 0 <= index < len(sw.entries):
         raise fail(f"--index {index}: the plan in {sweep_dir} has entries 0..{len(sw.entries) - 1}")
     entry = sw.entries[index]
@@ -187,7 +235,7 @@ def run_plan(
     t0 = time.perf_counter()
     with Signals(stop) as signals:
         try:
-            outcome = sweep_mod.run_entry(sw, entry, plots=plots, stop=stop, force=force)
+            outcome = sweep_mod.run_entry(sw, entry, plots=plots, stop=stop, force=force, labels=labels)
         except KeyboardInterrupt:  # a second Ctrl-C: nothing was moved into the sweep folder
             con.print(f"[yellow]interrupted[/]: #{index} stopped at once")
             raise typer.Exit(signals.exit_code) from None
@@ -212,3 +260,49 @@ def run_plan(
         con.print(f"#{index} {outcome['status']} in {time.perf_counter() - t0:.1f} s: {run_dir}")
     if outcome["status"] == "interrupted":
         raise typer.Exit(signals.exit_code)
+
+
+def _run_selection(sw, shard: str | None, span: str | None, jobs: int, plots: bool, labels: dict | None,
+                   json_out: bool, quiet: bool) -> None:
+    """``run-plan --shard k/n`` / ``--range a:b``: the selected entries with ``jobs`` processes,
+    progress on stderr, a tally; exit 130/143 when interrupted, 4 when some runs failed."""
+    import os
+
+    from optrun import sweep as sweep_mod
+    from optrun.cli.render import SweepReporter, esc, tally_line
+    from optrun.control import StopFlag
+
+    con = console(quiet)
+    con.soft_wrap = True
+    n = len(sw.entries)
+    k_n = sweep_mod.parse_shard(shard) if shard is not None else None
+    a_b = sweep_mod.parse_range(span, n) if span is not None else None
+    what = f"--shard {k_n[0]}/{k_n[1]}" if k_n else f"--range {a_b[0]}:{a_b[1]}"
+    selected = sweep_mod.select(sw.entries, k_n, a_b)
+    todo, done, held = sweep_mod.to_run(sw, selected)
+    con.print(f"run-plan {what}: {len(selected)} of {n} entries; {len(done)} already done, "
+              f"{len(held)} held by another process, {len(todo)} to run")
+    stop = StopFlag()
+    with Signals(stop) as signals, SweepReporter(len(todo), sw.varied_axes, quiet) as reporter:
+        try:
+            report = sweep_mod.run_selection(sw, k_n, a_b, jobs=jobs or (os.cpu_count() or 1), plots=plots,
+                                             stop=stop, on_result=reporter.result, labels=labels,
+                                             split=(todo, done, held))
+        except KeyboardInterrupt:  # a second Ctrl-C: summary.csv was written on the way out
+            reporter.__exit__()
+            con.print(f"[yellow]interrupted[/]: stopped at once; rerun the same command to resume ({sw.dir})")
+            raise typer.Exit(signals.exit_code) from None
+    summary_path = sw.dir / sweep_mod.SUMMARY_FILE
+    if json_out:
+        print_json({**report.to_dict(), "selection": what, "indices": [e.index for e in selected],
+                    "held": [{"index": o["index"], "reason": o.get("stop_reason")} for o in report.elsewhere],
+                    "summary_csv": str(summary_path)})
+    con.print(tally_line(report, summary_path).replace("sweep:", f"run-plan {what}:", 1), soft_wrap=True)
+    if report.elsewhere:
+        con.print(f"{len(report.elsewhere)} entries were left to another process "
+                  f"({esc(report.elsewhere[0].get('stop_reason'))}, ...)", soft_wrap=True)
+    if stop.requested and signals.signum is not None:
+        con.print(f"[yellow]interrupted[/]: rerun the same command to finish {what}", soft_wrap=True)
+        raise typer.Exit(signals.exit_code)
+    if report.failed:
+        raise typer.Exit(EXIT_SOME_FAILED)

@@ -34,7 +34,8 @@ def compare(config: str | Path, vary: list[str], overrides: list[str] | None = N
             plots: bool = True, run_plots: bool = False, fmt: str = "png", projection: str = "hessian",
             animate: bool = False, figure=None, stop=None,
             on_run: Callable[[int, int, str, dict | None], None] | None = None, jobs: int = 1,
-            resolution: int | None = None, baselines: str | None = None) -> Comparison:
+            resolution: int | None = None, baselines: str | None = None, note: str | None = None,
+            tags: list[str] | tuple[str, ...] = ()) -> Comparison:
     """Run the base config once per combination of ``vary`` values and seed; see the module doc.
 
     ``resolution``: every run logs every ``resolution`` steps (default 1, unless the config sets
@@ -43,12 +44,16 @@ def compare(config: str | Path, vary: list[str], overrides: list[str] | None = N
     ``baselines="theory"`` adds the theory-tuned baselines (:func:`theory_baselines`).
 
     ``on_run(i, total, label, summary_or_None)`` is called before (summary None) and after each run.
-    ``jobs > 1`` runs that many at once (spawned processes); the comparison is the same. Raises
-    OptrunError for a bad config or ``--vary`` before anything is written.
+    ``jobs > 1`` runs that many at once (spawned processes); the comparison is the same.
+    ``note``/``tags`` label every run (its ``summary.json``, for ``optrun runs --tag``) and are
+    recorded in ``comparison.json``. Raises OptrunError for a bad config, ``--vary``, note or tag
+    before anything is written.
     """
+    from optrun.api import run_labels
     from optrun.control import StopFlag
     from optrun.rundir import create_run_dir, write_json
 
+    labels = run_labels(note, tags)
     path = Path(config)
     raw, axes, resolved, log_every = _plan(path, vary, overrides or [], seeds, target, resolution, baselines)
     seed_list = [int(resolved[0][0]["seed"]) + i for i in range(seeds)]
@@ -60,11 +65,13 @@ def compare(config: str | Path, vary: list[str], overrides: list[str] | None = N
             "vary_args": [a.text for a in axes], "seeds": seed_list, "x": x, "target": target,
             "target_resolution": {"log_every": log_every, "unit": "steps",
                                   "rule": "first logged row with f - f* <= target"},
-            "baselines": baselines, "created": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "baselines": baselines, **labels, "created": time.strftime("%Y-%m-%d %H:%M:%S")}
     write_json(folder / "comparison.json", meta)
 
     stop = stop if stop is not None else StopFlag()
     runs = _runs(resolved, seed_list, run_plots, fmt)
+    for r in runs:
+        r["payload"].update(labels)  # note, tags: into each run's summary.json
     rows = _run_all(runs, folder, list(vary_meta), jobs, stop, on_run)
     interrupted = any(r["status"] == "interrupted" for r, _ in rows) or (stop.requested and len(rows) < len(runs))
     target, meta["target_rule"] = _target(rows, target)

@@ -4,7 +4,8 @@
         ...
 
 * ``payloads``: plain, picklable dicts, one per run: ``index`` (the caller's key), ``config``
-  (a config dict), ``overrides``, ``name``, ``plots``, ``plot_format``.
+  (a config dict), ``overrides``, ``name``, ``plots``, ``plot_format``, and optionally ``note``
+  and ``tags`` (stored in the run's ``summary.json``).
 * ``work(payload, out, stop) -> dict``: trains one payload into ``out``, an empty folder, and
   returns its outcome, at least ``index``, ``status`` and ``folder`` (the run folder it wrote in
   ``out``, or None). It is a *module-level* function of the caller (sweep, compare: level 8),

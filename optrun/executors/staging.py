@@ -156,6 +156,9 @@ def run_one(work: Callable, payload: dict, into: Path, stop=None) -> dict:
 def train_into(train: Callable, payload: dict, out: Path, stop=None) -> dict:
     """Train one payload into ``out`` (an empty folder) with ``train`` (:func:`optrun.api.train`).
 
+    The payload's optional ``note`` (text) and ``tags`` (names) go to ``train`` as they are: they
+    are stored in the run's ``summary.json`` and never change its config or hash.
+
     Returns ``{index, status, stop_reason, final_loss, wall_time_s, config_hash, error, folder}``
     read from the folder ``train`` wrote. When ``train`` raised, ``error`` holds
     :func:`error_text`; if it raised before writing a folder (a data error found by ``prepare``)
@@ -165,7 +168,8 @@ def train_into(train: Callable, payload: dict, out: Path, stop=None) -> dict:
     error = None
     try:
         train(payload["config"], overrides=payload.get("overrides"), out=out, plots=payload.get("plots", False),
-              name=payload["name"], stop=stop, plot_format=payload.get("plot_format", "png"))
+              name=payload["name"], stop=stop, plot_format=payload.get("plot_format", "png"),
+              note=payload.get("note"), tags=payload.get("tags") or ())
     except Exception as exc:  # recorded in the outcome; the other runs go on
         error = error_text(exc)
     except KeyboardInterrupt as exc:

@@ -20,7 +20,9 @@ run folder holds a ``summary.json`` with its ``config_hash`` and a finished stat
 The modules: :mod:`~optrun.sweep.plan` (entries, the folder, resume),
 :mod:`~optrun.sweep.staging` (one entry as a payload, the work function),
 :mod:`~optrun.sweep.runner` (:func:`execute` over :func:`optrun.executors.run_all`: sequential,
-``-j N`` spawned processes, or Dask), :mod:`~optrun.sweep.summary` (``summary.csv``). This
+``-j N`` spawned processes, or Dask), :mod:`~optrun.sweep.summary` (``summary.csv``),
+:mod:`~optrun.sweep.claims` (exactly once) and :mod:`~optrun.sweep.shards` (``run-plan --shard
+k/n`` / ``--range a:b``: many entries in one allocation). This
 package imports NumPy only inside functions: process-pool workers must set their BLAS thread
 variables *before* NumPy is first imported.
 """
@@ -41,5 +43,6 @@ from optrun.sweep.plan import (  # noqa: F401  (re-exported)
     read_base_config, run_name, sweep_id, write_sweep,
 )
 from optrun.sweep.runner import Report, execute  # noqa: F401
-from optrun.sweep.staging import _payload, run_entry, train_entry  # noqa: F401
+from optrun.sweep.shards import parse_range, parse_shard, run_selection, select, to_run  # noqa: F401
+from optrun.sweep.staging import _payload, run_entry, sweep_labels, train_entry  # noqa: F401
 from optrun.sweep.summary import SUMMARY_CSV_COLUMNS, summary_rows, write_summary  # noqa: F401

@@ -6,18 +6,21 @@ Before an entry trains, its process creates ``runs/.claims/<config_hash>`` with
 ``{"pid", "host", "started"}``. The claim is
 
 * kept, rewritten as ``{"done": <run folder name>}``, when the run finished with a result
-  (completed, converged, diverged): a second process finds it and skips the entry;
+  (completed, converged, diverged): a second process finds it and skips the entry (also in the
+  moment before the folder is renamed from its staging area into ``runs/``);
 * removed when the run failed or was interrupted, so a resume runs it again;
 * *stale* when its process is gone: same host and no process with that pid (``kill -9``, the
-  OOM killer), or a ``done`` claim whose run folder is missing. A stale claim is taken over; the
-  takeover itself is serialised by a second ``O_EXCL`` file (``<hash>.takeover``), so two
-  processes that find the same stale claim cannot both take it.
+  OOM killer), or a ``done`` claim whose run folder is missing (neither in ``runs/`` nor on its
+  way there). A stale claim is taken over; the takeover itself is serialised by a second
+  ``O_EXCL`` file (``<hash>.takeover``), so two processes that find the same stale claim cannot
+  both take it.
 
 A claim of another host is never taken over (its processes cannot be seen from here).
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import socket
@@ -68,6 +71,29 @@ def _still_done(folder: Path) -> bool:
     return RunFolder(folder).status in ("completed", "converged", "diverged")
 
 
+def _done_reason(claim: dict, runs_dir: Path) -> str | None:
+    """Why a ``done`` marker still stands, or None when it is stale (its folder is gone).
+
+    The marker is written just before the executor renames the run folder from its staging
+    area (``runs/.staging/<host>~<pid>-<hex>/<name>``) into ``runs/``; a look at ``runs/`` alone
+    would take a run in that moment for a lost one and run it again. So: ``runs/`` first, then
+    staging (on its way: ``finishing``), then ``runs/`` again (it arrived between the looks)."""
+    from optrun.executors import STAGING
+
+    name = str(claim["done"])
+    if _still_done(runs_dir / name):
+        return f"already done: {name}"
+    try:
+        in_transit = any(p.is_dir() for p in (runs_dir / STAGING).glob(f"*/{glob.escape(name)}"))
+    except (OSError, ValueError):
+        in_transit = False
+    if in_transit:
+        return f"finishing: {name}"
+    if _still_done(runs_dir / name):
+        return f"already done: {name}"
+    return None
+
+
 class Claim:
     """A held claim: :meth:`done` keeps it as a result marker, :meth:`release` removes it."""
 
@@ -75,6 +101,8 @@ class Claim:
         self.path = path
 
     def done(self, folder_name: str) -> None:
+        """Keep the claim as a result marker (the folder may still be in its staging area: the
+        executor renames it into ``runs/`` next; see :func:`_done_reason`)."""
         from optrun.rundir import atomic_write_text
 
         try:
@@ -103,8 +131,9 @@ def acquire(claims_dir: str | Path, config_hash: str, runs_dir: str | Path, forc
         if claim is None:
             continue  # released meanwhile: try again
         if "done" in claim:
-            if not force and _still_done(Path(runs_dir) / str(claim["done"])):
-                return f"already done: {claim['done']}"
+            why = _done_reason(claim, Path(runs_dir))
+            if why is not None and (not force or why.startswith("finishing")):  # --force: never one in flight
+                return why
         elif claim and _alive(claim):
             return f"running in pid {claim.get('pid')} on {claim.get('host')}"
         elif not claim:
@@ -117,6 +146,21 @@ def acquire(claims_dir: str | Path, config_hash: str, runs_dir: str | Path, forc
             return "being taken over by another process"
         return Claim(path)
     return "claimed by another process"
+
+
+def held(claims_dir: str | Path, config_hash: str, runs_dir: str | Path) -> str | None:
+    """Why ``config_hash`` is taken (``"running in pid P on HOST"``, ``"already done: F"``), or
+    None when :func:`acquire` could claim it. Read-only: a look before dispatch, so a shard does
+    not hand out entries other processes hold; :func:`acquire` still decides, at run time."""
+    path = Path(claims_dir) / config_hash
+    claim = _read(path)
+    if claim is None:
+        return None
+    if "done" in claim:
+        return _done_reason(claim, Path(runs_dir))
+    if claim and _alive(claim):
+        return f"running in pid {claim.get('pid')} on {claim.get('host')}"
+    return None
 
 
 def _take_over(path: Path, seen: dict, mine: dict) -> bool:

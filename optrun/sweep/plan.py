@@ -150,8 +150,12 @@ def default_sweep_dir(out: str | Path, base: str, entries: list[Entry]) -> Path:
 
 
 def plan_sweep(config_path: str | Path, axis_texts: Iterable[str], out: str | Path = "runs",
-               name: str | None = None) -> Sweep:
-    """Parse, expand and resolve a sweep; nothing is written. ``sweep.dir`` is where it goes."""
+               name: str | None = None, labels: dict | None = None) -> Sweep:
+    """Parse, expand and resolve a sweep; nothing is written. ``sweep.dir`` is where it goes.
+
+    ``labels`` (``{"note", "tags"}``, :func:`optrun.api.run_labels`) are kept in ``sweep.yaml``
+    so that every run of the sweep, wherever it runs (``optrun run-plan``), gets them; they are
+    not part of any config hash, hence not of the sweep id."""
     raw = read_base_config(config_path)
     axes = parse_axes(axis_texts)
     base = base_name(raw, config_path, name)
@@ -164,6 +168,8 @@ def plan_sweep(config_path: str | Path, axis_texts: Iterable[str], out: str | Pa
         "runs": len(entries),
         "sweep_id": sweep_id(entries),
     }
+    if labels:
+        spec["labels"] = dict(labels)
     return Sweep(default_sweep_dir(out, base, entries), spec, entries)
 
 

@@ -49,7 +49,8 @@ class Report:
 def execute(sweep: Sweep, entries: list[Entry] | None = None, jobs: int = 1, executor: str = "local",
             address: str | Any = None, plots: bool = False, fail_fast: bool = False, stop=None,
             on_start: Callable[[Entry], None] | None = None,
-            on_result: Callable[[Entry, dict], None] | None = None, vectorize: bool = False) -> Report:
+            on_result: Callable[[Entry, dict], None] | None = None, vectorize: bool = False,
+            labels: dict | None = None) -> Report:
     """Run the sweep's pending entries (or ``entries``) and write ``summary.csv``.
 
     ``stop`` is a flag object with ``requested``/``request(reason)`` (an
@@ -58,6 +59,8 @@ def execute(sweep: Sweep, entries: list[Entry] | None = None, jobs: int = 1, exe
     abandoned). ``on_result(entry, outcome)`` is called as each run finishes, in completion order.
     ``address`` is a scheduler address or a ``distributed.Client``. ``vectorize``: runs that
     differ only in optimizer numbers or seed train as one stack (:mod:`optrun.vectorized`).
+    ``labels`` (``{"note", "tags"}``, see :func:`optrun.api.run_labels`) go into every run's
+    summary; by default the sweep's own (``sweep.yaml``'s ``labels``).
     """
     from optrun.control import StopFlag
     from optrun.executors import clean_stale_staging
@@ -69,7 +72,7 @@ def execute(sweep: Sweep, entries: list[Entry] | None = None, jobs: int = 1, exe
     report = Report(sweep.dir, total=len(sweep.entries), skipped=len(sweep.entries) - len(todo))
     stop = stop if stop is not None else StopFlag()  # Ctrl-C, SIGTERM, --fail-fast
     by_index = {e.index: e for e in todo}
-    payloads = {e.index: _payload(sweep, e, plots) for e in todo}
+    payloads = {e.index: _payload(sweep, e, plots, labels=labels) for e in todo}
     started: dict[int, dict] = {}  # handed out, no outcome yet (lost if we must leave at once)
 
     def started_hook(p: dict) -> None:

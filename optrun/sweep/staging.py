@@ -15,10 +15,28 @@ from optrun.executors import read_outcome, run_one, train_into
 from optrun.sweep.plan import Entry, Sweep
 
 
-def _payload(sweep: Sweep, entry: Entry, plots: bool, force: bool = False) -> dict:
+def _payload(sweep: Sweep, entry: Entry, plots: bool, force: bool = False, labels: dict | None = None) -> dict:
+    """``labels``: ``{"note", "tags"}`` for the run's summary (default: the sweep's own, from
+    ``sweep.yaml``); they never change the config or its hash."""
+    labels = sweep_labels(sweep) if labels is None else labels
     return {"config": sweep.config, "overrides": entry.overrides, "name": entry.name,
             "index": entry.index, "config_hash": entry.config_hash, "plots": plots,
-            "runs_dir": str(sweep.runs_dir), "force": force}
+            "runs_dir": str(sweep.runs_dir), "force": force,
+            "note": labels.get("note"), "tags": list(labels.get("tags") or ())}
+
+
+def sweep_labels(sweep: Sweep) -> dict:
+    """The note and tags ``optrun sweep --note/--tag`` stored in ``sweep.yaml`` (``labels``), so
+    that ``optrun run-plan`` tasks label their runs the same way; ``{}`` when there are none."""
+    labels = sweep.spec.get("labels")
+    if not isinstance(labels, dict):
+        return {}
+    out: dict = {}
+    if isinstance(labels.get("note"), str):
+        out["note"] = labels["note"]
+    if isinstance(labels.get("tags"), list) and all(isinstance(t, str) for t in labels["tags"]):
+        out["tags"] = list(labels["tags"])
+    return out
 
 
 def train_entry(payload: dict, out: Path, stop=None) -> dict:
@@ -83,10 +101,11 @@ def _failure_folder(payload: dict, out: Path, error: str, status: str = "failed"
     write_json(run_dir / "summary.json", status_summary(status, error, ident, error=error if status == "failed" else None))
 
 
-def run_entry(sweep: Sweep, entry: Entry, plots: bool = False, stop=None, force: bool = False) -> dict:
+def run_entry(sweep: Sweep, entry: Entry, plots: bool = False, stop=None, force: bool = False,
+              labels: dict | None = None) -> dict:
     """Run one planned entry in this process into ``sweep/runs/`` and return its outcome
     (status ``skipped`` with the reason when another process holds or has done it)."""
     from optrun.executors import clean_stale_staging
 
     clean_stale_staging(sweep.runs_dir)
-    return run_one(train_entry, _payload(sweep, entry, plots, force), sweep.runs_dir, stop)
+    return run_one(train_entry, _payload(sweep, entry, plots, force, labels), sweep.runs_dir, stop)
