@@ -518,3 +518,17 @@ def test_cli_plot_choices_come_from_the_library():
                         (["--y", "acc"], "expected loss, subopt, grad_norm or dist")):
         r = CliRunner().invoke(app, ["plot", ".", *args])
         assert r.exit_code == 2 and words in r.output, r.output
+
+
+def test_target_line_on_the_suboptimality_panel(two_param_run):
+    """`optrun plot --target T` (and a comparison's target): a line at f - f* = T, inside the frame."""
+    from optrun.plots import catalog
+
+    groups = groups_of(two_param_run)
+    ctx = catalog.Context(groups, lecture={"target": 1e-9})
+    loss_panels = catalog.FIGURES["loss"].build(ctx)
+    sub = loss_panels[1]
+    assert sub.hlines and sub.hlines[0][0] == 1e-9 and sub.hlines[0][1] == "target"
+    if sub.ylim is not None:
+        assert sub.ylim[0] <= 1e-9 <= sub.ylim[1]
+    assert not catalog.FIGURES["loss"].build(catalog.Context(groups))[1].hlines

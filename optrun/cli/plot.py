@@ -84,6 +84,7 @@ def plot(
     path_key: Annotated[Optional[str], typer.Option("--path", help=f"Draw only path.png: every coefficient against this key over the runs ({_listing(PATH_KEYS)}), log axis, support changes marked.", show_default=False)] = None,
     xlim: Annotated[Optional[str], typer.Option("--xlim", help="LO,HI: the horizontal frame of the contour (or f(theta)) figure.", show_default=False)] = None,
     ylim: Annotated[Optional[str], typer.Option("--ylim", help="LO,HI: the vertical frame of the contour figure.", show_default=False)] = None,
+    target: Annotated[Optional[float], typer.Option("--target", help="Draw the line f - f* = TARGET on the suboptimality panels.", min=0, show_default=False)] = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ):
@@ -103,7 +104,7 @@ def plot(
     options = figure_options(style, title, no_subtitle, font_scale, size, dpi, fmt, frames)
     check_choice(path_key, PATH_KEYS, "--path", usage=True)
     lecture = {k: v for k, v in (("tangents", tangents), ("xlim", parse_lim(xlim, "--xlim")),
-                                 ("ylim", parse_lim(ylim, "--ylim")), ("path", path_key)) if v}
+                                 ("ylim", parse_lim(ylim, "--ylim")), ("path", path_key), ("target", target)) if v}
     from optrun.plots.draw import draw_runs, expand_dirs
 
     con = console(quiet)

@@ -21,7 +21,7 @@ def write_csv(path: Path, rows: list[dict], vary_keys: list[str]) -> None:
 
 
 def _overlays(rows: list[dict], folder: Path, fmt: str, x: str, projection: str, animate: bool,
-              figure=None) -> list[Path]:
+              figure=None, target: float | None = None) -> list[Path]:
     """The overlay figures of the runs that have a folder (``plots/``); ``figure``: the
     :class:`optrun.plots.style.FigureOptions` (style, title, size...)."""
     done = [folder / r["run_dir"] for r in rows if r["run_dir"]]
@@ -31,4 +31,4 @@ def _overlays(rows: list[dict], folder: Path, fmt: str, x: str, projection: str,
 
     labels_by_dir = {r["run_dir"]: r["label"] for r in rows if r["run_dir"]}
     return draw_runs(done, folder / "plots", fmt=fmt, x=x, projection=projection, animate=animate,
-                     labels=labels_by_dir, options=figure)
+                     labels=labels_by_dir, options=figure, lecture={"target": target} if target is not None else None)

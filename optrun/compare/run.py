@@ -82,7 +82,7 @@ def compare(config: str | Path, vary: list[str], overrides: list[str] | None = N
     settings = rank_settings(final_rows, x)
     meta["settings"] = settings  # through rundir.json_safe: numbers stay numbers, a non-finite one null
     write_json(folder / "comparison.json", meta)
-    figures = _overlays(final_rows, folder, fmt, x, projection, animate, figure) if plots else []
+    figures = _overlays(final_rows, folder, fmt, x, projection, animate, figure, target) if plots else []
     for r in final_rows:
         r.pop("_values", None)
     return Comparison(folder=folder, rows=final_rows, settings=settings, target=target, x=x, vary=vary_meta,

@@ -129,8 +129,20 @@ def render_lecture(data, ctx: Context):
 
 
 def build_loss(ctx: Context):
-    """The loss (linear scale unless --yscale) beside f − f* (log)."""
-    return [curve_panel(ctx.groups, ctx.x, "loss", ctx.log), curve_panel(ctx.groups, ctx.x, "subopt", None)]
+    """The loss (linear scale unless --yscale) beside f − f* (log), with the target line."""
+    return [curve_panel(ctx.groups, ctx.x, "loss", ctx.log), _with_target(curve_panel(ctx.groups, ctx.x, "subopt", None), ctx)]
+
+
+def _with_target(panel, ctx: Context):
+    """``--target T`` (plot) or a comparison's target: a line at f − f* = T on a suboptimality panel."""
+    target = (ctx.lecture or {}).get("target")
+    if target is not None and panel.empty_reason is None:
+        target = float(target)
+        panel.hlines.append((target, "target", "#b22222"))  # a short label: it sits in the right margin
+        if panel.ylim is not None and target > 0:  # the line must be in the frame
+            lo, hi = panel.ylim
+            panel.ylim = (min(lo, target / 2), max(hi, target * 2))
+    return panel
 
 
 def build_grad_norm(ctx: Context):
@@ -215,6 +227,9 @@ def draw_requested(groups: list[Group], names: list[str], out, fmt: str = "png",
 
 def curve_figure(y: str) -> FigureSpec:
     """The figure of one curve kind alone (``optrun plot --y KIND``), named after it."""
+    if y == "subopt":
+        return FigureSpec(y, Y_LABELS[y], lambda ctx: [_with_target(curve_panel(ctx.groups, ctx.x, y, ctx.log), ctx)],
+                          render_curves)
     return FigureSpec(y, Y_LABELS[y], lambda ctx: [curve_panel(ctx.groups, ctx.x, y, ctx.log)], render_curves)
 
 

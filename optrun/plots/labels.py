@@ -224,6 +224,9 @@ def figure_title(groups: list, short: bool = False) -> tuple[str, str]:
         return title, sub
     n_seeds = max(len(g.runs) for g in groups)
     sub = f"{len(groups)} settings compared"
+    batches = {batch_text((g.first.config or {}).get("batch") or {}) for g in groups}
+    if len(batches) == 1 and first.config:  # shared by every run: said once, here
+        sub += f" · {batches.pop()}"
     if first.config and len({budget_text(g.first.config or {}) for g in groups}) == 1:
         sub += f" · {budget_text(first.config)}"
     if n_seeds > 1:
