@@ -532,3 +532,12 @@ def test_target_line_on_the_suboptimality_panel(two_param_run):
     if sub.ylim is not None:
         assert sub.ylim[0] <= 1e-9 <= sub.ylim[1]
     assert not catalog.FIGURES["loss"].build(catalog.Context(groups))[1].hlines
+
+
+def test_optimizers_of_one_family_differ_by_line_style():
+    """Adagrad and RMSprop are two greens: overlaid they also get two line styles."""
+    from optrun.plots.colors import assign_styles
+
+    styles, _ = assign_styles([("adagrad", "adaptive"), ("rmsprop", "adaptive"), ("adam", "adam")])
+    assert styles[0]["linestyle"] != styles[1]["linestyle"] and styles[0]["color"] != styles[1]["color"]
+    assert styles[2]["linestyle"] == "-"  # the first of its family keeps the solid line

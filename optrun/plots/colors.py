@@ -102,7 +102,8 @@ def assign_styles(groups: list[tuple[str, str]]) -> tuple[list[dict], str]:
 
     Returns one ``{"color", "linestyle"}`` per group and a note ("" or why the colours are not the
     family colours). Groups with the same optimizer get the same colour with different line
-    styles and slightly different shades, unless *all* groups share one optimizer.
+    styles and slightly different shades, unless *all* groups share one optimizer; different
+    optimizers of one family get their family's shades and different line styles.
     """
     names = [g[0] for g in groups]
     if len(groups) > 1 and len(set(names)) == 1:
@@ -112,11 +113,17 @@ def assign_styles(groups: list[tuple[str, str]]) -> tuple[list[dict], str]:
         ]
         return styles, f"all runs use {names[0]}: colours mark the varied setting, not the optimizer family"
     seen: dict[str, int] = {}
+    in_family: dict[str, list[str]] = {}  # the distinct optimizers of each family, in order
     styles = []
     for name, family in groups:
         k = seen.get(name, 0)
         seen[name] = k + 1
+        members = in_family.setdefault(family, [])
+        if name not in members:
+            members.append(name)
         base = optimizer_color(name, family)
         color = base if k == 0 else shade(base, (0.35 if k % 2 else -0.35) * min(1.0, 0.5 + k / 4))
-        styles.append({"color": color, "linestyle": LINESTYLES[k % len(LINESTYLES)]})
+        # two optimizers of one family (Adagrad and RMSprop: two greens) differ by line style too
+        j = k + members.index(name)
+        styles.append({"color": color, "linestyle": LINESTYLES[j % len(LINESTYLES)]})
     return styles, ""
