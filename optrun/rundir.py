@@ -409,3 +409,17 @@ def csv_text(rows: list[dict], columns: list[str]) -> str:
     for r in rows:
         w.writerow([csv_cell(r.get(c)) for c in columns])
     return buf.getvalue()
+
+
+def read_json_mapping(path: Path, limit: int = 8 << 20) -> dict:
+    """A small JSON object file read the way every reader of a folder reads (``comparison.json``,
+    ``tune.json``): regular files only, bounded, any damage an OptrunError naming the file."""
+    data = read_bounded(Path(path), limit)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise OptrunError(f"{path}: not UTF-8 text") from None
+    value = check_json_text(text, str(path))
+    if not isinstance(value, dict):
+        raise OptrunError(f"{path}: expected a JSON object, got {type(value).__name__}")
+    return value

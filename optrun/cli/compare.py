@@ -119,11 +119,12 @@ def _progress_line(con):
 
 
 def _resolution_note(result) -> str:
-    import json
+    from optrun.errors import OptrunError
+    from optrun.rundir import read_json_mapping
 
     try:
-        meta = json.loads((result.folder / "comparison.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        meta = read_json_mapping(result.folder / "comparison.json")
+    except OptrunError:
         return ""
     res = meta.get("target_resolution") or {}
     return f"to target: first logged row with f − f* ≤ target, read every {res.get('log_every')} step(s)" if res else ""

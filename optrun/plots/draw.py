@@ -6,7 +6,6 @@ that says why, plus a line on stderr; one failing figure never stops the others.
 
 from __future__ import annotations
 
-import json
 import sys
 import traceback
 from pathlib import Path
@@ -16,7 +15,7 @@ from optrun.plots import catalog, rundata
 from optrun.plots.catalog import Context, FigureSpec
 from optrun.plots.model import FORMATS, PROJECTIONS, X_COLUMNS, Y_KINDS, one_of
 from optrun.plots.style import FigureOptions
-from optrun.rundir import find_run_folders, is_run_folder
+from optrun.rundir import find_run_folders, is_run_folder, read_json_mapping
 
 __all__ = ["FORMATS", "PROJECTIONS", "check_options", "draw_groups", "draw_run", "draw_runs", "expand_dirs"]
 
@@ -52,9 +51,10 @@ def expand_dirs(paths: list[Path]) -> tuple[list[Path], dict, dict[str, str]]:
         if order:
             inner.sort(key=lambda q: order.get(q.name, 10**9))
         if (p / "comparison.json").is_file() and len(paths) == 1:
-            try:
-                meta = json.loads((p / "comparison.json").read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
+            try:  # damaged metadata never stops the drawing: the runs are drawn without it
+                meta = read_json_mapping(p / "comparison.json")
+            except OptrunError as exc:
+                _warn(f"{exc}; drawn without it")
                 meta = {}
         for q in inner:
             if (q / "trace.csv").is_file():
