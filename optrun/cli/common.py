@@ -77,9 +77,15 @@ def check_choice(value, choices, what: str, *, usage: bool = False, expected: st
 
 def console(quiet: bool = False):
     """A rich console on stderr (stdout is reserved for --json)."""
+    import os
+    import sys
+
     from rich.console import Console
 
-    return Console(stderr=True, quiet=quiet, highlight=False)
+    # not a terminal (a log file, CI, a pipe): rich would cut tables to 80 columns, and two
+    # settings such as `method=p…` could no longer be told apart; COLUMNS still wins
+    width = None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 160
+    return Console(stderr=True, quiet=quiet, highlight=False, width=width)
 
 
 #: API arguments and the flag that sets each on the command line: the library words its errors
