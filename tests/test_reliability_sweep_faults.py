@@ -97,12 +97,16 @@ def test_sigterm_to_the_process_group_then_resume(cfg, tmp_path):
     assert code == 143 and "internal error" not in err and "Traceback" not in err, err
     first = rows(out)
     assert [r["index"] for r in first] == ["0", "1", "2", "3"]
-    assert {r["status"] for r in first[:2]} == {"interrupted"}  # the two in flight
+    # the two in flight are interrupted; the first may have just finished when the signal came
+    # (it started a worker start-up earlier than the second: a race the test cannot close)
+    statuses = [r["status"] for r in first]
+    assert "interrupted" in statuses[:2] and set(statuses[:2]) <= {"interrupted", "completed"}, statuses
+    done_before = statuses.count("completed")
     assert not staging(out)
     res = subprocess.run([sys.executable, "-m", "optrun", "sweep", cfg, "seed=range(4)", "-j", "2", "--out", out,
                           "-q", "--json"], capture_output=True, text=True, env=ENV, timeout=120)
     doc = json.loads(res.stdout)
-    assert res.returncode == 0 and doc["skipped"] == 0 and doc["ran"] == 4
+    assert res.returncode == 0 and doc["skipped"] == done_before and doc["ran"] == 4 - done_before
     # the same results as an uninterrupted sweep (sequential, in this process)
     import optrun.sweep as sw
 
