@@ -333,93 +333,108 @@ def _lrs(base_lr: float, schedule, t0: int, t1: int) -> np.ndarray:
     return np.array([base_lr * schedule(s) for s in range(t0, t1 + 1)], dtype=np.float64)
 
 
-def run(problem, writer, stop=None, progress=None) -> dict:
+class _Stretches:
+    """One run's position (θ, optimizer state, t, samples, and the last loss, full gradient and
+    batch loss) and what moves it: the compiled loops and their constant arguments."""
+
+    def __init__(self, problem):
+        obj, opt, data = problem.objective, problem.optimizer, problem.data
+        self.problem, self.obj = problem, obj
+        self.X = np.ascontiguousarray(data.X, dtype=np.float64)
+        self.y = np.ascontiguousarray(data.y, dtype=np.float64)
+        n, d = self.X.shape
+        self.n = n
+        self.full = problem.batch_size >= n and not problem.shuffle
+        self.size = n if self.full else problem.batch_size
+        self.base_lr = float(opt.hyperparams["lr"])
+        rule, self.hp = compile_function(opt.update.func), hyperparameters(opt.update)
+        self.batch_loop, self.full_loop = _loops(rule, (obj.model, obj.loss))
+        self.args = (bool(obj.fit_intercept), obj.reduction == "mean", float(obj.l2))
+        self.nb = math.ceil(n / self.size)
+        self.cap = max(1, _STRETCH_WORK // max(1, self.size * (d + 1)))
+        self.rows = np.arange(n, dtype=np.int64)
+        self.perm = self.rows
+        self.theta = np.array(problem.theta0, dtype=np.float64)
+        self.state = opt.init(self.theta)
+        self.t, self.samples, self.batch_loss = 0, 0, math.nan
+
+    def evaluate(self) -> None:
+        """The full-data loss and gradient at θ, in NumPy (a logged row's, or a stop's)."""
+        self.loss, self.g_full = self.obj.value_and_grad(self.theta, self.X, self.y)
+        self.gnorm = _norm(self.g_full)
+
+    def stretch(self, limit: float, tol: float) -> tuple[float, bool]:
+        """Steps up to the next logged row (at most ``cap`` steps; inside one epoch for
+        mini-batches) in one compiled call; returns the lr of the last step and whether the
+        stretch diverged (full batch: also whether it met ``tol``, where it stops early)."""
+        p, t = self.problem, self.t
+        t_stop = min(p.total_steps, (t // p.log_every + 1) * p.log_every, t + self.cap)
+        if self.full:
+            lrs = _lrs(self.base_lr, p.schedule, t + 1, t_stop)
+            (self.theta, self.state, self.t, self.loss, self.g_full, gnorm, self.batch_loss, bad) = self.full_loop(
+                self.hp, self.X, self.y, self.rows, *self.args, self.theta, self.state, t, t_stop, lrs,
+                float(self.loss), self.g_full, limit, tol)
+            self.samples = self.t * self.n
+            self.gnorm = float(gnorm)
+        else:
+            j = t % self.nb  # the batch of step t + 1 within its epoch
+            if j == 0 and p.shuffle:
+                self.perm = p.shuffle_rng.permutation(self.n)  # as sampling.batch_indices draws it
+            t_stop = min(t_stop, t + self.nb - j)  # a stretch stays inside one epoch
+            lrs = _lrs(self.base_lr, p.schedule, t + 1, t_stop)
+            self.theta, self.state, self.t, added, self.batch_loss, bad = self.batch_loop(
+                self.hp, self.X, self.y, self.perm, j * self.size, self.size, *self.args,
+                self.theta, self.state, t, t_stop, lrs)
+            self.samples += added
+        lr = float(lrs[self.t - (t_stop - len(lrs)) - 1]) if len(lrs) else math.nan
+        return lr, bad
+
+
+def run(problem, writer, stop=None, progress=None, *, decide) -> dict:
     """Train ``problem`` like :func:`optrun.engine.run` (same rows, same stop rules), the steps
-    between logged rows compiled. Returns the fields of ``engine.EngineResult`` as a dict."""
+    between logged rows compiled. Returns the fields of ``engine.EngineResult`` as a dict.
+
+    ``decide`` is :func:`optrun.engine.stop_decision` (the one stop test; passed in by engine.run,
+    which sits above this module)."""
     from optrun.control import StopFlag
 
     stop = stop or StopFlag()
-    obj, opt, data = problem.objective, problem.optimizer, problem.data
-    X = np.ascontiguousarray(data.X, dtype=np.float64)
-    y = np.ascontiguousarray(data.y, dtype=np.float64)
-    n, d = X.shape
-    full = problem.batch_size >= n and not problem.shuffle
-    size = n if full else problem.batch_size
     T, log_every = problem.total_steps, problem.log_every
     tol, factor = problem.tol, problem.divergence_factor
-    base_lr = float(opt.hyperparams["lr"])
-    rule, hp = compile_function(opt.update.func), hyperparameters(opt.update)
-    batch_loop, full_loop = _loops(rule, (obj.model, obj.loss))
-    args = (bool(obj.fit_intercept), obj.reduction == "mean", float(obj.l2))
-    nb = math.ceil(n / size)
-    cap = max(1, _STRETCH_WORK // max(1, size * (d + 1)))
-    rows = np.arange(n, dtype=np.int64)
-    perm = rows
+    r = _Stretches(problem)
 
-    def row(step, samples, elapsed, lr, loss, batch_loss, gnorm, theta):
-        writer.record((step, samples / n, samples, elapsed, lr, loss, batch_loss, gnorm, samples), theta)
+    def row(lr, elapsed, loss, batch_loss):
+        writer.record((r.t, r.samples / r.n, r.samples, elapsed, lr, loss, batch_loss, r.gnorm, r.samples), r.theta)
 
     with np.errstate(all="ignore"):
-        theta = np.array(problem.theta0, dtype=np.float64)
-        state = opt.init(theta)
         start = time.perf_counter()
-        loss, g_full = obj.value_and_grad(theta, X, y)
-        gnorm = _norm(g_full)
-        row(0, 0, 0.0, math.nan, loss, math.nan, gnorm, theta)
-        limit = factor * max(1.0, abs(loss)) if math.isfinite(loss) else math.inf
+        r.evaluate()
+        row(math.nan, 0.0, r.loss, math.nan)
+        limit = factor * max(1.0, abs(r.loss)) if math.isfinite(r.loss) else math.inf
 
         status, reason = "completed", f"step budget reached ({T} steps)" if T else "evaluated without training (train.steps: 0)"
-        samples, t = 0, 0
-        while t < T:
-            t_stop = min(T, (t // log_every + 1) * log_every, t + cap)
-            if full:
-                lrs = _lrs(base_lr, problem.schedule, t + 1, t_stop)
-                theta, state, t, loss, g_full, gnorm, batch_loss, bad = full_loop(
-                    hp, X, y, rows, *args, theta, state, t, t_stop, lrs,
-                    float(loss), g_full, limit, tol)
-                samples = t * n
-                gnorm = float(gnorm)
-            else:
-                j = t % nb  # the batch of step t + 1 within its epoch
-                if j == 0 and problem.shuffle:
-                    perm = problem.shuffle_rng.permutation(n)  # as sampling.batch_indices draws it
-                t_stop = min(t_stop, t + nb - j)  # a stretch stays inside one epoch
-                lrs = _lrs(base_lr, problem.schedule, t + 1, t_stop)
-                theta, state, t, added, batch_loss, bad = batch_loop(
-                    hp, X, y, perm, j * size, size, *args, theta, state, t, t_stop, lrs)
-                samples += added
-            lr = float(lrs[t - (t_stop - len(lrs)) - 1]) if len(lrs) else math.nan
-
-            logged = t % log_every == 0 or t == T
-            evaluated = full or logged
-            if logged and not full:  # the logged row's full-data evaluation, in NumPy
-                loss, g_full = obj.value_and_grad(theta, X, y)
-                gnorm = _norm(g_full)
-                bad = not (math.isfinite(loss) and loss <= limit and math.isfinite(gnorm))
+        while r.t < T:
+            lr, bad = r.stretch(limit, tol)
+            logged = r.t % log_every == 0 or r.t == T
+            evaluated = r.full or logged
+            if logged and not r.full:  # the logged row's full-data evaluation, in NumPy
+                r.evaluate()
+                bad = not (math.isfinite(r.loss) and r.loss <= limit and math.isfinite(r.gnorm))
             stopping = stop.requested
             if (bad or stopping) and not evaluated:
-                loss, g_full = obj.value_and_grad(theta, X, y)
-                gnorm = _norm(g_full)
+                r.evaluate()
                 evaluated = True
-            if bad:
-                status = "diverged"
-                what = "non-finite loss or parameters" if not math.isfinite(loss) or not np.isfinite(theta).all() else (
-                    f"loss {loss:.3g} exceeded {factor:.0e} x the initial loss"
-                )
-                reason = f"diverged at step {t}: {what}"
-            elif tol > 0 and evaluated and gnorm <= tol:
-                status, reason = "converged", f"gradient norm {gnorm:.3g} <= tol {tol:g} at step {t}"
-            elif stopping:
-                status, reason = "interrupted", f"{stop.reason} at step {t}"
-            logged = logged or status != "completed"
-            if logged:
-                row(t, samples, time.perf_counter() - start, lr, float(loss), float(batch_loss), gnorm, theta)
+            decision = decide(r.t, bad, evaluated, stopping, r.loss, r.gnorm, r.theta, tol, factor, stop)
+            if decision is not None:
+                status, reason = decision
+            if logged or decision is not None:
+                row(lr, time.perf_counter() - start, float(r.loss), float(r.batch_loss))
                 if progress is not None:
-                    progress(t, T)
-            if status != "completed":
+                    progress(r.t, T)
+            if decision is not None:
                 break
 
     wall = time.perf_counter() - start
-    return dict(status=status, stop_reason=reason, steps=t, samples=samples, epochs=samples / n,
-                theta=theta, loss=float(loss), grad_norm=gnorm, wall_time_s=wall,
-                optimizer_report=opt.report(state), evals=samples, hook_reports={})
+    return dict(status=status, stop_reason=reason, steps=r.t, samples=r.samples, epochs=r.samples / r.n,
+                theta=r.theta, loss=float(r.loss), grad_norm=r.gnorm, wall_time_s=wall,
+                optimizer_report=problem.optimizer.report(r.state), evals=r.samples, hook_reports={})

@@ -114,6 +114,28 @@ class _Extras:
         return self.rows if own is None else int(own) + (0 if self.uses_grad else self.rows)
 
 
+def stop_decision(t: int, bad: bool, evaluated: bool, stopping: bool, loss: float, gnorm: float,
+                  theta: np.ndarray, tol: float, factor: float, stop: StopFlag) -> tuple[str, str] | None:
+    """How step ``t`` ends the run, ``(status, reason)``, or None to go on; the same test in every
+    engine (this loop, :mod:`optrun.compiled`, :mod:`optrun.vectorized`).
+
+    First divergence (``bad``: a non-finite loss, gradient norm or θ, or a loss above ``factor`` x
+    max(1, |f(θ_0)|)), then convergence (‖∇F(θ_t)‖ <= ``tol``, only where the full gradient was
+    ``evaluated`` at θ_t), then a stop request (``stopping``: the flag as read once this step;
+    ``stop.reason`` says who asked).
+    """
+    if bad:
+        what = "non-finite loss or parameters" if not math.isfinite(loss) or not np.isfinite(theta).all() else (
+            f"loss {loss:.3g} exceeded {factor:.0e} x the initial loss"
+        )
+        return "diverged", f"diverged at step {t}: {what}"
+    if tol > 0 and evaluated and gnorm <= tol:
+        return "converged", f"gradient norm {gnorm:.3g} <= tol {tol:g} at step {t}"
+    if stopping:
+        return "interrupted", f"{stop.reason} at step {t}"
+    return None
+
+
 def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineResult:
     """Train ``problem`` (see :mod:`optrun.prepare`), streaming rows into ``writer``.
 
@@ -125,7 +147,7 @@ def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineR
     stop = stop or StopFlag()
     if problem.engine == "compiled":  # the same loop, compiled between logged rows (optrun.compiled)
         from optrun import compiled
-        return EngineResult(**compiled.run(problem, writer, stop, progress))
+        return EngineResult(**compiled.run(problem, writer, stop, progress, decide=stop_decision))
     obj, opt, data, hooks = problem.objective, problem.optimizer, problem.data, problem.hooks
     X, y = data.X, data.y
     n = X.shape[0]
@@ -215,16 +237,9 @@ def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineR
                 gnorm = _norm(g_full)
                 evaluated = True
 
-            if bad:
-                status = "diverged"
-                what = "non-finite loss or parameters" if not math.isfinite(loss) or not np.isfinite(theta).all() else (
-                    f"loss {loss:.3g} exceeded {factor:.0e} x the initial loss"
-                )
-                reason = f"diverged at step {t}: {what}"
-            elif tol > 0 and evaluated and gnorm <= tol:
-                status, reason = "converged", f"gradient norm {gnorm:.3g} <= tol {tol:g} at step {t}"
-            elif stopping:
-                status, reason = "interrupted", f"{stop.reason} at step {t}"
+            decision = stop_decision(t, bad, evaluated, stopping, loss, gnorm, theta, tol, factor, stop)
+            if decision is not None:
+                status, reason = decision
             elif rules is not None:
                 status, reason = rules.check(t, loss if evaluated else None, time.perf_counter() - start) or (status, reason)
             logged = logged or status != "completed" or reason != budget_reason

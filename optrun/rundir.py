@@ -19,8 +19,9 @@ import re
 import secrets
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from optrun.errors import OptrunError
 
@@ -75,17 +76,21 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+@contextmanager
+def atomic_path(path: Path, mode: int | None = None) -> Iterator[str]:
+    """A temporary file beside ``path`` to write to, renamed onto ``path`` when the block ends and
+    removed when it raises: a reader sees the old file or the new one, never half of one (a
+    Ctrl-C or a full disk mid-write). ``mode``: its permissions; by default the ones an ordinary
+    open() gives (0666 & ~umask; mkstemp creates 0600), so teammates on a shared cluster can read
+    config.yaml and summary.json like trace.csv."""
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        # mkstemp creates 0600; give the file the mode an ordinary open() would (0666 & ~umask),
-        # so teammates on a shared cluster can read config.yaml and summary.json like trace.csv
-        os.fchmod(fd, 0o666 & ~_UMASK)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            os.fchmod(fd, 0o666 & ~_UMASK if mode is None else mode)
+        finally:
+            os.close(fd)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -93,6 +98,14 @@ def atomic_write_text(path: Path, text: str) -> None:
         except OSError:
             pass
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, synced, and a rename (:func:`atomic_path`)."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def read_bounded(path: Path, limit: int, what: str = "read") -> bytes:

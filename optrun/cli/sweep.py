@@ -200,18 +200,33 @@ def run_plan(
 
     labels = run_labels(note, tag) if (note is not None or tag) else None
     if shard is not None or span is not None:
-        if shard is not None and span is not None:
-            raise fail("give --shard k/n or --range a:b, not both")
-        # $SLURM_ARRAY_TASK_ID fills --index in every array task: only a typed --index conflicts
-        from_env = getattr(ctx.get_parameter_source("index"), "name", None) == "ENVIRONMENT"
-        if index is not None and not from_env:
-            raise fail("give --index I, or --shard k/n / --range a:b, not both")
-        if force:
-            raise fail("--force works with --index only (rerun one entry on purpose)")
-        if shard is not None:
-            sweep_mod.parse_shard(shard)  # a bad k/n is a usage error before the folder is read
+        _check_selection(ctx, index, shard, span, force)
         sw = sweep_mod.load_sweep(sweep_dir)
         return _run_selection(sw, shard, span, jobs, plots, labels, json_out, quiet)
+    return _run_index(sweep_dir, index, plots, force, labels, json_out, quiet)
+
+
+def _check_selection(ctx: typer.Context, index: int | None, shard: str | None, span: str | None, force: bool) -> None:
+    """``--shard k/n`` or ``--range a:b``: usage errors (exit 2) before the folder is read."""
+    from optrun import sweep as sweep_mod
+
+    if shard is not None and span is not None:
+        raise fail("give --shard k/n or --range a:b, not both")
+    # $SLURM_ARRAY_TASK_ID fills --index in every array task: only a typed --index conflicts
+    from_env = getattr(ctx.get_parameter_source("index"), "name", None) == "ENVIRONMENT"
+    if index is not None and not from_env:
+        raise fail("give --index I, or --shard k/n / --range a:b, not both")
+    if force:
+        raise fail("--force works with --index only (rerun one entry on purpose)")
+    if shard is not None:
+        sweep_mod.parse_shard(shard)  # a bad k/n is a usage error before the folder is read
+
+
+def _run_index(sweep_dir: Path, index: int | None, plots: bool, force: bool, labels: dict | None,
+               json_out: bool, quiet: bool) -> None:
+    """``run-plan --index I``: one entry (skipped when done, unless ``force``), its result table;
+    exit 4 when it failed, 130/143 when interrupted."""
+    from optrun import sweep as sweep_mod
     from optrun.cli.render import esc, result_table, run_label
     from optrun.control import StopFlag
     from optrun.rundir import read_summary

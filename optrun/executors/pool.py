@@ -179,6 +179,24 @@ def _kill(pool) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _outcome(future, payload: dict, pool, stop) -> tuple[dict, bool]:
+    """The outcome of a finished ``future``, and whether its worker died (then the outcome is a
+    lost run's: ``lost``, no folder; and the pool is broken and must be replaced)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return future.result(), False
+    except BrokenProcessPool:
+        status = "interrupted" if stop.requested else "failed"
+        why = _death(pool)
+        return {"index": payload["index"], "status": status,
+                "stop_reason": why if status == "failed" else f"interrupted ({why})",
+                "error": why if status == "failed" else None, "run_dir": None, "lost": True}, True
+    except BaseException as exc:  # pragma: no cover - an exception the work did not catch
+        return {"index": payload["index"], "status": "failed", "error": error_text(exc), "run_dir": None,
+                "lost": True}, False
+
+
 def run_pool(payloads: list[dict], work: Callable, into: Path, jobs: int, stop,
              on_start: Callable[[dict], None] | None = None) -> Iterator[dict]:
     """Yield the outcomes of ``payloads`` run by ``jobs`` worker processes, as they finish."""
@@ -218,19 +236,8 @@ def run_pool(payloads: list[dict], work: Callable, into: Path, jobs: int, stop,
             done, _ = wait(list(inflight), timeout=0.1, return_when=FIRST_COMPLETED)
             broken = False
             for fut in done:
-                payload = inflight.pop(fut)
-                try:
-                    outcome = fut.result()
-                except BrokenProcessPool:
-                    broken = True
-                    status = "interrupted" if stop.requested else "failed"
-                    why = _death(pool)
-                    outcome = {"index": payload["index"], "status": status,
-                               "stop_reason": why if status == "failed" else f"interrupted ({why})",
-                               "error": why if status == "failed" else None, "run_dir": None, "lost": True}
-                except BaseException as exc:  # pragma: no cover - an exception the work did not catch
-                    outcome = {"index": payload["index"], "status": "failed", "error": error_text(exc), "run_dir": None,
-                               "lost": True}
+                outcome, lost_worker = _outcome(fut, inflight.pop(fut), pool, stop)
+                broken = broken or lost_worker
                 yield outcome
             if broken or getattr(pool, "_broken", False):
                 _kill(pool)

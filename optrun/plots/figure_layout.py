@@ -268,27 +268,16 @@ def save_figure(fig, path: Path, dpi: int | None = None) -> Path:
 
     Written to a temporary file and renamed (atomic, like every other file of a run folder): a
     Ctrl-C or a full disk mid-save never leaves half a figure under its name."""
-    import os
-    import tempfile
+    from optrun.rundir import atomic_path
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     dpi = dpi or getattr(fig, "_optrun_dpi", 130)
     meta = {"Software": None} if path.suffix == ".png" else ({"CreationDate": None} if path.suffix == ".pdf" else {"Date": None})
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    kw = {"pil_kwargs": {"compress_level": 1}} if path.suffix == ".png" else {}
     try:
-        with style():
-            kw = {"pil_kwargs": {"compress_level": 1}} if path.suffix == ".png" else {}
+        with atomic_path(path, mode=0o644) as tmp, style():
             fig.savefig(tmp, dpi=dpi, metadata=meta, format=path.suffix.lstrip(".") or "png", **kw)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
     finally:
         fig.clear()
     return path

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from optrun.executors import run_all
 from optrun.sweep.plan import Entry, Sweep, pending_entries
@@ -81,26 +81,12 @@ def execute(sweep: Sweep, entries: list[Entry] | None = None, jobs: int = 1, exe
             on_start(by_index[p["index"]])
 
     try:
-        if vectorize:
-            from optrun import api, vectorized
-            from optrun.executors import run_one, staging
-            outcomes = vectorized.run_payloads(list(payloads.values()), sweep.runs_dir, api=api, staging=staging,
-                                               stop=stop, fallback=lambda p: run_one(train_entry, p, sweep.runs_dir, stop))
-        else:
-            outcomes = run_all(list(payloads.values()), train_entry, into=sweep.runs_dir,
-                               jobs=jobs, executor=executor, address=address, stop=stop, on_start=started_hook)
-        for outcome in outcomes:
+        for outcome in _outcomes(sweep, list(payloads.values()), vectorize, stop, started_hook,
+                                 jobs=jobs, executor=executor, address=address):
             started.pop(outcome["index"], None)
-            if outcome["status"] == "not_run":  # stopped before it began: nothing was written
+            entry = _file_outcome(sweep, report, outcome, by_index, payloads, existing)
+            if entry is None:
                 continue
-            if outcome["status"] == "skipped":  # another process holds or did it
-                report.elsewhere.append(outcome)
-                continue
-            if outcome.get("lost") and outcome.get("run_dir") is None:  # its worker died
-                outcome["run_dir"] = str(_record_lost(sweep, payloads[outcome["index"]], outcome, existing))
-            entry = by_index[outcome["index"]]
-            _check_hash(entry, outcome)
-            report.outcomes.append(outcome)
             if on_result:
                 on_result(entry, outcome)
             if fail_fast and outcome["status"] == "failed" and not stop.requested:
@@ -119,6 +105,34 @@ def execute(sweep: Sweep, entries: list[Entry] | None = None, jobs: int = 1, exe
         report.wall_time_s = time.perf_counter() - t0
         write_summary(sweep)
     return report
+
+
+def _outcomes(sweep: Sweep, payloads: list[dict], vectorize: bool, stop, on_start, **executor) -> Iterable[dict]:
+    """The payloads' outcomes as they come: stacked (:mod:`optrun.vectorized`) with ``vectorize``,
+    else through :func:`optrun.executors.run_all` (``jobs``, ``executor``, ``address``)."""
+    if vectorize:
+        from optrun import api, vectorized
+        from optrun.executors import run_one, staging
+        return vectorized.run_payloads(payloads, sweep.runs_dir, api=api, staging=staging, stop=stop,
+                                       fallback=lambda p: run_one(train_entry, p, sweep.runs_dir, stop))
+    return run_all(payloads, train_entry, into=sweep.runs_dir, stop=stop, on_start=on_start, **executor)
+
+
+def _file_outcome(sweep: Sweep, report: Report, outcome: dict, by_index: dict[int, Entry], payloads: dict,
+                  existing: set[str]) -> Entry | None:
+    """Put one outcome into ``report``; returns its entry, or None for an outcome that is not a
+    run of this execution (not run: stopped before it began; skipped: another process's)."""
+    if outcome["status"] == "not_run":  # stopped before it began: nothing was written
+        return None
+    if outcome["status"] == "skipped":  # another process holds or did it
+        report.elsewhere.append(outcome)
+        return None
+    if outcome.get("lost") and outcome.get("run_dir") is None:  # its worker died
+        outcome["run_dir"] = str(_record_lost(sweep, payloads[outcome["index"]], outcome, existing))
+    entry = by_index[outcome["index"]]
+    _check_hash(entry, outcome)
+    report.outcomes.append(outcome)
+    return entry
 
 
 def _folder_names(runs_dir: Path) -> list[str]:
