@@ -58,13 +58,8 @@ def compare(
     from optrun import compare as compare_mod
     from optrun.control import StopFlag
 
-    check_choice(fmt, FIGURE_FORMATS, "--format", usage=True)
-    check_choice(x, X_AXES, "--x", usage=True)
-    check_choice(projection, PROJECTIONS, "--projection", usage=True)
-    check_choice(baselines, ("theory",), "--baselines", usage=True)
+    _check_args(fmt, x, projection, baselines, vary)
     figure = figure_options(style, title, no_subtitle, font_scale, size, dpi, fmt, frames)
-    if not vary and not baselines:
-        raise typer.BadParameter("give at least one --vary KEY=v1,v2,...", param_hint="--vary")
     con = console(quiet)
     stop = StopFlag()
     with Signals(stop) as signals:
@@ -85,6 +80,16 @@ def compare(
     if result.failed:
         con.print(f"[red]{result.failed} run(s) failed[/]: see comparison.csv")
         raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def _check_args(fmt, x, projection, baselines, vary) -> None:
+    """Usage errors (exit 2) before anything runs."""
+    check_choice(fmt, FIGURE_FORMATS, "--format", usage=True)
+    check_choice(x, X_AXES, "--x", usage=True)
+    check_choice(projection, PROJECTIONS, "--projection", usage=True)
+    check_choice(baselines, ("theory",), "--baselines", usage=True)
+    if not vary and not baselines:
+        raise typer.BadParameter("give at least one --vary KEY=v1,v2,...", param_hint="--vary")
 
 
 def _show(result, con, json_out: bool, page=None) -> None:
