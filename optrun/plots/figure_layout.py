@@ -180,6 +180,7 @@ def make_bands(fig_w: float, look: Look, title: str, subtitle: str, labels: list
         entry = max(len(lb) for lb in labels) * look.legend * 0.56 / 72 + 3.2 * look.legend / 72 + 0.15
         cols = max(1, min(len(labels), int((legend_w or width) // entry)))
         rows = -(-len(labels) // cols)
+        cols = -(-len(labels) // rows)  # the entries spread evenly over the rows: no lone entry on the last
     return Bands(t, sub, rows, cols, note_lines, look)
 
 
