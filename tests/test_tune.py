@@ -196,7 +196,12 @@ def test_theory_figure_is_drawn_for_gradient_descent_and_the_bound_holds(tmp_pat
                            run.trace["loss"].to_numpy(float))
     lam = np.array(run.summary["diagnostics"]["hessian_eigenvalues"])
     assert th["rate"] == pytest.approx(max(abs(1 - 0.05 * lam)), rel=1e-12) and th["violation"] is None
-    written = api.load_run(gd.run_dir)  # drawing through the API writes theory.png
-    from optrun.plots import draw_run
+    # `optrun plot RUN` (draw_runs) draws it; a run's own figures (train: draw_run) leave it out
+    # unless the config's plots section asks for it
+    from optrun.plots import draw_run, draw_runs
+    from optrun.plots.style import FigureOptions
 
-    assert "theory.png" in [p.name for p in draw_run(written.run_dir)]
+    assert "theory.png" in [p.name for p in draw_runs([gd.run_dir], tmp_path / "p")]
+    assert "theory.png" not in [p.name for p in draw_run(gd.run_dir)]
+    asked = FigureOptions(figures=("loss", "theory"))
+    assert [p.name for p in draw_run(gd.run_dir, out=tmp_path / "q", options=asked)] == ["loss.png", "theory.png"]
