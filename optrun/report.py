@@ -26,7 +26,8 @@ from typing import Any
 
 from optrun.errors import OptrunError
 from optrun._text import csv_cell
-from optrun.rundir import RunFolder, atomic_write_text, is_run_folder, read_bounded
+from optrun.data.files import read_bytes
+from optrun.rundir import RunFolder, atomic_write_text, is_run_folder
 
 #: largest table file a report reads (a sweep of 10^5 runs has a summary.csv of ~30 MB)
 MAX_TABLE_BYTES = 64 << 20
@@ -66,7 +67,7 @@ def report_kind(folder: Path) -> str:
 
 def _read_text(path: Path, limit: int) -> str:
     """A bounded read of a regular file (a FIFO or a device never blocks a report)."""
-    data = read_bounded(path, limit)
+    data = read_bytes(path, "file", limit)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

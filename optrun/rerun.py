@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from optrun.errors import OptrunError
-from optrun.rundir import RunFolder, read_bounded
+from optrun.data.files import read_bytes
+from optrun.rundir import RunFolder
 
 #: columns that measure time, not the computation: never compared
 TIMING_COLUMNS = frozenset({"time_s"})
@@ -34,7 +35,7 @@ def _trace_rows(path: Path) -> list[list[str]]:
     file = path / "trace.csv"
     if not file.exists():
         raise OptrunError(f"{path}: no trace.csv to verify against")
-    data = read_bounded(file, _MAX_TRACE_BYTES, "compared")
+    data = read_bytes(file, "trace", _MAX_TRACE_BYTES)
     end = data.rfind(b"\n")  # a run killed mid-write leaves a cut last line: not a row
     try:
         text = data[: end + 1].decode("utf-8")

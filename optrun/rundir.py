@@ -108,22 +108,6 @@ def atomic_write_text(path: Path, text: str) -> None:
         os.fsync(fh.fileno())
 
 
-def read_bounded(path: Path, limit: int, what: str = "read") -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes, else OptrunError (exit 2).
-
-    A FIFO, a device or a folder is refused before it is opened, so a reader never blocks on one;
-    a file larger than ``limit`` is refused instead of filling the memory.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise OptrunError(f"{path}: not a regular file")
-    with open(path, "rb") as fh:
-        data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise OptrunError(f"{path}: larger than {limit >> 20} MB, not {what}")
-    return data
-
-
 def json_safe(value: Any) -> Any:
     """Plain-JSON version of a value: NumPy scalars/arrays to Python, NaN/inf to None."""
     import numpy as np
@@ -427,7 +411,9 @@ def csv_text(rows: list[dict], columns: list[str]) -> str:
 def read_json_mapping(path: Path, limit: int = 8 << 20) -> dict:
     """A small JSON object file read the way every reader of a folder reads (``comparison.json``,
     ``tune.json``): regular files only, bounded, any damage an OptrunError naming the file."""
-    data = read_bounded(Path(path), limit)
+    from optrun.data.files import read_bytes
+
+    data = read_bytes(path, "JSON file", limit)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+import test_sweep  # tests/ is on sys.path under pytest (as in test_sweep_dask)
 from optrun import sweep as sw
 from optrun.cli.app import app
 from optrun.errors import OptrunError
@@ -23,16 +24,8 @@ ENV = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1",
 ENV.pop("OPTRUN_DEBUG", None)
 ENV.pop("SLURM_ARRAY_TASK_ID", None)
 
-TINY = {
-    "name": "tiny",
-    "seed": 0,
-    "dataset": {"name": "synthetic_linear", "n_samples": 30},
-    "model": "linear",
-    "loss": "half_mse",
-    "optimizer": {"name": "sgd", "lr": 0.1},
-    "batch": {"mode": "minibatch", "size": 8},
-    "train": {"steps": 5},
-}
+# test_sweep's tiny problem, smaller still: a 100-entry plan of these runs in seconds
+TINY = dict(test_sweep.TINY, dataset={"name": "synthetic_linear", "n_samples": 30}, train={"steps": 5})
 
 
 @pytest.fixture
