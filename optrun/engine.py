@@ -56,15 +56,17 @@ def _norm(g: np.ndarray) -> float:
 REPORT_COLUMNS = ("step_size", "ls_trials")
 
 
-def _report_columns(problem) -> tuple[str, ...]:
+def _report_layout(problem) -> tuple[tuple[str, ...], bool]:
+    """(the report facts that are trace columns, whether the optimizer keeps an averaged iterate
+    ``ax``), read from the report of the optimizer's initial state."""
     first = problem.optimizer.report(problem.optimizer.init(problem.theta0))
-    return tuple(c for c in REPORT_COLUMNS if c in first)
+    return tuple(c for c in REPORT_COLUMNS if c in first), "ax" in first
 
 
 def columns(problem) -> list[str]:
     """The trace columns this problem's run writes, in the contract's order (trace.trace_columns)."""
-    extra = _report_columns(problem) + tuple(c for h in problem.hooks for c in h.columns)
-    averaged = "ax" in problem.optimizer.report(problem.optimizer.init(problem.theta0))
+    report_columns, averaged = _report_layout(problem)
+    extra = report_columns + tuple(c for h in problem.hooks for c in h.columns)
     return trace_columns(problem.param_names, problem.data.X_val is not None, extra, averaged)
 
 
@@ -163,8 +165,7 @@ def run(problem, writer, stop: StopFlag | None = None, progress=None) -> EngineR
     step_vg = problem.step_value_and_grad or problem.step_objective.value_and_grad
     reuse = full and step_vg == value_and_grad
     extras = _Extras(problem, step_vg)
-    averaged = "ax" in opt.report(opt.init(problem.theta0))
-    report_columns = _report_columns(problem)
+    report_columns, averaged = _report_layout(problem)
     batches = batch_indices(n, problem.batch_size, problem.shuffle, problem.shuffle_rng)
 
     def row(step, samples, elapsed, lr, loss, batch_loss, gnorm, theta, g_full, state):
