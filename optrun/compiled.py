@@ -137,7 +137,8 @@ def choose(problem, requested: str = "auto") -> str:
         return "compiled"
     n, d = np.shape(problem.data.X)
     full = problem.batch_size >= n and not problem.shuffle
-    if missing or not available() or problem.total_steps < AUTO_MIN_STEPS or (full and n * d > AUTO_MAX_FULL_VALUES):
+    # The cheap tests first: importing numba alone costs ~0.2 s, more than a short run takes.
+    if missing or problem.total_steps < AUTO_MIN_STEPS or (full and n * d > AUTO_MAX_FULL_VALUES) or not available():
         return "numpy"
     return "compiled"
 
