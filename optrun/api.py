@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import time
 import traceback
 import warnings
@@ -308,7 +307,7 @@ def open_run(cfg: dict, problem, out, name: str | None, labels: dict | None = No
         # pid/host tell a reader whether the process is still alive
         write_json(run_dir / "summary.json", {
             "status": "running", "stop_reason": None, **ident, "started_at": _now(),
-            "pid": os.getpid(), "host": socket.gethostname(), "versions": versions(),
+            "pid": os.getpid(), "host": _hostname(), "versions": versions(),
         })
         columns = engine.columns(problem)
         writer = TraceWriter(run_dir / "trace.csv", columns)
@@ -383,6 +382,12 @@ def _draw(run_dir: Path, summary: dict, fmt: str, options: dict | None = None) -
     if err:
         summary["plots_error"] = err
     _write_quietly(run_dir / "summary.json", summary)
+
+
+def _hostname() -> str:
+    import socket  # lazy: 3 ms of start-up for one string
+
+    return socket.gethostname()
 
 
 def _now() -> str:

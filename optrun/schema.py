@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import operator
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -218,13 +219,58 @@ def finite_number(value: Any, where: str) -> float:
     return v
 
 
+_UNSURE = object()
+_BOUNDS = (("gt", operator.gt), ("ge", operator.ge), ("lt", operator.lt), ("le", operator.le))
+
+
+def _within(meta: Iterable[Any], value: float) -> bool:
+    """``value`` satisfies every annotated_types bound in ``meta`` (Gt, Ge, Lt, Le, Interval)."""
+    for m in meta:
+        for attr, op in _BOUNDS:
+            bound = getattr(m, attr, None)
+            if bound is not None and not op(value, bound):  # Python compares int and float exactly
+                return False
+    return True
+
+
+def _plainly_valid(ann: Any, value: Any) -> Any:
+    """``value`` validated without pydantic when it is plainly valid (an int or a float for a
+    number, a bool for a bool, a string for a string or a listed choice, a list or tuple of
+    those for a tuple), as :func:`_plain` would return it; else ``_UNSURE`` and pydantic decides.
+
+    Importing pydantic costs ~60 ms of every command's start-up, more than a short run's
+    training; ``tests/test_schema.py`` checks that both paths agree where this one answers.
+    """
+    try:
+        base, meta, optional = _unwrap(ann)
+    except TypeError:
+        return _UNSURE
+    if value is None:
+        return None if optional else _UNSURE
+    kind = type(value)
+    if base in (float, int) and kind in (int, float) and (base is float or kind is int):
+        try:
+            number = base(value)
+        except OverflowError:
+            return _UNSURE
+        finite = kind is int or math.isfinite(number)  # an int is finite (and may not fit a float)
+        return number if finite and _within(meta, number) else _UNSURE
+    if base in (bool, str) and kind is base:
+        return value
+    if typing.get_origin(base) is typing.Literal:
+        return value if any(value == a and kind is type(a) for a in typing.get_args(base)) else _UNSURE
+    if typing.get_origin(base) is tuple and kind in (list, tuple):
+        items = typing.get_args(base)
+        out = [_plainly_valid(a, v) for a, v in zip(items, value)] if len(value) == len(items) else [_UNSURE]
+        return _UNSURE if any(v is _UNSURE for v in out) else out
+    return _UNSURE
+
+
 def check_value(spec: ParamSpec, value: Any, prefix: str) -> Any:
     """Validate one value against its spec; return it as plain Python.
 
     Raises OptrunError ``"<prefix><name>: expected <constraints>, got <value>"``.
     """
-    from pydantic import ValidationError  # lazy, see module docstring
-
     base, _, _ = _unwrap(spec.annotation)
     # pydantic's lax mode reads True as 1.0; for a number that is a config mistake, not a value.
     numeric = base in (float, int) or typing.get_origin(base) is tuple
@@ -232,6 +278,11 @@ def check_value(spec: ParamSpec, value: Any, prefix: str) -> Any:
     if numeric and typing.get_origin(base) is tuple and isinstance(value, (list, tuple)):
         bad = bad or any(_is_bool(v) for v in value)
     if not bad:
+        plain = _plainly_valid(spec.annotation, value)
+        if plain is not _UNSURE:
+            return plain
+        from pydantic import ValidationError  # lazy, see module docstring
+
         try:
             return _plain(spec.annotation, _adapter(spec.annotation).validate_python(value))
         except ValidationError:

@@ -1,7 +1,8 @@
 """From a raw config dict to the *resolved* config: every default filled in, every rule checked.
 
-The steps, in order: the sections' shape -> the pydantic schema of the fixed sections
-(:mod:`optrun.config.sections`, imported here lazily) -> the dataset (the one implementation of
+The steps, in order: the sections' shape -> the schema of the fixed sections
+(:mod:`optrun.config.fields`; pydantic, :mod:`optrun.config.sections`, imported here lazily, only
+for a value the fast path does not plainly accept) -> the dataset (the one implementation of
 its rules, :func:`optrun.data.checks.check_spec`) -> the loss default -> the optimizer and its
 schedule (each factory's signature is the schema, :mod:`optrun.optim`) -> batch-size defaults.
 Every failure is an :class:`~optrun.errors.OptrunError` whose message names the file or
@@ -16,6 +17,7 @@ import re
 from pathlib import Path
 
 from optrun._text import did_you_mean, short_repr
+from optrun.config import fields
 from optrun.config.keys import ANALYTIC_MODELS, SECTIONS, SHORTHAND_KEY
 from optrun.config.overrides import apply_overrides
 from optrun.config.yaml_io import read_config_file, yaml_type
@@ -74,12 +76,11 @@ def _best_error(errors: list[dict]) -> dict:
 
 
 def _allowed_keys(section: str) -> list[str]:
-    from optrun.config import sections
-
     if not section:
-        return list(sections.Config.model_fields)
-    field = sections.Config.model_fields.get(section.split(".")[0])
-    return list(getattr(getattr(field, "annotation", None), "model_fields", {}))
+        return list(fields.CONFIG.keys)
+    key = fields.CONFIG.keys.get(section.split(".")[0])
+    table = fields.SECTION_TABLES.get(key.kinds[0]) if key else None
+    return list(table.keys) if table else []
 
 
 # --------------------------------------------------------------------------------------------
@@ -109,7 +110,11 @@ def _check_sections(cfg: dict, where: str, origin: dict[str, str]) -> dict:
 
 
 def _validate_schema(cfg: dict, where: str, origin: dict[str, str]) -> dict:
-    """The fixed sections through pydantic (the optimizer's own schema comes later)."""
+    """The fixed sections (the optimizer's own schema comes later): the fast path when every
+    value is plainly valid, else pydantic, which accepts the rest or says what is wrong."""
+    checked = fields.fast_validate({**cfg, "optimizer": {}})
+    if checked is not None:
+        return checked
     from pydantic import ValidationError
 
     from optrun.config import sections
