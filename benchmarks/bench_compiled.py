@@ -87,23 +87,54 @@ def hand_adam(repeat, steps=2000):
     return best
 
 
+def measure(n: int, d: int, repeat: int) -> dict:
+    """The timings (seconds) behind both comparisons; ``None`` where a peer is missing."""
+    out = tempfile.mkdtemp()
+    t0 = time.perf_counter()
+    optrun.train(sgd_config(1000, d, "compiled"), out=out, plots=False)  # compile or load from disk
+    optrun.train(adam_config("compiled"), out=out, plots=False)
+    first = time.perf_counter() - t0
+    return {"first": first, "sklearn": sklearn_time(n, d, repeat),
+            "numpy": engine_time(sgd_config(n, d, "numpy"), out, 1),
+            "compiled": engine_time(sgd_config(n, d, "compiled"), out, repeat),
+            "hand": hand_adam(repeat), "small_numpy": engine_time(adam_config("numpy"), out, repeat),
+            "small_compiled": engine_time(adam_config("compiled"), out, repeat)}
+
+
+def run(quick: bool):
+    """Rows for ``benchmarks/run.py`` (section ``compiled``, issue #17 part 1)."""
+    from _harness import Row, fmt_s, fmt_x
+
+    T = "17.1 compiled"
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return [Row(T, "compiled engine", "skipped: numba not installed (pip install 'optrun[fast]')")], []
+    n, d = (20_000 if quick else 100_000), 10
+    m = measure(n, d, 2 if quick else 3)
+    sk, hand = m["sklearn"], m["hand"]
+    rows = [Row(T, f"per-sample SGD epoch {n:,} x {d}: scikit-learn SGDRegressor", fmt_s(sk) if sk else "skipped")]
+    if sk:
+        rows += [Row(T, "optrun compiled engine (default trace)", fmt_s(m["compiled"]), fmt_x(m["compiled"] / sk),
+                     "<= 2x scikit-learn", m["compiled"] / sk <= 2),
+                 Row(T, "optrun NumPy engine (default trace)", fmt_s(m["numpy"]), fmt_x(m["numpy"] / sk))]
+    rows += [Row(T, "small full-batch Adam 200 x 3, 2000 steps, every step logged: hand NumPy loop", fmt_s(hand)),
+             Row(T, "optrun compiled engine", fmt_s(m["small_compiled"]), fmt_x(m["small_compiled"] / hand),
+                 "<= 1x the hand loop", m["small_compiled"] / hand <= 1),
+             Row(T, "optrun NumPy engine", fmt_s(m["small_numpy"]), fmt_x(m["small_numpy"] / hand))]
+    notes = [f"compiled: the first two compiled runs (compile, or load numba's disk cache) took {m['first']:.1f} s"]
+    return rows, notes
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--d", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
-    out = tempfile.mkdtemp()
-    t0 = time.perf_counter()
-    optrun.train(sgd_config(1000, a.d, "compiled"), out=out, plots=False)  # compile or load from disk
-    optrun.train(adam_config("compiled"), out=out, plots=False)
-    first = time.perf_counter() - t0
-    sk = sklearn_time(a.n, a.d, a.repeat)
-    npy = engine_time(sgd_config(a.n, a.d, "numpy"), out, 1)
-    comp = engine_time(sgd_config(a.n, a.d, "compiled"), out, a.repeat)
-    hand = hand_adam(a.repeat)
-    small_np = engine_time(adam_config("numpy"), out, a.repeat)
-    small_c = engine_time(adam_config("compiled"), out, a.repeat)
+    m = measure(a.n, a.d, a.repeat)
+    sk, npy, comp, hand = m["sklearn"], m["numpy"], m["compiled"], m["hand"]
+    small_np, small_c = m["small_numpy"], m["small_compiled"]
 
     def x(t, ref):
         return "skipped" if t is None or ref is None else f"{t / ref:.2f}x"
@@ -116,7 +147,7 @@ def main() -> int:
     print("  hand-written NumPy loop          1.00x")
     print(f"  optrun compiled engine           {x(small_c, hand)}")
     print(f"  optrun NumPy engine              {x(small_np, hand)}")
-    print(f"warm-up (two compiled runs: compile on the first run ever, else load from the disk cache): {first:.1f} s")
+    print(f"warm-up (two compiled runs: compile on the first run ever, else load from the disk cache): {m['first']:.1f} s")
     return 0
 
 

@@ -14,6 +14,8 @@ Sections (the targets of the performance issue; docs/performance.md explains eac
     memory   6  peak RSS for 10^4, 10^5, 10^6 steps                          (bench_memory.py)
     bigdata  7  train 10^6 x 100 end to end vs its floor; peak memory; CSV    (bench_bigdata.py)
                 vs pandas.read_csv; Gram vs QR reference
+    compiled 17.1 the compiled engine: per-sample SGD vs scikit-learn; small Adam  (bench_compiled.py)
+                vs a hand NumPy loop (skipped without numba)
 
 torch and scikit-learn are optional peers: without them their rows say "skipped". Benchmarks are
 never part of the test suite (pytest collects tests/ only).
@@ -37,7 +39,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE.parent), os.envi
 
 from _harness import Row, machine, table, write_results  # noqa: E402
 
-SECTIONS = ("startup", "small", "big", "sgd", "trace", "memory", "bigdata")
+SECTIONS = ("startup", "small", "big", "sgd", "trace", "memory", "bigdata", "compiled")
 
 
 def main(argv: list[str] | None = None) -> int:
