@@ -311,13 +311,13 @@ def _selected_columns(pd, path: Path, k: int, header_line: int, cols: list[int])
     """``(X, y, lines)`` with only the selected columns parsed (``usecols``: one thread), or None.
 
     Accepted only when it provably read what the careful pass would have: no quote character,
-    valid UTF-8, every selected cell a finite number within the limit and no ``true``/``false``
+    valid UTF-8, no bare CR line end, every selected cell a finite number within the limit and no ``true``/``false``
     in the file, every non-blank line with exactly as many fields as the header (checked by
     counting commas), the same number of rows.
     """
-    quotes, newlines, commas, body = _scan(path, header_line)
-    if quotes:
-        return None  # quoted fields (maybe with commas or line breaks inside), or not UTF-8
+    doubt, newlines, commas, body = _scan(path, header_line)
+    if doubt:
+        return None  # quoted fields (maybe with commas or line breaks inside), not UTF-8, bare CRs
     frame = pd.read_csv(path, header=None, skiprows=header_line, names=list(range(k)), usecols=sorted(set(cols)),
                         dtype=np.float64, engine="c", skip_blank_lines=True, encoding="utf-8-sig", comment=None,
                         **_exact(pd))
@@ -360,21 +360,26 @@ def _selected_columns(pd, path: Path, k: int, header_line: int, cols: list[int])
 
 
 def _scan(path: Path, header_line: int, chunk: int = 1 << 24) -> tuple[bool, int, int, int]:
-    """One pass over the bytes, 16 MiB at a time: ``(any quote or a byte that is not UTF-8,
-    physical lines after the header, commas after the header, byte offset of the first line
-    after the header)``."""
+    """One pass over the bytes, 16 MiB at a time: ``(doubt, physical lines after the header,
+    commas after the header, byte offset of the first line after the header)``. Doubt: a quote,
+    a byte that is not UTF-8, or a line ending in a bare CR (the careful pass counts it as a line,
+    the comma and newline counts here would not)."""
     import codecs
 
     utf8 = codecs.getincrementaldecoder("utf-8")()
-    quotes, newlines, commas, offset, body, seen, tail = False, 0, 0, 0, None, 0, b""
+    doubt, newlines, commas, offset, body, seen, tail = False, 0, 0, 0, None, 0, b""
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
-            quotes = quotes or b'"' in block
-            if not quotes and (not block.isascii() or utf8.getstate()[0]):  # (the careful pass refuses
-                try:                                                          # a file that is not UTF-8)
+            if block.endswith(b"\r"):
+                block += fh.read(1)  # a CRLF is never cut in two
+            doubt = doubt or b'"' in block
+            if not doubt and b"\r" in block:
+                doubt = block.count(b"\r") != block.count(b"\r\n")
+            if not doubt and (not block.isascii() or utf8.getstate()[0]):  # (the careful pass refuses
+                try:                                                        # a file that is not UTF-8)
                     utf8.decode(block)
                 except UnicodeDecodeError:
-                    quotes = True
+                    doubt = True
             start = 0
             while body is None and seen < header_line:  # skip the header's lines (few)
                 i = block.find(b"\n", start)
@@ -391,10 +396,10 @@ def _scan(path: Path, header_line: int, chunk: int = 1 << 24) -> tuple[bool, int
     try:
         utf8.decode(b"", final=True)  # a character cut off at the end
     except UnicodeDecodeError:
-        quotes = True
+        doubt = True
     if body is None:
-        return quotes, 0, 0, offset
-    return quotes, newlines + (0 if tail == b"\n" or offset == body else 1), commas, body
+        return doubt, 0, 0, offset
+    return doubt, newlines + (0 if tail == b"\n" or offset == body else 1), commas, body
 
 
 def _line_starts(buf: np.ndarray, header_line: int) -> tuple[np.ndarray, np.ndarray]:
