@@ -6,12 +6,16 @@ editor shows it (the header is line 1), the column and the bad text.
 
 Two passes, one truth. Small files (below :data:`FAST_MIN_BYTES`) are read by the careful pass
 alone: the ``csv`` module and NumPy (importing pandas would cost more time than reading them).
-Bigger files are parsed by pandas' C parser (:func:`_fast_numbers`), which is accepted only when
-it provably read what the careful pass would have: no quote character in the file, every
-selected cell a finite number within the limit, every non-blank line with exactly as many fields
-as the header (checked by counting commas), the same number of rows. On any doubt (and on every
-error) the careful pass runs instead, so the messages, with their line and column, are the same
-whichever pass runs.
+Bigger files are parsed by pandas' C parser, accepted only when it provably read what the careful
+pass would have. First every column as float64 in one ``read_csv`` without ``usecols`` (so
+pandas >= 3.1 parses on all cores, as ``pandas.read_csv`` does) and without any byte scan: its
+options make every doubtful line fail (:func:`_whole_table`). When that fails (text in a column
+not selected, blank lines), only the selected columns, with a byte scan for quotes, bad bytes
+and field counts (:func:`_selected_columns`). On any doubt (and on every error) the careful pass
+runs instead, so the messages, with their line and column, are the same whichever pass runs.
+Numbers are equal bit for bit: pandas >= 3.1 rounds correctly, like ``float()`` (older pandas is
+asked for ``float_precision="round_trip"``); ``true``/``false``, which pandas reads as 1/0, are
+caught (tests/test_csv_fast.py).
 """
 
 from __future__ import annotations
