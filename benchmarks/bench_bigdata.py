@@ -6,7 +6,8 @@
   every core on both sides); goal <= 3x.
 * Peak resident memory of that run (``VmHWM`` of the process) against the bytes of the data
   (X and y); goal <= 1.5x.
-* Reading a 10^6 x 10 CSV (~200 MB) with optrun's reader against ``pandas.read_csv``; goal <= 2x.
+* Reading a 10^6 x 10 CSV (~200 MB) with optrun's reader against ``pandas.read_csv``; goal <= 2x
+  (aim: every round <= 1.5x; the note lists the ratio of every interleaved round).
 * The least-squares reference: the Gram (Cholesky) path against Householder QR (stated).
 
 ``--quick`` uses 2 x 10^5 rows. The reference cache is switched off (OPTRUN_REFERENCE_CACHE=off)
@@ -118,11 +119,13 @@ def run(quick: bool) -> tuple[list[Row], list[str]]:
                     peaks["optrun"] <= 1.5 * data_bytes,
                     f"data (X, y) {data_bytes / 2**20:.0f} MB; the floor's peak {peaks['floor'] / 2**20:.0f} MB"))
     m = 200_000 if quick else 1_000_000
-    c = _csv_vs_pandas(m, 2 if quick else 3)
+    c = _csv_vs_pandas(m, 3 if quick else 7)
     rc = paired_ratio(c["optrun"], c["pandas"], "wall")
+    each = sorted(a / b for a, b in zip(c["optrun"].walls, c["pandas"].walls))
     rows.append(Row(T, f"read a {m:,} x 10 CSV: pandas.read_csv", fmt_s(c["pandas"].wall)))
     rows.append(Row(T, f"read a {m:,} x 10 CSV: optrun (fast pass)", fmt_s(c["optrun"].wall),
-                    f"{fmt_x(rc)} (wall)", "<= 2x pandas", rc <= 2))
+                    f"{fmt_x(rc)} (wall, median)", "<= 2x pandas", rc <= 2,
+                    "rounds: " + ", ".join(f"{x:.2f}x" for x in each)))
     g = _gram_vs_qr(200_000, 100, 2)
     rows.append(Row(T, "least-squares factor, 200,000 x 100: Gram (Cholesky) vs Householder QR",
                     f"{fmt_s(g['gram'].wall)} vs {fmt_s(g['qr'].wall)}",

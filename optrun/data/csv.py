@@ -6,12 +6,16 @@ editor shows it (the header is line 1), the column and the bad text.
 
 Two passes, one truth. Small files (below :data:`FAST_MIN_BYTES`) are read by the careful pass
 alone: the ``csv`` module and NumPy (importing pandas would cost more time than reading them).
-Bigger files are parsed by pandas' C parser (:func:`_fast_numbers`), which is accepted only when
-it provably read what the careful pass would have: no quote character in the file, every
-selected cell a finite number within the limit, every non-blank line with exactly as many fields
-as the header (checked by counting commas), the same number of rows. On any doubt (and on every
-error) the careful pass runs instead, so the messages, with their line and column, are the same
-whichever pass runs.
+Bigger files are parsed by pandas' C parser, accepted only when it provably read what the careful
+pass would have. First every column as float64 in one ``read_csv`` without ``usecols`` (so
+pandas >= 3.1 parses on all cores, as ``pandas.read_csv`` does) and without any byte scan: its
+options make every doubtful line fail (:func:`_whole_table`). When that fails (text in a column
+not selected, blank lines), only the selected columns, with a byte scan for quotes, bad bytes
+and field counts (:func:`_selected_columns`). On any doubt (and on every error) the careful pass
+runs instead, so the messages, with their line and column, are the same whichever pass runs.
+Numbers are equal bit for bit: pandas >= 3.1 rounds correctly, like ``float()`` (older pandas is
+asked for ``float_precision="round_trip"``); ``true``/``false``, which pandas reads as 1/0, are
+caught (tests/test_csv_fast.py).
 """
 
 from __future__ import annotations
@@ -206,6 +210,11 @@ def _cell_problem(text: str) -> str | None:
 #: Files at least this big are parsed by pandas' C parser first (see the module docstring).
 FAST_MIN_BYTES = 1 << 20
 
+#: Letters of the only words pandas reads as numbers in a float64 column that ``float()`` refuses:
+#: ``true`` and ``false`` in any case (as 1.0 and 0.0). No number pandas accepts holds them
+#: (its words are ``inf``/``infinity``, the exponent ``e``), so the bytes must not either.
+_BOOL_LETTERS = (b"u", b"U", b"s", b"S")
+
 
 def _read_header(path: Path) -> tuple[list[str] | None, int]:
     """The header row and its line (the careful reader, on the first rows only)."""
@@ -217,22 +226,105 @@ def _read_header(path: Path) -> tuple[list[str] | None, int]:
     return None, 0
 
 
+def _exact(pd) -> dict:
+    """pandas >= 3.1 reads every float with one correctly rounded converter (fast_float), the
+    value ``float()`` gives; older pandas' default is not always correctly rounded, so it is asked
+    for ``round_trip`` (CPython's own conversion, slower)."""
+    major, minor = (int("".join(ch for ch in p if ch.isdigit()) or 0) for p in pd.__version__.split(".")[:2])
+    return {} if (major, minor) >= (3, 1) else {"float_precision": "round_trip"}
+
+
 def _fast_numbers(path: Path, target, features):
     """``(X, y, features, target, lines)`` by pandas' C parser, or None when the careful pass must
-    decide (any doubt, any error)."""
+    decide (any doubt, any error). Every column parsed as numbers first (:func:`_whole_table`);
+    when that fails (text in a column not selected, blank lines), only the selected ones
+    (:func:`_selected_columns`)."""
     header, header_line = _read_header(path)
     _check_header(path, header, header_line)
-    table = Table(path, header, header_line, [], [])
-    features, target = select_columns(table, target, features)
+    features, target = select_columns(Table(path, header, header_line, [], []), target, features)
     import pandas as pd  # only here: its import costs more than reading a small file
 
-    quotes, newlines, commas, body = _scan(path, header_line)
-    if quotes:
-        return None  # quoted fields (maybe with commas or line breaks inside): the careful pass
     cols = [header.index(c) for c in [*features, target]]
-    k = len(header)
+    got = _whole_table(pd, path, len(header), header_line, cols)
+    if got is None:
+        got = _selected_columns(pd, path, len(header), header_line, cols)
+    return None if got is None else (*got[:2], features, target, got[2])
+
+
+def _whole_table(pd, path: Path, k: int, header_line: int, cols: list[int]):
+    """``(X, y, lines)`` with every column parsed as float64 by one ``read_csv`` and nothing else
+    read, or None.
+
+    No byte scan is needed, because every cell passes the float parser or the read fails:
+    ``quoting=QUOTE_NONE`` (a quote is text in a number: fails), ``na_filter=False`` (no NA
+    words), ``skip_blank_lines=False`` (a blank or short line has an empty cell: fails, so row i
+    is the physical line ``header_line + 1 + i``), a line with more fields than the header fails
+    too, unless *every* line has them: pandas then takes the first field as an index, caught by
+    the RangeIndex test. Without ``usecols`` pandas (>= 3.1) parses the file on all cores, as
+    ``pandas.read_csv`` itself does. The one thing left is ``true``/``false`` (read as 1.0/0.0):
+    checked only when a selected value is exactly 0 or 1.
+    """
+    try:
+        frame = pd.read_csv(path, header=None, skiprows=header_line, names=list(range(k)), dtype=np.float64,
+                            na_filter=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False, engine="c",
+                            **_exact(pd))
+    except Exception:  # noqa: BLE001  (a text cell, a ragged line, a bad byte: decided elsewhere)
+        return None
+    n = len(frame)
+    if n == 0 or type(frame.index) is not pd.RangeIndex or frame.shape[1] != k:
+        return None
+    block = frame.to_numpy().T  # (k, n), a view of pandas' one float64 block (a copy otherwise)
+    del frame
+    rows = [block[c] for c in dict.fromkeys(cols)]
+    if not all(r.max() <= MAX_ABS_VALUE and -r.min() <= MAX_ABS_VALUE for r in rows):  # NaN: False
+        return None
+    if any((r == 0).any() or (r == 1).any() for r in rows) and _has_bool_letters(path, header_line):
+        return None
+    feats = cols[:-1]
+    run = feats == list(range(feats[0], feats[0] + len(feats))) if feats else True
+    X = np.ascontiguousarray((block[feats[0]:feats[-1] + 1] if feats and run else block[feats]).T)
+    y = block[cols[-1]].copy()
+    return X, y, np.arange(header_line + 1, header_line + 1 + n)
+
+
+def _data_offset(path: Path, header_line: int) -> int:
+    """Byte offset of the first line after the header's (line ends as the parsers see them:
+    ``\\n``, ``\\r\\n``, ``\\r``)."""
+    head, size = b"", 1 << 16
+    with open(path, "rb") as fh:
+        while True:
+            more = fh.read(size)
+            head += more
+            parts = head.splitlines(keepends=True)
+            if len(parts) > header_line or not more:
+                return sum(len(p) for p in parts[:header_line])
+            size *= 2
+
+
+def _has_bool_letters(path: Path, header_line: int, chunk: int = 1 << 20) -> bool:
+    """Whether any byte after the header is a letter of ``true``/``false`` (``memchr`` per letter)."""
+    with open(path, "rb") as fh:
+        fh.seek(_data_offset(path, header_line))
+        while block := fh.read(chunk):
+            if any(ch in block for ch in _BOOL_LETTERS):
+                return True
+    return False
+
+
+def _selected_columns(pd, path: Path, k: int, header_line: int, cols: list[int]):
+    """``(X, y, lines)`` with only the selected columns parsed (``usecols``: one thread), or None.
+
+    Accepted only when it provably read what the careful pass would have: no quote character,
+    valid UTF-8, no bare CR line end, every selected cell a finite number within the limit and no ``true``/``false``
+    in the file, every non-blank line with exactly as many fields as the header (checked by
+    counting commas), the same number of rows.
+    """
+    doubt, newlines, commas, body = _scan(path, header_line)
+    if doubt:
+        return None  # quoted fields (maybe with commas or line breaks inside), not UTF-8, bare CRs
     frame = pd.read_csv(path, header=None, skiprows=header_line, names=list(range(k)), usecols=sorted(set(cols)),
-                        dtype=np.float64, engine="c", skip_blank_lines=True, encoding="utf-8-sig", comment=None)
+                        dtype=np.float64, engine="c", skip_blank_lines=True, encoding="utf-8-sig", comment=None,
+                        **_exact(pd))
     n = len(frame)
     # X straight from the column arrays (one copy, no row-major interleave of the whole table)
     X = np.empty((n, len(cols) - 1))
@@ -240,8 +332,11 @@ def _fast_numbers(path: Path, target, features):
         X[:, j] = frame[c].to_numpy(dtype=np.float64)
     y = np.array(frame[cols[-1]].to_numpy(dtype=np.float64))
     del frame
-    if n == 0 or not all(A.max() <= MAX_ABS_VALUE and -A.min() <= MAX_ABS_VALUE for A in (X, y)):  # NaN too
+    if n == 0 or not all(A.size == 0 or (A.max() <= MAX_ABS_VALUE and -A.min() <= MAX_ABS_VALUE)
+                         for A in (X, y)):  # NaN: False
         return None
+    if ((X == 0).any() or (X == 1).any() or (y == 0).any() or (y == 1).any()) and _has_bool_letters(path, header_line):
+        return None  # (text in a column not selected may hold the letters too: the careful pass)
     buf = starts = None
     if newlines == n:  # no blank line anywhere (pandas skips them, so they would add lines)
         lines = np.arange(header_line + 1, header_line + 1 + n)
@@ -265,16 +360,30 @@ def _fast_numbers(path: Path, target, features):
         # reduceat sums up to the next start: a line's count includes nothing past its end,
         # since the bytes between lines are only line breaks and blank lines
         ok = bool(np.all(per_line == k - 1))
-    return (X, y, features, target, lines) if ok else None
+    return (X, y, lines) if ok else None
 
 
 def _scan(path: Path, header_line: int, chunk: int = 1 << 24) -> tuple[bool, int, int, int]:
-    """One pass over the bytes, 16 MiB at a time: ``(any quote, physical lines after the header,
-    commas after the header, byte offset of the first line after the header)``."""
-    quotes, newlines, commas, offset, body, seen, tail = False, 0, 0, 0, None, 0, b""
+    """One pass over the bytes, 16 MiB at a time: ``(doubt, physical lines after the header,
+    commas after the header, byte offset of the first line after the header)``. Doubt: a quote,
+    a byte that is not UTF-8, or a line ending in a bare CR (the careful pass counts it as a line,
+    the comma and newline counts here would not)."""
+    import codecs
+
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    doubt, newlines, commas, offset, body, seen, tail = False, 0, 0, 0, None, 0, b""
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
-            quotes = quotes or b'"' in block
+            if block.endswith(b"\r"):
+                block += fh.read(1)  # a CRLF is never cut in two
+            doubt = doubt or b'"' in block
+            if not doubt and b"\r" in block:
+                doubt = block.count(b"\r") != block.count(b"\r\n")
+            if not doubt and (not block.isascii() or utf8.getstate()[0]):  # (the careful pass refuses
+                try:                                                        # a file that is not UTF-8)
+                    utf8.decode(block)
+                except UnicodeDecodeError:
+                    doubt = True
             start = 0
             while body is None and seen < header_line:  # skip the header's lines (few)
                 i = block.find(b"\n", start)
@@ -288,9 +397,13 @@ def _scan(path: Path, header_line: int, chunk: int = 1 << 24) -> tuple[bool, int
                 commas += block.count(b",", start)
             offset += len(block)
             tail = block[-1:]
+    try:
+        utf8.decode(b"", final=True)  # a character cut off at the end
+    except UnicodeDecodeError:
+        doubt = True
     if body is None:
-        return quotes, 0, 0, offset
-    return quotes, newlines + (0 if tail == b"\n" or offset == body else 1), commas, body
+        return doubt, 0, 0, offset
+    return doubt, newlines + (0 if tail == b"\n" or offset == body else 1), commas, body
 
 
 def _line_starts(buf: np.ndarray, header_line: int) -> tuple[np.ndarray, np.ndarray]:
