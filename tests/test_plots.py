@@ -455,8 +455,9 @@ def test_figures_module_imports_only_the_model():
         mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("optrun")}
         mods |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names if a.name.startswith("optrun")}
         # plain data, the options and the other renderers (the lecture's dataclasses for its figures);
-        # optrun.rundir for save_figure's atomic write only (rundir.atomic_path, the one such helper)
-        assert mods <= {"optrun.plots.model", "optrun.plots.style", "optrun.plots.lecture", "optrun.rundir",
+        # optrun.rundir for save_figure's atomic write only (rundir.atomic_path, the one such helper);
+        # optrun.plots.png: the PNG writer save_figure uses
+        assert mods <= {"optrun.plots.model", "optrun.plots.style", "optrun.plots.lecture", "optrun.rundir", "optrun.plots.png",
                         *renderers}, module.__name__
     code = "import sys, optrun.plots.model, optrun.cli.plot; print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
