@@ -105,12 +105,12 @@ def run(quick: bool) -> tuple[list[Row], list[str]]:
                 lambda r: r < 3),
         compare(T, "floor: import numpy, yaml, typer (+ its argument parsing), rich", t["train_floor"], npy,
                 note="the libraries `optrun train` cannot do without"),
-        Row(T, "optrun train, with plots (loss, params, contour)", fmt_t(pair["train_plots"]),
+        Row(T, "optrun train, with its default figures (loss, params, contour)", fmt_t(pair["train_plots"]),
             f"{fmt_x(pair['train_plots'].cpu / npy.cpu)} (cpu)", "(stated)", None,
             f"the plots cost {fmt_s(pair['train_plots'].cpu - pair['train'].cpu)} cpu, "
             f"{fmt_s(pair['train_plots'].wall - pair['train'].wall)} wall"),
         Row(T, 'python -c "import numpy, yaml, matplotlib.pyplot" (figure baseline)', fmt_t(t["numpy_yaml_mpl"])),
-        compare(T, "Figures (0.2): optrun train with its five default figures", pair["train_plots"],
+        compare(T, "Figures (0.2): optrun train with its default figures (loss, params, contour)", pair["train_plots"],
                 t["numpy_yaml_mpl"], "<= 2x numpy+yaml+pyplot (issue #16)", lambda r: r <= 2),
     ]
     notes = []

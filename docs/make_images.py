@@ -14,8 +14,8 @@ docs/plots.md, so the page and the pictures cannot silently drift apart.
     python docs/make_images.py --keep          # keep the temporary run folders (path printed)
     python docs/make_images.py --list          # show the commands, run nothing
 
-Images in docs/img that no entry names (style_*, tune_*, variance_reduction.png: made for
-other pages) are left alone.
+Images in docs/img that no entry names (tune_*, variance_reduction.png: made for other pages)
+are left alone.
 """
 
 from __future__ import annotations
@@ -78,6 +78,16 @@ IMAGES: dict[str, tuple[str, dict[str, str]]] = {
         "optrun compare configs/compare_optimizers.yaml dataset.n_features=6 model.init=zeros "
         "--vary optimizer=sgd:lr=0.035,momentum:lr=0.005,adam:lr=0.1",
         {"contour.png": "projected_contour.png"},
+    ),
+    "style_slides": (
+        "optrun compare configs/compare_optimizers.yaml --vary optimizer=sgd:lr=0.035,momentum:lr=0.005,adam:lr=0.1 "
+        "--style slides --title \"Three optimizers, one valley\"",
+        {"contour.png": "style_slides_contour.png"},
+    ),
+    "style_paper": (
+        "optrun compare configs/compare_optimizers.yaml --vary optimizer=sgd:lr=0.035,momentum:lr=0.005,adam:lr=0.1 "
+        "--style paper --no-subtitle",
+        {"loss.png": "style_paper_loss.png"},
     ),
 }
 

@@ -321,9 +321,14 @@ def test_labels_name_what_differs():
 
 
 def test_draw_run_every_figure_png(two_param_run):
-    written = draw_run(two_param_run)
+    from optrun.plots.choices import FIGURE_NAMES
+    from optrun.plots.style import FigureOptions
+
+    # train's own figures by default: not grad_norm, data, theory (issue #16: drawing stays cheap)
+    assert {p.name for p in draw_run(two_param_run)} == {"loss.png", "params.png", "contour.png"}
+    written = draw_run(two_param_run, options=FigureOptions(figures=FIGURE_NAMES))  # --figures all
     names = {p.name for p in written}
-    assert {"loss.png", "grad_norm.png", "params.png", "contour.png", "data.png"} <= names
+    assert names == {"loss.png", "grad_norm.png", "params.png", "contour.png", "data.png", "theory.png"}
     for p in written:
         assert p.parent == two_param_run / "plots" and p.read_bytes()[:8] == PNG_MAGIC
     assert not list((two_param_run / "plots").glob("*_error.txt"))
@@ -362,7 +367,7 @@ def test_data_moved_away_draws_what_it_can(base_config, linear_csv, tmp_path, ca
     run = train(base_config, tmp_path).run_dir
     linear_csv.unlink()
     written = draw_run(run)
-    assert {p.name for p in written} - {"theory.png"} == {"loss.png", "grad_norm.png", "params.png", "contour.png"}
+    assert {p.name for p in written} == {"loss.png", "params.png", "contour.png"}
     err = capsys.readouterr().err
     assert "cannot reload the data" in err
     for p in written:
@@ -423,6 +428,9 @@ def test_figure_table_drives_draw_groups(two_param_run, four_param_run, tmp_path
     from optrun.plots import catalog, model
 
     assert list(catalog.FIGURES) == ["loss", "grad_norm", "params", "contour", "theory", "data", "duality", "convexity"]
+    from optrun.plots.choices import FIGURE_NAMES, TRAIN_FIGURES
+
+    assert list(FIGURE_NAMES) == list(catalog.FIGURES) and set(TRAIN_FIGURES) < set(FIGURE_NAMES)
     assert list(catalog.CURVES) == list(model.Y_KINDS)
     groups = groups_of(two_param_run)
     ctx = catalog.Context(groups)

@@ -267,3 +267,69 @@ def test_frames_are_numbered_with_frozen_limits(runs, tmp_path):
     from PIL import Image
 
     assert len({Image.open(p).size for p in out}) == 1
+
+
+# --------------------------------------------------------------------------------------------
+# which figures: train's own, --figures, plots: {figures: ...}
+
+
+def test_figure_names_accept_lists_strings_and_all():
+    from optrun.plots.choices import FIGURE_NAMES
+
+    assert check_plot_options({"figures": "loss, grad_norm"}) == {"figures": ("loss", "grad_norm")}
+    assert check_plot_options({"figures": ["theory"]}) == {"figures": ("theory",)}
+    assert check_plot_options({"figures": "all"}) == {"figures": FIGURE_NAMES}
+    for bad in ("gradnorm", [], [1], "loss,,nope"):
+        with pytest.raises(OptrunError) as err:
+            check_plot_options({"figures": bad})
+        assert err.value.key == "plots.figures"
+    with pytest.raises(OptrunError, match="did you mean 'grad_norm'"):
+        check_plot_options({"figures": "gradnorm"})
+
+
+def test_train_draws_its_own_figures_and_figures_flag_or_config_get_the_rest(tmp_path):
+    from typer.testing import CliRunner
+
+    from optrun.cli.app import app
+
+    conf = tmp_path / "c.yaml"
+    conf.write_text("dataset: {name: women, standardize: true}\noptimizer: {name: gd, lr: 0.1}\ntrain: {steps: 20}\n")
+
+    def plots(*args):
+        res = CliRunner().invoke(app, ["train", str(conf), "--out", str(tmp_path / "r"), "-q", "--json", *args])
+        assert res.exit_code == 0, res.output
+        import json
+
+        run = json.loads(res.stdout)["run_dir"]
+        return sorted(p.name for p in (tmp_path / "r" / run.rsplit("/", 1)[-1] / "plots").iterdir())
+
+    assert plots() == ["contour.png", "loss.png", "params.png"]
+    assert plots("--figures", "grad_norm,loss") == ["grad_norm.png", "loss.png"]
+    assert plots("--figures", "all") == ["contour.png", "data.png", "grad_norm.png", "loss.png", "params.png", "theory.png"]
+    assert plots("plots.figures=[theory]") == ["theory.png"]
+    before = sorted((tmp_path / "r").iterdir())
+    res = CliRunner().invoke(app, ["train", str(conf), "--out", str(tmp_path / "r"), "--figures", "gradnorm"])
+    assert res.exit_code == 2 and "did you mean 'grad_norm'" in res.output
+    assert sorted((tmp_path / "r").iterdir()) == before  # nothing half-written
+
+
+def test_mle_figure_takes_the_figure_options():
+    """`optrun mle` draws with the options of every drawing command: slides text >= 18 px."""
+    from fractions import Fraction
+
+    from matplotlib.text import Text
+
+    from optrun.plots.likelihood import two_bags_canvas
+
+    fig = two_bags_canvas(5, [Fraction(1, 2), Fraction(3, 4)], 3, FigureOptions(style="slides", title="Two bags"))
+    assert fig.get_figwidth() / fig.get_figheight() == pytest.approx(16 / 9)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    assert "Two bags" in [t.get_text() for t in texts]
+    assert min(shown_px(fig, t, renderer)[0] for t in texts) >= SLIDE_MIN_PX - 1e-9
+    # nothing drawn outside the figure (the legend and the x label fit below the axes)
+    box = fig.bbox
+    for t in texts:
+        ext = t.get_window_extent(renderer)
+        assert ext.x0 >= box.x0 - 1 and ext.y0 >= box.y0 - 1 and ext.y1 <= box.y1 + 1, t.get_text()

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from optrun.cli.plot import (
-    DpiOption, FontScaleOption, FramesOption, NoSubtitleOption, SizeOption, StyleOption, TitleOption, figure_options,
+    DpiOption, FiguresOption, FontScaleOption, FramesOption, NoSubtitleOption, SizeOption, StyleOption, TitleOption, figure_options,
 )
 from optrun.cli.common import (
     EXIT_SOME_FAILED, FIGURE_FORMATS, PROJECTIONS, X_AXES, JsonOption, NoteOption, OutOption, QuietOption,
@@ -34,6 +34,7 @@ def compare(
     # the figure options of every drawing command (docs/plots.md)
     style: StyleOption = None, title: TitleOption = None, no_subtitle: NoSubtitleOption = False,
     font_scale: FontScaleOption = None, size: SizeOption = None, dpi: DpiOption = None, frames: FramesOption = 0,
+    figures: FiguresOption = None,
     projection: Annotated[str, typer.Option("--projection", help="Contour plane for > 2 parameters: hessian | pca.")] = "hessian",
     animate: Annotated[bool, typer.Option("--animate", help="Also write plots/contour.gif.")] = False,
     run_plots: Annotated[bool, typer.Option("--run-plots", help="Also draw each run's own figures (slower).")] = False,
@@ -59,7 +60,7 @@ def compare(
     from optrun.control import StopFlag
 
     _check_args(fmt, x, projection, baselines, vary)
-    figure = figure_options(style, title, no_subtitle, font_scale, size, dpi, fmt, frames)
+    figure = figure_options(style, title, no_subtitle, font_scale, size, dpi, fmt, frames, figures=figures)
     con = console(quiet)
     stop = StopFlag()
     with Signals(stop) as signals:

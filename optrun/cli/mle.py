@@ -9,6 +9,9 @@ from typing import Annotated, Optional
 import typer
 
 from optrun.cli.common import JsonOption, OutOption, QuietOption, console, print_json, user_errors
+from optrun.cli.plot import (
+    DpiOption, FontScaleOption, NoSubtitleOption, SizeOption, StyleOption, TitleOption, figure_options,
+)
 
 
 @user_errors
@@ -19,18 +22,24 @@ def mle(
     out: OutOption = Path("runs"),
     json_out: JsonOption = False,
     quiet: QuietOption = False,
+    fmt: Annotated[str, typer.Option("--format", help="Figure format: png | svg | pdf.")] = "png",
+    # the figure options of every drawing command (docs/plots.md)
+    style: StyleOption = None, title: TitleOption = None, no_subtitle: NoSubtitleOption = False,
+    font_scale: FontScaleOption = None, size: SizeOption = None, dpi: DpiOption = None,
 ):
     """The two-bags example: f(y; θ) = C(n, y) θ^y (1 − θ)^(n − y) for every y and θ in Ω, exact
     fractions over the lecture's denominators, the maximum-likelihood choice for each y; with
     --observed Y, the choice for Y, the likelihood ratio, and the likelihood of Y over θ in a fresh
     folder under --out (likelihood.png, table.csv)."""
     from optrun._text import split_top_level
+
+    options = figure_options(style, title, no_subtitle, font_scale, size, dpi, fmt)  # usage errors first
     from optrun.likelihood import two_bags_report
 
     report = two_bags_report(draws, [t.strip() for t in split_top_level(thetas) if t.strip()], observed)
     rows = [{"y": y, **{f"f(y; {r['theta']})": r["pmf"][y] for r in report["table"]}, "ml_choice": report["ml_choice"][y]}
             for y in report["y"]]
-    folder = _write(rows, report, out) if observed is not None else None
+    folder, figure = _write(rows, report, out, options) if observed is not None else (None, None)
     if json_out:
         print_json({**{k: v for k, v in report.items() if k != "curve"}, "rows": rows,
                     "folder": str(folder) if folder else None})
@@ -43,7 +52,7 @@ def mle(
                   f"-> θ̂ = {report['theta_hat']} (bag {report['bag']})"
                   + (f", likelihood ratio {ratio['exact']}" if ratio else "")
                   + f"; over (0, 1) the MLE is y/n = {report['theta_hat_unrestricted']}")
-        con.print(f"likelihood figure: [bold]{folder / 'likelihood.png'}[/]")
+        con.print(f"likelihood figure: [bold]{figure}[/]")
 
 
 def _table(rows, report):
@@ -58,7 +67,7 @@ def _table(rows, report):
     return view
 
 
-def _write(rows, report, out) -> Path:
+def _write(rows, report, out, options) -> tuple[Path, Path]:
     from fractions import Fraction
 
     from optrun.plots.likelihood import two_bags_figure
@@ -66,5 +75,6 @@ def _write(rows, report, out) -> Path:
 
     folder = create_run_dir(out, "mle-two-bags")
     write_csv(folder / "table.csv", rows, list(rows[0]))
-    two_bags_figure(report["n"], [Fraction(t) for t in report["omega"]], report["observed"], folder / "likelihood.png")
-    return folder
+    figure = two_bags_figure(report["n"], [Fraction(t) for t in report["omega"]], report["observed"],
+                             folder / "likelihood.png", options)
+    return folder, figure

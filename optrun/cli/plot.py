@@ -48,11 +48,12 @@ NoSubtitleOption = Annotated[bool, typer.Option("--no-subtitle", help="Leave out
 FontScaleOption = Annotated[Optional[float], typer.Option("--font-scale", help="Multiply every font size (e.g. 1.3).", show_default=False)]
 SizeOption = Annotated[Optional[str], typer.Option("--size", help="Figure size WxH in inches (e.g. 8x4.5); the file is size x dpi pixels.", show_default=False)]
 DpiOption = Annotated[Optional[int], typer.Option("--dpi", help="Pixels per inch of PNG files (default 130; slides 192; paper 300).", show_default=False)]
+FiguresOption = Annotated[Optional[str], typer.Option("--figures", help="Comma-separated figures to draw, or all: loss, grad_norm, params, contour, theory, data, duality, convexity (each only where it applies). train's default: loss, params, contour (+ duality, convexity where they apply); plot and compare: all.", show_default=False)]
 FramesOption = Annotated[int, typer.Option("--frames", help="Also write N numbered frames of the contour figure (frames/contour_frame_NN), axis limits frozen.")]
 
 
 def figure_options(style=None, title=None, no_subtitle=False, font_scale=None, size=None, dpi=None, fmt=None,
-                   frames=0, section: dict | None = None):
+                   frames=0, section: dict | None = None, figures=None):
     """The flags (None: not given) over a config's ``plots:`` section, as one
     :class:`optrun.plots.style.FigureOptions`; a bad value is a usage error naming the flag."""
     from optrun.errors import OptrunError
@@ -60,7 +61,7 @@ def figure_options(style=None, title=None, no_subtitle=False, font_scale=None, s
 
     try:
         return make(section, style=style, title=title, subtitle=False if no_subtitle else None,
-                    font_scale=font_scale, size=size, dpi=dpi, format=fmt, frames=frames or None)
+                    font_scale=font_scale, size=size, dpi=dpi, format=fmt, frames=frames or None, figures=figures)
     except OptrunError as exc:
         key = (exc.key or "").split(".")[-1].replace("_", "-")
         raise typer.BadParameter(str(exc).split(": ", 1)[-1], param_hint=f"--{key}" if key else None) from None
@@ -79,6 +80,7 @@ def plot(
     # the figure options of every drawing command (docs/plots.md)
     style: StyleOption = None, title: TitleOption = None, no_subtitle: NoSubtitleOption = False,
     font_scale: FontScaleOption = None, size: SizeOption = None, dpi: DpiOption = None, frames: FramesOption = 0,
+    figures: FiguresOption = None,
     tangents: Annotated[bool, typer.Option("--tangents", help="One-parameter problems: draw f' and its tangents at each iterate (their zeros are the Newton-Raphson steps; on by default for newton runs).")] = False,
     surface: Annotated[bool, typer.Option("--surface", help="Also write surface.png: f as a 3-D surface over the contour frame, with the paths.")] = False,
     path_key: Annotated[Optional[str], typer.Option("--path", help=f"Draw only path.png: every coefficient against this key over the runs ({_listing(PATH_KEYS)}), log axis, support changes marked.", show_default=False)] = None,
@@ -101,7 +103,7 @@ def plot(
     for v in y or []:
         check_choice(v, Y_KINDS, "--y", usage=True, echo=True)
     check_choice(yscale, YSCALES, "--yscale", usage=True)
-    options = figure_options(style, title, no_subtitle, font_scale, size, dpi, fmt, frames)
+    options = figure_options(style, title, no_subtitle, font_scale, size, dpi, fmt, frames, figures=figures)
     check_choice(path_key, PATH_KEYS, "--path", usage=True)
     lecture = {k: v for k, v in (("tangents", tangents), ("xlim", parse_lim(xlim, "--xlim")),
                                  ("ylim", parse_lim(ylim, "--ylim")), ("path", path_key), ("target", target)) if v}

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from optrun.cli.plot import (
-    DpiOption, FontScaleOption, FramesOption, NoSubtitleOption, SizeOption, StyleOption, TitleOption, figure_options,
+    DpiOption, FiguresOption, FontScaleOption, FramesOption, NoSubtitleOption, SizeOption, StyleOption, TitleOption, figure_options,
 )
 
 from optrun.cli.common import (
@@ -64,16 +64,17 @@ def train(
     # the figure options of every drawing command (docs/plots.md)
     style: StyleOption = None, title: TitleOption = None, no_subtitle: NoSubtitleOption = False,
     font_scale: FontScaleOption = None, size: SizeOption = None, dpi: DpiOption = None, frames: FramesOption = 0,
+    figures: FiguresOption = None,
 ):
     """Train one experiment and write its run folder (config.yaml, trace.csv, summary.json, plots/)."""
     from optrun import api
 
     check_choice(plot_format, FIGURE_FORMATS, "--format")
     flags = {"style": style, "title": title, "subtitle": False if no_subtitle else None, "font_scale": font_scale,
-             "size": size, "dpi": dpi, "frames": frames or None}
+             "size": size, "dpi": dpi, "frames": frames or None, "figures": figures}
     flags = {k: v for k, v in flags.items() if v is not None}
     if flags:
-        figure_options(style, title, no_subtitle, font_scale, size, dpi, plot_format, frames)  # usage errors now
+        figure_options(style, title, no_subtitle, font_scale, size, dpi, plot_format, frames, figures=figures)  # usage errors now
     run_and_show(
         lambda stop, progress: api.train(config, overrides=overrides, out=out, plots=not no_plots, name=name,
                                          stop=stop, progress=progress, plot_format=plot_format,

@@ -24,6 +24,14 @@ Y_LABELS = {
 }
 LOG_BY_DEFAULT = {"loss": False, "subopt": True, "grad_norm": True, "dist": True}
 YSCALES = ("log", "linear")
+#: the figures of the catalog (optrun.plots.catalog.FIGURES, tested equal), for --figures
+FIGURE_NAMES = ("loss", "grad_norm", "params", "contour", "theory", "data", "duality", "convexity")
+#: what `optrun train` draws for its run unless told (--figures, plots: {figures: ...}): DESIGN §6's
+#: loss, params and contour, and the lecture's duality and convexity figures where they apply.
+#: grad_norm, data and theory are drawn by `optrun plot RUN` (every figure), compare and sweep
+#: reports, or on request: each figure costs ~0.1 s of matplotlib, and issue #16 bounds train's
+#: drawing (docs/performance.md, "Figures (0.2)")
+TRAIN_FIGURES = ("loss", "params", "contour", "duality", "convexity")
 FORMATS = ("png", "svg", "pdf")
 PROJECTIONS = ("hessian", "pca")  # the plane for more than two parameters
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from optrun.errors import OptrunError
 from optrun.plots import catalog, rundata
 from optrun.plots.catalog import Context, FigureSpec
+from optrun.plots.choices import TRAIN_FIGURES
 from optrun.plots.model import FORMATS, PROJECTIONS, X_COLUMNS, Y_KINDS, one_of
 from optrun.plots.style import FigureOptions
 from optrun.rundir import find_run_folders, is_run_folder, read_json_mapping
@@ -20,10 +21,6 @@ from optrun.rundir import find_run_folders, is_run_folder, read_json_mapping
 __all__ = ["FORMATS", "PROJECTIONS", "check_options", "draw_groups", "draw_run", "draw_runs", "expand_dirs"]
 
 DEFAULT_FIGURES = tuple(catalog.FIGURES)
-#: the figures `optrun train` draws for its one run: every figure but `theory` (about 0.3 s, and
-#: a comparison's figure: `optrun plot RUN`, `compare` and a config's `plots: {figures: [...]}`
-#: draw it), so that a run's figures stay cheap (docs/performance.md, issue #16)
-RUN_FIGURES = tuple(f for f in DEFAULT_FIGURES if f != "theory")
 
 
 def _warn(msg: str) -> None:
@@ -202,13 +199,15 @@ def _frames(ctx: Context, out: Path, written: list[Path]) -> None:
 
 def draw_run(run_dir: Path, fmt: str = "png", x: str = "step", projection: str = "hessian",
              animate: bool = False, out: Path | None = None, options: FigureOptions | None = None) -> list[Path]:
-    """Draw a run's figures into ``run_dir/plots/`` (or ``out``) from the folder alone."""
+    """Draw a run's figures into ``run_dir/plots/`` (or ``out``) from the folder alone: those of
+    ``options.figures``, else :data:`~optrun.plots.choices.TRAIN_FIGURES` (what ``optrun train``
+    draws)."""
     run = rundata.load_run(run_dir)
     groups, note = rundata.group_runs([run])
-    wanted = options is not None and options.figures is not None and "theory" in options.figures
+    chosen = options is not None and options.figures is not None
     return draw_groups(groups, Path(out) if out else Path(run_dir) / "plots", fmt=fmt, x=x,
                        projection=projection, animate=animate, style_note=note, options=options,
-                       figures=DEFAULT_FIGURES if wanted else RUN_FIGURES)
+                       figures=DEFAULT_FIGURES if chosen else TRAIN_FIGURES)
 
 
 def draw_runs(run_dirs: list[Path], out: Path, fmt: str = "png", x: str | None = None, ys: list[str] | None = None,

@@ -75,7 +75,7 @@ class FigureOptions:
     dpi: int | None = None
     format: str = "png"
     frames: int = 0  # --frames N: N numbered frames of the contour figure
-    figures: tuple[str, ...] | None = None  # which figures (None: every figure that applies)
+    figures: tuple[str, ...] | None = None  # which figures (None: the command's own; each only where it applies)
     fonts: tuple[str, ...] = ()  # fallback fonts for glyphs DejaVu lacks (set by the drawing code)
 
     def __post_init__(self) -> None:
@@ -160,16 +160,28 @@ def check_plot_options(options: dict | None) -> dict:
             except OptrunError as exc:
                 raise OptrunError(str(exc).replace("--size", "plots.size"), key=f"plots.{k}") from None
         if k == "figures":
-            from optrun.plots.model import Y_KINDS
-
-            known = ("loss", "grad_norm", "params", "contour", "data", *Y_KINDS)
-            v = (v,) if isinstance(v, str) else tuple(v)
-            for name in v:
-                if name not in known and name != "all":
-                    raise OptrunError(f"plots.figures: unknown figure {name!r}{did_you_mean(str(name), known)}", key=f"plots.{k}")
-            v = None if "all" in v else v
+            v = _figure_names(v)
         out[k] = v
     return out
+
+
+def _figure_names(value) -> tuple[str, ...]:
+    """``plots.figures`` / ``--figures``: a name, a list or a comma-separated string of figure
+    names (the catalog's and the curves of ``--y``); ``all`` stands for every figure."""
+    from optrun._text import did_you_mean
+    from optrun.plots.choices import FIGURE_NAMES, Y_KINDS
+
+    known = tuple(dict.fromkeys((*FIGURE_NAMES, *Y_KINDS)))
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(n, str) for n in value):
+        raise OptrunError(f"plots.figures: expected figure names ({', '.join(known)} or all), got {value!r}",
+                          key="plots.figures")
+    for name in value:
+        if name not in known and name != "all":
+            raise OptrunError(f"plots.figures: unknown figure {name!r}{did_you_mean(name, (*known, 'all'))}",
+                              key="plots.figures")
+    return FIGURE_NAMES if "all" in value else tuple(value)
 
 
 def figure_options(section: dict | None = None, **flags) -> FigureOptions:
