@@ -45,7 +45,13 @@ def trace_columns(param_names: list[str], has_val: bool, extra: tuple[str, ...] 
 
 
 def format_rows(rows: np.ndarray, integer: list[bool], time_col: int) -> str:
-    """CSV text (one line per row, each ending in a newline) of a block of trace rows.
+    """CSV text (one line per row, each ending in a newline) of a block of trace rows
+    (:func:`format_lines`, joined)."""
+    return "".join(format_lines(rows, integer, time_col))
+
+
+def format_lines(rows: np.ndarray, integer: list[bool], time_col: int) -> list[str]:
+    """The CSV lines (each ending in a newline) of a block of trace rows.
 
     A cell is empty for NaN, ``int`` for the integer columns and ``repr`` (shortest round-trip)
     otherwise, with ``time_s`` rounded to 6 decimals first. The text is built *column by column*:
@@ -54,17 +60,20 @@ def format_rows(rows: np.ndarray, integer: list[bool], time_col: int) -> str:
     """
     columns = []
     for j, col in enumerate(rows.T):
-        values = col.tolist()
         if integer[j]:
-            cells = [str(int(v)) if v == v else "" for v in values]
+            if np.isnan(col).any():
+                cells = [str(int(v)) if v == v else "" for v in col.tolist()]
+            else:  # counts: whole numbers far below 2**63, so int64 is exact and str runs in C
+                cells = list(map(str, col.astype(np.int64).tolist()))
         else:
+            values = col.tolist()
             if j == time_col:
                 values = [round(v, 6) for v in values]
             cells = list(map(repr, values))
             for i in np.flatnonzero(np.isnan(col)).tolist():  # NaN -> empty cell (rare: step 0)
                 cells[i] = ""
         columns.append(cells)
-    return "".join([",".join(cells) + "\n" for cells in zip(*columns)])
+    return [",".join(cells) + "\n" for cells in zip(*columns)]
 
 
 # A chunk holds at most this many cells: formatting a chunk makes one Python string per cell,
