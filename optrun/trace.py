@@ -66,14 +66,27 @@ def format_lines(rows: np.ndarray, integer: list[bool], time_col: int) -> list[s
             else:  # counts: whole numbers far below 2**63, so int64 is exact and str runs in C
                 cells = list(map(str, col.astype(np.int64).tolist()))
         else:
-            values = col.tolist()
-            if j == time_col:
-                values = [round(v, 6) for v in values]
-            cells = list(map(repr, values))
+            cells = _float_cells(col, j == time_col)
             for i in np.flatnonzero(np.isnan(col)).tolist():  # NaN -> empty cell (rare: step 0)
                 cells[i] = ""
         columns.append(cells)
     return [",".join(cells) + "\n" for cells in zip(*columns)]
+
+
+def _float_cells(col: np.ndarray, is_time: bool) -> list[str]:
+    """``repr`` of each value (rounded to 6 decimals for ``time_s``). A column of many equal
+    values (a stack's rows: every run's step, epoch, time and lr repeat) is formatted once per
+    distinct value: distinct by bit pattern, so -0.0 and 0.0 keep their own cells."""
+    if len(col) >= 64:
+        bits = np.ascontiguousarray(col).view(np.int64)
+        uniq, inverse = np.unique(bits, return_inverse=True)
+        if 2 * len(uniq) <= len(col):
+            texts = _float_cells(uniq.view(np.float64), is_time)
+            return [texts[i] for i in inverse.tolist()]
+    values = col.tolist()
+    if is_time:
+        values = [round(v, 6) for v in values]
+    return list(map(repr, values))
 
 
 # A chunk holds at most this many cells: formatting a chunk makes one Python string per cell,
