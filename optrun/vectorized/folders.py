@@ -117,8 +117,8 @@ def _run_stack(group: list[tuple], into: Path, api: Any, staging: Any, stop: Sto
     runs: list[_Open] = []
     trace = StackTrace(engine.columns(group[0][3]))
     try:
-        for j, (_, payload, cfg, _) in enumerate(group):
-            runs.append(_open(api, trace, stage / str(j), payload, cfg))
+        for _, payload, cfg, _ in group:
+            runs.append(_open(api, trace, stage, payload, cfg))
         results = run_group([g[3] for g in group], trace.writers, stop)
         trace.close()
         summaries = [_summary(api, problem, run, result, len(group))
@@ -134,10 +134,10 @@ def _run_stack(group: list[tuple], into: Path, api: Any, staging: Any, stop: Sto
         _fail_group(trace, runs, exc)
         error = f"{type(exc).__name__}: {exc}"[:500]
         for j, (pos, payload, _, _) in enumerate(group):
-            if pos not in outcomes:  # not moved in yet
-                outcome = staging.read_outcome(payload, stage / str(j), error=error) if j < len(runs) else \
-                    {"index": payload["index"], "status": "failed", "stop_reason": error, "error": error, "folder": None}
-                folder = outcome["folder"]
+            if pos not in outcomes:  # not moved in yet: its folder (if it has one) says failed
+                folder = runs[j].dir if j < len(runs) else None
+                outcome = {"index": payload["index"], "status": "failed", "stop_reason": f"internal error: {error}",
+                           "config_hash": payload.get("config_hash"), "error": error}
                 outcomes[pos] = staging.public(outcome, staging.move_into(folder, into) if folder else None)
     finally:
         staging.remove_staging(stage)
@@ -157,9 +157,7 @@ class _Open(NamedTuple):
 
 
 def _open(api: Any, trace: StackTrace, stage: Path, payload: dict, cfg: dict) -> _Open:
-    """The run's folder in ``stage`` (its own subfolder of the stack's staging folder, so that
-    :func:`optrun.executors.staging.read_outcome` finds it), with ``config.yaml`` and the trace
-    header."""
+    """The run's folder in the stack's staging folder, with ``config.yaml`` and the trace header."""
     labels = {k: payload[k] for k in ("note", "tags") if payload.get(k)}  # sweep --note/--tag
     ident = api.run_ident(cfg, payload["name"], labels)
     folder = create_run_dir(stage, ident["name"])
