@@ -88,7 +88,7 @@ def test_what_libyaml_writes_differently_goes_to_python():
 COLUMNS = ["step", "epoch", "samples", "time_s", "lr", "loss", "batch_loss", "grad_norm", "evals", "w_x", "b"]
 
 
-@pytest.mark.parametrize("max_cells", [1 << 21, 40])  # one flush at close; a flush every few steps
+@pytest.mark.parametrize("max_cells", [1 << 18, 40])  # one flush at close; a flush every few steps
 def test_stack_trace_files_equal_trace_writer_files(tmp_path, max_cells):
     rng = np.random.default_rng(0)
     k, steps = 4, 30

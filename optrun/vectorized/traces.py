@@ -22,8 +22,9 @@ import numpy as np
 
 from optrun.trace import _INT_COLUMNS, format_lines
 
-#: flush once this many cells are buffered (8 bytes each: 16 MB of rows)
-MAX_CELLS = 1 << 21
+#: flush once this many cells are buffered: a flush makes one Python string per cell (~60 bytes),
+#: so this bounds the writer's memory to ~20 MB however many runs the stack has
+MAX_CELLS = 1 << 18
 
 
 class StackTrace:
