@@ -177,3 +177,24 @@ def test_run_folder_reads_config_only_when_asked(tmp_path):
     (tmp_path / "config.yaml").write_text("seed: 3\n")
     fresh = RunFolder(tmp_path)
     assert fresh.config_problem is None and fresh.config == {"seed": 3}
+
+
+@pytest.mark.parametrize("max_cells", [1 << 18, 40])
+def test_runs_fed_row_by_row_write_trace_writer_files(tmp_path, max_cells):
+    # runs that leave the stack for engine.run are fed by record(), 512 rows a block
+    rng = np.random.default_rng(1)
+    stack = StackTrace(COLUMNS, max_cells=max_cells)
+    runs = [stack.open(tmp_path / f"s{i}.csv") for i in range(2)]
+    alone = [TraceWriter(tmp_path / f"a{i}.csv", COLUMNS) for i in range(2)]
+    for t in range(1300):
+        for i in range(2):
+            if i == 0 or t < 700:
+                row = rng.normal(size=len(COLUMNS))
+                scalars = (t, t / 15, 15 * t, t * 1e-4, *row[4:8].tolist(), 15 * t)
+                runs[i].record(scalars, row[9:])
+                alone[i].record(scalars, row[9:])
+    stack.close()
+    for i in range(2):
+        alone[i].close()
+        assert runs[i].rows_written == alone[i].rows_written
+        assert (tmp_path / f"s{i}.csv").read_bytes() == (tmp_path / f"a{i}.csv").read_bytes()

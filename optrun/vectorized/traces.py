@@ -60,6 +60,8 @@ class StackTrace:
 
     def flush(self) -> None:
         """Append the buffered rows to their files, each run's in step order, in one write per file."""
+        for run in self.writers:
+            run.hand_over()
         if not self._rows:
             return
         ids, rows = np.concatenate(self._ids), np.concatenate(self._rows)
@@ -86,6 +88,8 @@ class StackTrace:
     def abandon(self) -> None:
         """Close every file without writing the buffered rows (after a failure). Never raises."""
         self._ids, self._rows, self._cells = [], [], 0
+        for run in self.writers:
+            run._k = 0
         for fh in self._files:
             try:
                 fh.close()
@@ -104,10 +108,28 @@ class RunTrace:
         self.rows_written = 0
         self.last: np.ndarray | None = None
         self.writing = False
+        self._buf: np.ndarray | None = None
+        self._k = 0
 
     def record(self, scalars: tuple, theta: np.ndarray) -> None:
-        row = np.empty((1, len(self.columns)), dtype=np.float64)
+        """One row, kept in the run's own buffer and handed to the stack as a block when it is
+        full (a run is fed either by ``record`` or by the stack's blocks, never both)."""
+        if self._buf is None:
+            self._buf = np.empty((_RUN_ROWS, len(self.columns)), dtype=np.float64)
+        row = self._buf[self._k]
         ns = len(scalars)
-        row[0, :ns] = scalars
-        row[0, ns:] = theta
-        self.stack.record_block(np.array([self.index]), row)
+        row[:ns] = scalars
+        row[ns:] = theta
+        self._k += 1
+        if self._k == _RUN_ROWS:
+            self.hand_over()
+
+    def hand_over(self) -> None:
+        """Give the rows of the run's own buffer to the stack."""
+        if self._k:
+            k, self._k = self._k, 0
+            self.stack.record_block(np.full(k, self.index), self._buf[:k].copy())
+
+
+#: rows a run fed row by row buffers before handing them to the stack as one block
+_RUN_ROWS = 512
