@@ -4,15 +4,19 @@ The sweep: the `women` data (15 x 1, standardised), linear half-MSE, full-batch 
 every step logged, 10 learning rates x 10 seeds; the seed changes only the initial point
 (``model.init: normal``), so the 100 runs form one stack of (100, 2) parameter vectors.
 
-Three ratios (times are taken as the best of ``--repeats``; ratios only are reported):
+The ratios (times are taken as the best of ``--repeats``; ratios only are reported):
 
-* ``command``: the whole cold command line (start-up, planning, 100 run folders, summary.csv);
+* ``command``: the whole cold command line (start-up, planning, 100 run folders, summary.csv),
+  ``--vectorize`` against ``-j 1`` of this checkout, and against ``-j 1`` of optrun 0.1.0 (the
+  issue's "today", commit b1fdd25, checked out with ``git worktree add /tmp/base b1fdd25``;
+  ``--base`` names another folder; skipped when it is missing). The commands alternate, so a
+  busy machine slows them alike; both checkouts are timed from bytecode (compileall first);
 * ``in-process``: the sweep's execute step only (what ``-j 1`` spends per run: load, prepare,
   run folder, training, summary) against :func:`optrun.vectorized.run_payloads`;
 * ``training``: 100 x :func:`optrun.engine.run` against one :func:`optrun.vectorized.run_group`
   on the same prepared problems (trace rows kept in memory-less writers).
 
-    python benchmarks/bench_vectorized.py [--repeats 3]
+    python benchmarks/bench_vectorized.py [--repeats 5] [--base /tmp/base]
 
 Results: benchmarks/results/vectorized.md (overwritten).
 """
@@ -53,14 +57,38 @@ def _best(fn, repeats: int) -> float:
     return min(times)
 
 
-def command(cfg: Path, tmp: Path, vectorize: bool) -> None:
-    out = tmp / ("v" if vectorize else "s")
+def command(cfg: Path, tmp: Path, vectorize: bool, root: Path = ROOT) -> float:
+    """Seconds of one cold ``optrun sweep`` (of the checkout ``root``) into a fresh folder."""
+    out = tmp / (("v" if vectorize else "s") + str(abs(hash(str(root)))))
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-m", "optrun", "sweep", str(cfg), *AXES, "-j", "1", "--out", str(out), "--quiet"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    t0 = time.perf_counter()
     proc = subprocess.run(cmd + (["--vectorize"] if vectorize else []), env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
         sys.exit(proc.stderr[-2000:])
+    shutil.rmtree(out, ignore_errors=True)
+    return elapsed
+
+
+def commands(cfg: Path, tmp: Path, repeats: int, base: Path | None) -> dict[str, float]:
+    """Best times of the three commands, run in turn ``repeats`` times."""
+    runs = {"vectorize": (True, ROOT), "j1": (False, ROOT)}
+    if base is not None:
+        runs["base"] = (False, base)
+    best = {k: float("inf") for k in runs}
+    for _ in range(repeats):
+        for k, (vec, root) in runs.items():
+            best[k] = min(best[k], command(cfg, tmp, vec, root))
+    return best
+
+
+def compile_bytecode(*roots: Path) -> None:
+    """Bytecode for both checkouts, as an installed optrun has (see bench_startup.py)."""
+    for root in roots:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "optrun")], check=True,
+                       capture_output=True)
 
 
 def in_process(cfg: Path, tmp: Path, vectorize: bool) -> None:
@@ -112,17 +140,23 @@ def training(repeats: int) -> tuple[float, float, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--base", type=Path, default=Path("/tmp/base"),
+                        help="a checkout of optrun 0.1.0 (git worktree add /tmp/base b1fdd25)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    base = args.base if (args.base / "optrun" / "__init__.py").is_file() else None
+    compile_bytecode(ROOT, *([base] if base else []))
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         cfg = tmp / "vec.yaml"
         cfg.write_text(yaml.safe_dump(CONFIG))
         rows = []
-        c_s = _best(lambda: command(cfg, tmp, False), args.repeats)
-        c_v = _best(lambda: command(cfg, tmp, True), args.repeats)
-        rows.append(("command (cold `optrun sweep -j 1` vs `--vectorize`)", c_s / c_v))
+        best = commands(cfg, tmp, args.repeats, base)
+        rows.append(("command: cold `optrun sweep -j 1` vs `--vectorize` (this checkout)", best["j1"] / best["vectorize"]))
+        if base is not None:
+            rows.append(("command: optrun 0.1.0 `sweep -j 1` vs `--vectorize` (the issue's baseline)",
+                         best["base"] / best["vectorize"]))
         i_s = _best(lambda: in_process(cfg, tmp, False), args.repeats)
         i_v = _best(lambda: in_process(cfg, tmp, True), args.repeats)
         rows.append(("in-process sweep execute (100 folders)", i_s / i_v))

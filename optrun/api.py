@@ -289,6 +289,11 @@ def run_labels(note: str | None, tags) -> dict:
     return out
 
 
+def run_ident(cfg: dict, name: str | None, labels: dict | None = None) -> dict:
+    """What names a run in every summary: ``name``, ``config_hash``, ``seed`` and its labels."""
+    return {"name": _slug(cfg, name), "config_hash": config_mod.config_hash(cfg), "seed": cfg["seed"], **(labels or {})}
+
+
 def open_run(cfg: dict, problem, out, name: str | None, labels: dict | None = None) -> _Run:
     """Create the run folder with config.yaml, a ``running`` summary and the trace header.
 
@@ -297,8 +302,8 @@ def open_run(cfg: dict, problem, out, name: str | None, labels: dict | None = No
     from optrun import engine
     from optrun.trace import TraceWriter
 
-    cfg_hash = config_mod.config_hash(cfg)
-    ident = {"name": _slug(cfg, name), "config_hash": cfg_hash, "seed": cfg["seed"], **(labels or {})}
+    ident = run_ident(cfg, name, labels)
+    cfg_hash = ident["config_hash"]
     run_dir = create_run_dir(out, ident["name"])
     writer = None
     try:

@@ -45,7 +45,13 @@ def trace_columns(param_names: list[str], has_val: bool, extra: tuple[str, ...] 
 
 
 def format_rows(rows: np.ndarray, integer: list[bool], time_col: int) -> str:
-    """CSV text (one line per row, each ending in a newline) of a block of trace rows.
+    """CSV text (one line per row, each ending in a newline) of a block of trace rows
+    (:func:`format_lines`, joined)."""
+    return "".join(format_lines(rows, integer, time_col))
+
+
+def format_lines(rows: np.ndarray, integer: list[bool], time_col: int) -> list[str]:
+    """The CSV lines (each ending in a newline) of a block of trace rows.
 
     A cell is empty for NaN, ``int`` for the integer columns and ``repr`` (shortest round-trip)
     otherwise, with ``time_s`` rounded to 6 decimals first. The text is built *column by column*:
@@ -54,17 +60,33 @@ def format_rows(rows: np.ndarray, integer: list[bool], time_col: int) -> str:
     """
     columns = []
     for j, col in enumerate(rows.T):
-        values = col.tolist()
         if integer[j]:
-            cells = [str(int(v)) if v == v else "" for v in values]
+            if np.isnan(col).any():
+                cells = [str(int(v)) if v == v else "" for v in col.tolist()]
+            else:  # counts: whole numbers far below 2**63, so int64 is exact and str runs in C
+                cells = list(map(str, col.astype(np.int64).tolist()))
         else:
-            if j == time_col:
-                values = [round(v, 6) for v in values]
-            cells = list(map(repr, values))
+            cells = _float_cells(col, j == time_col)
             for i in np.flatnonzero(np.isnan(col)).tolist():  # NaN -> empty cell (rare: step 0)
                 cells[i] = ""
         columns.append(cells)
-    return "".join([",".join(cells) + "\n" for cells in zip(*columns)])
+    return [",".join(cells) + "\n" for cells in zip(*columns)]
+
+
+def _float_cells(col: np.ndarray, is_time: bool) -> list[str]:
+    """``repr`` of each value (rounded to 6 decimals for ``time_s``). A column of many equal
+    values (a stack's rows: every run's step, epoch, time and lr repeat) is formatted once per
+    distinct value: distinct by bit pattern, so -0.0 and 0.0 keep their own cells."""
+    if len(col) >= 64:
+        bits = np.ascontiguousarray(col).view(np.int64)
+        uniq, inverse = np.unique(bits, return_inverse=True)
+        if 2 * len(uniq) <= len(col):
+            texts = _float_cells(uniq.view(np.float64), is_time)
+            return [texts[i] for i in inverse.tolist()]
+    values = col.tolist()
+    if is_time:
+        values = [round(v, 6) for v in values]
+    return list(map(repr, values))
 
 
 # A chunk holds at most this many cells: formatting a chunk makes one Python string per cell,

@@ -247,3 +247,26 @@ def test_run_payloads_write_the_folders_train_writes(tmp_path):
         assert list(trace.columns) == list(alone.trace.columns)
         np.testing.assert_allclose(trace.drop(columns="time_s"), alone.trace.drop(columns="time_s"), rtol=1e-12)
     assert not (tmp_path / "runs" / ".staging").exists()
+
+
+def test_a_failure_inside_a_stack_fails_every_run_of_it(tmp_path, monkeypatch):
+    from optrun.vectorized import folders
+
+    def boom(problems, writers, stop=None):
+        writers[0].record(tuple(range(9)), np.zeros(4))  # a row buffered, never written
+        raise RuntimeError("stack broke")
+
+    monkeypatch.setattr(folders, "run_group", boom)
+    base = {**LINEAR, "train": {"steps": 5, "log_every": 1}}
+    payloads = [{"config": base, "overrides": {"optimizer.lr": lr}, "name": f"r{i}", "index": i, "plots": False,
+                 "config_hash": f"h{i}"} for i, lr in enumerate((0.05, 0.1))]
+    outcomes = vectorized.run_payloads(payloads, tmp_path / "runs", api=api, staging=staging, fallback=None)
+    assert [o["status"] for o in outcomes] == ["failed", "failed"]
+    for o in outcomes:
+        folder = Path(o["run_dir"])
+        summary = json.loads((folder / "summary.json").read_text())
+        assert summary["status"] == "failed" and summary["error"] == "RuntimeError: stack broke"
+        assert o["error"] == "RuntimeError: stack broke"
+        assert (folder / "trace.csv").read_text().count("\n") == 1  # the header only: whole rows
+        assert (folder / "config.yaml").is_file()
+    assert not (tmp_path / "runs" / ".staging").exists()

@@ -36,7 +36,9 @@ functions by its caller (level 8), as the executors are given ``api.train``.
 
 The package, bottom to top: ``objective`` (:func:`stack_value_and_grad`), ``groups``
 (:func:`why_not`, :func:`group_key`, :func:`plan_groups`), ``stack`` (:func:`stacked_update`,
-:func:`stack_states`, the probe), ``loop`` (:func:`run_group`), ``folders`` (:func:`run_payloads`).
+:func:`stack_states`, the probe), ``traces`` (:class:`~optrun.vectorized.traces.StackTrace`: the
+stack's trace files written in blocks), ``loop`` (:func:`run_group`), ``folders``
+(:func:`run_payloads`).
 """
 
 from optrun.vectorized.folders import run_payloads

@@ -68,6 +68,10 @@ class _Group:
         self.budget_reason = (f"step budget reached ({self.T} steps)" if self.T
                               else "evaluated without training (train.steps: 0)")
         self.samples, self.start = 0, 0.0
+        # writers of one StackTrace, in any order: rows go to it as blocks (ids: each run's writer)
+        stack = getattr(writers[0], "stack", None)
+        self.stack = stack if stack is not None and all(getattr(w, "stack", None) is stack for w in writers) else None
+        self.ids = np.array([w.index for w in writers]) if self.stack is not None else None
 
     def _value_and_grad(self, Xb, yb):
         return stack_value_and_grad(self.obj, self.Theta, Xb, yb)
@@ -77,13 +81,33 @@ class _Group:
         self.loss, self.G = self._value_and_grad(self.data.X, self.data.y)
         self.gnorm = _row_norms(self.G)
 
-    def _row(self, j, step, samples, elapsed, lr, loss, batch_loss, gnorm):
-        """Row of the active run j (position in the stack), as engine.run writes it; ``evals``
-        is ``samples`` (a run that counts its own evaluations is never stacked, :func:`why_not`)."""
-        scalars = (step, samples / self.n, samples, elapsed, lr, loss, batch_loss, gnorm, samples)
-        if self.data.X_val is not None:
-            scalars += (self.obj.data_loss(self.Theta[j], self.data.X_val, self.data.y_val),)
-        self.writers[self.active[j]].record(scalars, self.Theta[j])
+    def _rows(self, js: list[int], step, samples, elapsed, lrs, losses, batch_losses, gnorms) -> None:
+        """Rows of the active runs ``js`` (positions in the stack), as engine.run writes them;
+        ``lrs``, ``losses``, ``batch_losses``, ``gnorms`` are lists by position. ``evals`` is
+        ``samples`` (a run that counts its own evaluations is never stacked, :func:`why_not`).
+        Writers of one :class:`~optrun.vectorized.traces.StackTrace` get the rows as one block."""
+        if not js:
+            return
+        val = self.data.X_val is not None
+        vals = [self.obj.data_loss(self.Theta[j], self.data.X_val, self.data.y_val) for j in js] if val else None
+        if self.stack is None:
+            for i, j in enumerate(js):
+                scalars = (step, samples / self.n, samples, elapsed, lrs[j], losses[j], batch_losses[j], gnorms[j],
+                           samples) + ((vals[i],) if val else ())
+                self.writers[self.active[j]].record(scalars, self.Theta[j])
+            return
+        ns = 9 + val
+        rows = np.empty((len(js), ns + self.Theta.shape[1]), dtype=np.float64)
+        rows[:, :4] = (step, samples / self.n, samples, elapsed)
+        rows[:, 4] = [lrs[j] for j in js]
+        rows[:, 5] = [losses[j] for j in js]
+        rows[:, 6] = [batch_losses[j] for j in js]
+        rows[:, 7] = [gnorms[j] for j in js]
+        rows[:, 8] = samples
+        if val:
+            rows[:, 9] = vals
+        rows[:, ns:] = self.Theta[js]
+        self.stack.record_block(self.ids[self.active[js]], rows)
 
     def _finish(self, j, status, reason, t, samples, wall, loss, gnorm, k):
         i = self.active[j]
@@ -121,8 +145,9 @@ class _Group:
         """Row 0 of every run, its divergence limit; with a budget of 0 steps, the results."""
         self.start = time.perf_counter()
         self._evaluate()
-        for j, (lj, gj) in enumerate(zip(self.loss.tolist(), self.gnorm.tolist())):
-            self._row(j, 0, 0, 0.0, math.nan, lj, math.nan, gj)
+        k = len(self.active)
+        self._rows(list(range(k)), 0, 0, 0.0, [math.nan] * k, self.loss.tolist(), [math.nan] * k,
+                   self.gnorm.tolist())
         loss, factor = self.loss, self.factor
         self.limit = np.where(np.isfinite(loss), factor * np.maximum(1.0, np.abs(loss)), np.inf)
         if self.T == 0:
@@ -176,6 +201,7 @@ class _Group:
         tol = self.tols[self.active]
         lrs = (self.lrs * s).tolist()  # float(lr_i) * s, as engine.run's base_lr * schedule(t)
         losses, bls, gns = self.loss.tolist(), np.broadcast_to(batch_loss, (k,)).tolist(), self.gnorm.tolist()
+        rows = []
         for j in range(k):
             decision = None
             if ends_any:
@@ -184,11 +210,12 @@ class _Group:
             status, reason = decision or ("completed", self.budget_reason)
             ends = decision is not None
             if logged or ends:
-                self._row(j, t, self.samples, elapsed, lrs[j], losses[j], bls[j], gns[j])
+                rows.append(j)
             if ends or t == self.T:
                 self._finish(j, status, reason, t, self.samples, time.perf_counter() - self.start,
                              losses[j], gns[j], k)
                 keep[j] = not ends
+        self._rows(rows, t, self.samples, elapsed, lrs, losses, bls, gns)
         return keep
 
     def _drop(self, rows: np.ndarray) -> None:
