@@ -138,36 +138,62 @@ def training(repeats: int) -> tuple[float, float, float]:
     return ta, ts, err
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--base", type=Path, default=Path("/tmp/base"),
-                        help="a checkout of optrun 0.1.0 (git worktree add /tmp/base b1fdd25)")
-    args = parser.parse_args()
+def measure(repeats: int, base: Path | None) -> tuple[list[tuple[str, float]], float, float]:
+    """(what, speed-up) rows, the largest relative difference of a final parameter (stacked vs
+    alone) and the share of a -j 1 sweep spent training."""
     sys.path.insert(0, str(ROOT))
-    base = args.base if (args.base / "optrun" / "__init__.py").is_file() else None
     compile_bytecode(ROOT, *([base] if base else []))
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         cfg = tmp / "vec.yaml"
         cfg.write_text(yaml.safe_dump(CONFIG))
         rows = []
-        best = commands(cfg, tmp, args.repeats, base)
+        best = commands(cfg, tmp, repeats, base)
         rows.append(("command: cold `optrun sweep -j 1` vs `--vectorize` (this checkout)", best["j1"] / best["vectorize"]))
         if base is not None:
             rows.append(("command: optrun 0.1.0 `sweep -j 1` vs `--vectorize` (the issue's baseline)",
                          best["base"] / best["vectorize"]))
-        i_s = _best(lambda: in_process(cfg, tmp, False), args.repeats)
-        i_v = _best(lambda: in_process(cfg, tmp, True), args.repeats)
+        i_s = _best(lambda: in_process(cfg, tmp, False), repeats)
+        i_v = _best(lambda: in_process(cfg, tmp, True), repeats)
         rows.append(("in-process sweep execute (100 folders)", i_s / i_v))
-        t_a, t_s, err = training(args.repeats)
+        t_a, t_s, err = training(repeats)
         rows.append(("training only (100 x engine.run vs run_group)", t_a / t_s))
+    return rows, err, t_a / i_s
+
+
+def _base_checkout(path: Path) -> Path | None:
+    return path if (path / "optrun" / "__init__.py").is_file() else None
+
+
+def run(quick: bool):
+    """Rows for ``benchmarks/run.py`` (section ``vectorized``, issue #17 part 4)."""
+    from _harness import Row
+
+    T = "17.4 vectorized"
+    rows, err, share = measure(2 if quick else 5, _base_checkout(Path("/tmp/base")))
+    out = []
+    for what, ratio in rows:
+        judged = what.startswith("command: cold")
+        out.append(Row(T, what, f"{ratio:.1f}x faster", f"{ratio:.2f}x", ">= 10x (issue #17)" if judged else "",
+                       ratio >= 10 if judged else None))
+    notes = [f"vectorized: final parameters stacked vs alone differ by at most {err:.1e} (relative); "
+             f"a -j 1 sweep of this size spends {share:.0%} of its in-process time training"]
+    return out, notes
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--base", type=Path, default=Path("/tmp/base"),
+                        help="a checkout of optrun 0.1.0 (git worktree add /tmp/base b1fdd25)")
+    args = parser.parse_args()
+    rows, err, share = measure(args.repeats, _base_checkout(args.base))
     lines = ["# Vectorised sweep: 100 runs (lr x 10, seed x 10), women 15 x 1, full-batch SGD, 200 steps", "",
              f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}", "",
              "| what | speed-up (x) |", "|---|---:|"]
     lines += [f"| {what} | {ratio:.1f} |" for what, ratio in rows]
     lines += ["", f"largest relative difference of a final parameter, stacked vs alone: {err:.1e}",
-              f"share of the -j 1 in-process sweep spent training: {t_a / i_s:.0%}"]
+              f"share of the -j 1 in-process sweep spent training: {share:.0%}"]
     text = "\n".join(lines) + "\n"
     print(text)
     out = ROOT / "benchmarks" / "results" / "vectorized.md"

@@ -16,6 +16,8 @@ Sections (the targets of the performance issue; docs/performance.md explains eac
                 vs pandas.read_csv; Gram vs QR reference
     compiled 17.1 the compiled engine: per-sample SGD vs scikit-learn; small Adam  (bench_compiled.py)
                 vs a hand NumPy loop (skipped without numba)
+    vectorized 17.4 a 100-run lr x seed sweep: --vectorize vs -j 1 (and vs 0.1.0   (bench_vectorized.py)
+                at /tmp/base when checked out there)
 
 torch and scikit-learn are optional peers: without them their rows say "skipped". Benchmarks are
 never part of the test suite (pytest collects tests/ only).
@@ -39,7 +41,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE.parent), os.envi
 
 from _harness import Row, machine, table, write_results  # noqa: E402
 
-SECTIONS = ("startup", "small", "big", "sgd", "trace", "memory", "bigdata", "compiled")
+SECTIONS = ("startup", "small", "big", "sgd", "trace", "memory", "bigdata", "compiled", "vectorized")
 
 
 def main(argv: list[str] | None = None) -> int:
