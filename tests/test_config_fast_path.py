@@ -105,6 +105,16 @@ def test_fast_path_values_by_hand():
         assert fields.fast_validate({**base, **bad}) is None, bad
 
 
+def test_fast_path_shares_no_container_with_its_input():
+    """Like pydantic's dump: resolving must never alias the raw config (a sweep reuses it)."""
+    lower, params, plots = [0, 1], {"a": [1]}, {"figures": ["loss"]}
+    cfg = {"optimizer": {}, "train": {"steps": 3}, "constraints": {"lower": lower},
+           "model": {"function_params": params}, "plots": plots}
+    out = fields.fast_validate(cfg)
+    assert out["constraints"]["lower"] == lower and out["constraints"]["lower"] is not lower
+    assert out["model"]["function_params"]["a"] is not params["a"] and out["plots"]["figures"] is not plots["figures"]
+
+
 def test_the_pydantic_models_are_built_from_the_tables():
     for name, table in fields.SECTION_TABLES.items():
         model = sections.MODELS[name]

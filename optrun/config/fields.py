@@ -18,6 +18,7 @@ in a config that is a typo); floats must be finite; an int given to a float key 
 
 from __future__ import annotations
 
+import copy
 import math
 import operator
 
@@ -201,7 +202,7 @@ def _one(value, kind: str, key: Key):
     if kind == "bool" and type(value) is bool:
         return value
     if kind == "dict" and type(value) is dict:
-        return dict(value)
+        return copy.deepcopy(value)  # fresh containers all the way down, as pydantic's dump gives
     if kind == "choice" and type(value) is str and value in key.choices:
         return value
     if kind == "str_list" and type(value) is list and all(type(v) is str for v in value):
@@ -244,7 +245,7 @@ def _section(values, table: Section) -> dict:
             out[name] = key.default
     if table is TRAIN and (log_every_problem(out["log_every"]) or budget_problem(out)):
         raise _Unsure
-    out.update((k, values[k]) for k in extra)
+    out.update((k, copy.deepcopy(values[k])) for k in extra)
     return out
 
 
