@@ -111,7 +111,7 @@ def run(quick: bool):
     except ImportError:
         return [Row(T, "compiled engine", "skipped: numba not installed (pip install 'optrun[fast]')")], []
     n, d = 100_000, 10  # the size in both modes: at 2e4 samples fixed costs dominate both sides
-    m = measure(n, d, 2 if quick else 3)
+    m = measure(n, d, 5)  # best of 5: each side takes 20-50 ms, and one slow spell moves a ratio by 0.5
     sk, hand = m["sklearn"], m["hand"]
     rows = [Row(T, f"per-sample SGD epoch {n:,} x {d}: scikit-learn SGDRegressor", fmt_s(sk) if sk else "skipped")]
     if sk:
