@@ -198,3 +198,31 @@ def test_runs_fed_row_by_row_write_trace_writer_files(tmp_path, max_cells):
         alone[i].close()
         assert runs[i].rows_written == alone[i].rows_written
         assert (tmp_path / f"s{i}.csv").read_bytes() == (tmp_path / f"a{i}.csv").read_bytes()
+
+
+def test_vectorized_sweep_runs_each_entry_exactly_once(tmp_path):
+    """--vectorize takes the same claims as -j 1 (tests/test_reliability_sweep_faults.py): an entry
+    another live process holds is skipped, the rest are marked done, and a rerun skips them all."""
+    import json
+    import os
+    import socket
+
+    import optrun.sweep as sw
+    from optrun.sweep import claims
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({**SWEEP, "train": {"steps": 5}}))
+    plan = sw.write_sweep(sw.plan_sweep(cfg, ["optimizer.lr=0.1,0.2", "seed=range(2)"], out=tmp_path / "s"))
+    busy = plan.entries[0]
+    cdir = plan.runs_dir / claims.CLAIMS
+    cdir.mkdir(parents=True)
+    (cdir / busy.config_hash).write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname()}))
+    report = sw.execute(plan, vectorize=True)
+    assert [o["index"] for o in report.elsewhere] == [busy.index]
+    assert sorted(o["index"] for o in report.outcomes) == [e.index for e in plan.entries[1:]]
+    for o in report.outcomes:
+        claim = json.loads((cdir / plan.entries[o["index"]].config_hash).read_text())
+        assert o["status"] == "completed" and claim == {"done": Path(o["run_dir"]).name}
+    assert json.loads((cdir / busy.config_hash).read_text())["pid"] == os.getppid()  # not taken, not released
+    again = sw.execute(plan, entries=plan.entries, vectorize=True)
+    assert not again.outcomes and len(again.elsewhere) == len(plan.entries)

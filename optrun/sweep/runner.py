@@ -111,11 +111,42 @@ def _outcomes(sweep: Sweep, payloads: list[dict], vectorize: bool, stop, on_star
     """The payloads' outcomes as they come: stacked (:mod:`optrun.vectorized`) with ``vectorize``,
     else through :func:`optrun.executors.run_all` (``jobs``, ``executor``, ``address``)."""
     if vectorize:
-        from optrun import api, vectorized
-        from optrun.executors import run_one, staging
-        return vectorized.run_payloads(payloads, sweep.runs_dir, api=api, staging=staging, stop=stop,
-                                       fallback=lambda p: run_one(train_entry, p, sweep.runs_dir, stop))
+        return _stacked(sweep, payloads, stop)
     return run_all(payloads, train_entry, into=sweep.runs_dir, stop=stop, on_start=on_start, **executor)
+
+
+def _stacked(sweep: Sweep, payloads: list[dict], stop) -> list[dict]:
+    """``--vectorize``: the payloads trained as stacks (:func:`optrun.vectorized.run_payloads`),
+    exactly once as :func:`~optrun.sweep.staging.train_entry` runs them: every entry's claim is
+    taken before any stack starts (an entry another process holds or has done is skipped), and
+    marked done or released with its outcome, also when the stacks are stopped or fail."""
+    from optrun import api, vectorized
+    from optrun.executors import run_one, staging
+    from optrun.sweep import claims
+    from optrun.sweep.plan import DONE_STATUSES
+
+    skipped, held, mine = [], {}, []
+    for p in payloads:
+        claim = claims.acquire(sweep.runs_dir / claims.CLAIMS, p["config_hash"], sweep.runs_dir,
+                               force=p.get("force", False))
+        if isinstance(claim, str):
+            skipped.append({"index": p["index"], "status": "skipped", "stop_reason": claim, "run_dir": None})
+        else:
+            held[p["index"]] = claim
+            mine.append({**p, "runs_dir": None})  # claimed here: a run that falls back must not claim again
+    outcomes: list[dict] = []
+    try:
+        outcomes = vectorized.run_payloads(mine, sweep.runs_dir, api=api, staging=staging, stop=stop,
+                                           fallback=lambda p: run_one(train_entry, p, sweep.runs_dir, stop))
+    finally:
+        done = {o["index"]: o for o in outcomes}
+        for index, claim in held.items():
+            o = done.get(index)
+            if o is not None and o["status"] in DONE_STATUSES and o.get("run_dir"):
+                claim.done(Path(o["run_dir"]).name)
+            else:
+                claim.release()
+    return skipped + outcomes
 
 
 def _file_outcome(sweep: Sweep, report: Report, outcome: dict, by_index: dict[int, Entry], payloads: dict,
