@@ -333,3 +333,33 @@ def test_mle_figure_takes_the_figure_options():
     for t in texts:
         ext = t.get_window_extent(renderer)
         assert ext.x0 >= box.x0 - 1 and ext.y0 >= box.y0 - 1 and ext.y1 <= box.y1 + 1, t.get_text()
+
+
+def test_data_view_of_several_panels_names_each_panels_steps(runs):
+    """One shared legend of "step k" entries mixed the panels' steps (and, de-duplicated by label,
+    hid some): each panel's title names its own steps now, the legend what the shades mean."""
+    from optrun.plots.dataspace import dataspace_data
+
+    for style, full, which in (("default", True, ("sgd", "adagrad")), ("slides", False, ("sgd", "adagrad", "ridge"))):
+        opts = FigureOptions(style=style)
+        groups = groups_of(*[runs[w] for w in which])
+        ctx = context(groups, opts)
+        dd = dataspace_data(groups, ctx.problem)
+        fig = F.dataspace_figure(dd, opts)
+        axes = [ax for ax in fig.axes if ax.get_visible()]
+        assert len(axes) == len(dd.panels) >= 2
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        for ax, panel in zip(axes, dd.panels):
+            steps = [ln.label.removeprefix("step ") for ln in panel.lines]
+            title = ax.get_title()
+            forms = [f"{panel.title} · steps {', '.join(steps)}", f"{panel.title} · steps {steps[0]} … {steps[-1]}"]
+            assert title == forms[0] if full else title in forms, title
+            # the title fits over its panel (the compact form where the list would not)
+            assert ax.title.get_window_extent(renderer).width <= ax.get_window_extent(renderer).width * 1.15
+        legend = [t.get_text() for t in fig.findobj(lambda a: a.__class__.__name__ == "Legend")[0].get_texts()]
+        assert not any(t.startswith("step ") for t in legend) and any("light → dark" in t for t in legend)
+    one = dataspace_data(groups_of(runs["sgd"]), context(groups_of(runs["sgd"]), FigureOptions()).problem)
+    fig = F.dataspace_figure(one, FigureOptions())
+    texts = [t.get_text() for t in fig.findobj(lambda a: a.__class__.__name__ == "Legend")[0].get_texts()]
+    assert [t for t in texts if t.startswith("step ")] == [ln.label for ln in one.panels[0].lines]

@@ -18,6 +18,7 @@ from optrun.plots.figure_layout import (
     new_figure,
     place_grid,
     style,
+    wrap_text,
 )
 from optrun.plots.model import DataSpaceData, Panel, ParamsData
 from optrun.plots.style import FigureOptions, Look
@@ -151,11 +152,16 @@ def dataspace_figure(dd: DataSpaceData, opts: FigureOptions | None = None):
         for ax in axes[n:]:
             ax.set_visible(False)
         logistic = dd.model == "logistic"
+        # Several panels snapshot different steps (an epoch is 1 step of full batch, n of
+        # stochastic): one shared legend of "step k" entries would mix them. Each panel's title
+        # names its own steps instead, and the legend says what the shades mean.
+        shared = n > 1
         for ax, panel in zip(axes, dd.panels):
             ax.scatter(dd.x, dd.y, s=18 * look.line**2, color="#555555", alpha=0.55 if logistic else 0.8, zorder=3,
                        edgecolor="white", linewidth=0.4, label="data")
             for ln in panel.lines:
-                ax.plot(ln.x, ln.y, color=ln.color, alpha=ln.alpha, linewidth=1.5 * look.line, label=ln.label)
+                ax.plot(ln.x, ln.y, color=ln.color, alpha=ln.alpha, linewidth=1.5 * look.line,
+                        label="_steps" if shared else ln.label)
             if panel.lines and logistic and panel.lines[-1].boundary is not None:
                 ax.axvline(panel.lines[-1].boundary, color=panel.lines[-1].color, linestyle=":", linewidth=1.2 * look.line,
                            label="decision boundary (last step)")
@@ -168,12 +174,32 @@ def dataspace_figure(dd: DataSpaceData, opts: FigureOptions | None = None):
                 lo, hi = float(np.min(dd.y)), float(np.max(dd.y))
                 pad = 0.25 * (hi - lo if hi > lo else 1.0)
                 ax.set_ylim(lo - pad, hi + pad)
-            ax.set_title(panel.title, fontsize=look.label)
             ax.set_xlabel(dd.xlabel)
             ax.set_ylabel(dd.ylabel)
         handles, labels = legend_entries(axes)
+        if shared and any(p.lines for p in dd.panels):
+            from matplotlib.lines import Line2D
+
+            what = "probability curve" if logistic else "fitted line"
+            handles.insert(1, Line2D([], [], color="#777777", linewidth=1.5 * look.line))
+            labels.insert(1, f"{what} at the steps in each title (light → dark: later)")
         b = make_bands(look.width, look, dd.title, dd.subtitle, labels, dd.notes)
         place_grid(fig, axes, nrows, ncols, look, b, None if look.fixed_size else 2.9 * look.width / natural[0])
+        for ax, panel in zip(axes, dd.panels):
+            ax.set_title(_steps_title(panel, ax.get_position().width * fig.get_figwidth(), look) if shared
+                         else panel.title, fontsize=look.label)
         draw_bands(fig, b, handles, labels)
     return fig
+
+
+def _steps_title(panel, width_in: float, look) -> str:
+    """``"full batch · steps 0, 1, 3, 10"``, or ``"... · steps 0 … 300"`` when the list would not
+    fit one line over the panel (the layout reserves one line for a panel title)."""
+    steps = [ln.label.removeprefix("step ") for ln in panel.lines]
+    if not steps:
+        return panel.title
+    full = f"{panel.title} · steps {', '.join(steps)}"
+    if len(wrap_text(full, width_in, look.label)) <= 1:
+        return full
+    return f"{panel.title} · steps {steps[0]} … {steps[-1]}"
 
