@@ -363,3 +363,22 @@ def test_data_view_of_several_panels_names_each_panels_steps(runs):
     fig = F.dataspace_figure(one, FigureOptions())
     texts = [t.get_text() for t in fig.findobj(lambda a: a.__class__.__name__ == "Legend")[0].get_texts()]
     assert [t for t in texts if t.startswith("step ")] == [ln.label for ln in one.panels[0].lines]
+
+
+@pytest.mark.parametrize("lo, hi, expected", [
+    (1e-4, 20, ["10⁻⁴", "10⁻³", "10⁻²", "10⁻¹", "10⁰", "10¹"]),  # one style: never 0.01 beside 10⁻³
+    (0.01, 50, ["0.01", "0.1", "1", "10"]),
+    (0.002, 0.03, ["2×10⁻³", "5×10⁻³", "10⁻²", "2×10⁻²"]),
+    (0.02, 0.9, ["0.02", "0.05", "0.1", "0.2", "0.5"]),
+])
+def test_log_axis_labels_in_one_style(lo, hi, expected):
+    from optrun.plots.figure_layout import log_axis, new_figure
+
+    fig = new_figure(4, 3)
+    ax = fig.add_axes((0.2, 0.2, 0.7, 0.7))
+    ax.set_yscale("log")
+    ax.set_ylim(lo, hi)
+    log_axis(ax.yaxis, lo, hi)
+    fig.canvas.draw()
+    shown = [t.get_text() for t in ax.get_yticklabels() if t.get_text() and lo <= t.get_position()[1] <= hi]
+    assert shown == expected

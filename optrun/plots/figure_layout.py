@@ -10,6 +10,8 @@ an exact 16:9 size and drawing stays cheap.
 
 from __future__ import annotations
 
+import functools
+
 import textwrap
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -91,32 +93,65 @@ def new_figure(width: float, height: float, look: Look | None = None):
 _SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
-def pow10(v: float, pos=None) -> str:
+def pow10(v: float, pos=None, plain: bool | None = None) -> str:
     """``1e-3`` -> ``10⁻³``, ``2e-3`` -> ``2×10⁻³``: plain Unicode, no mathtext (mathtext costs a
-    parser per figure and looks different from the rest of the text)."""
+    parser per figure and looks different from the rest of the text). ``plain``: write
+    ``0.01 ... 100`` as decimals (None: each value decides alone; :func:`log_axis` decides once
+    per axis, so one axis never mixes ``0.01`` with ``10⁻³``)."""
     if not np.isfinite(v) or v <= 0:
         return ""
-    e = int(np.floor(np.log10(v) + 1e-9))
+    e = _exponent(v)
     m = v / 10.0**e
     if abs(m - round(m)) > 1e-6:
         return f"{v:.2g}"
     m = int(round(m))
-    if e in (0, 1, 2, -1, -2):
+    if plain if plain is not None else -2 <= e <= 2:
         return f"{v:g}"
     return ("" if m == 1 else f"{m}×") + "10" + str(e).translate(_SUP)
 
 
+def _exponent(v: float) -> int:
+    return int(np.floor(np.log10(v) + 1e-9))
+
+
+def _plain_axis(axis, locs) -> bool:
+    """Decimals for every tick label of a log axis when every visible tick is within 0.01 ... 100."""
+    lo, hi = sorted(axis.get_view_interval()) if axis is not None else (-np.inf, np.inf)
+    shown = [v for v in locs if v > 0 and lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)]
+    return all(-2 <= _exponent(v) <= 2 for v in shown)
+
+
 def log_axis(axis, lo: float | None = None, hi: float | None = None) -> None:
     """A log axis with labelled ticks at 1 (and 2, 5 within less than two decades) × 10^k, no
-    minor ticks (each tick is an artist to lay out: minor ticks tripled a log figure's cost)."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+    minor ticks (each tick is an artist to lay out: minor ticks tripled a log figure's cost),
+    labelled in one style per axis: decimals when every tick is within 0.01 ... 100, else powers
+    of ten."""
+    from matplotlib.ticker import LogLocator, NullLocator
 
     subs = (1.0,)
     if lo is not None and hi is not None and lo > 0 and hi / lo < 100:
         subs = (1.0, 2.0, 5.0)
     axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=8))
-    axis.set_major_formatter(FuncFormatter(pow10))
+    axis.set_major_formatter(_pow10_formatter()())
     axis.set_minor_locator(NullLocator())
+
+
+@functools.lru_cache(maxsize=None)
+def _pow10_formatter():
+    """The formatter class of :func:`log_axis` (defined once matplotlib is imported): it keeps
+    the tick locations it is given, to choose one style for the whole axis."""
+    from matplotlib.ticker import Formatter
+
+    class Pow10Formatter(Formatter):
+        shown: tuple = ()
+
+        def set_locs(self, locs):
+            self.shown = tuple(locs)
+
+        def __call__(self, v, pos=None):
+            return pow10(v, pos, plain=_plain_axis(self.axis, self.shown))
+
+    return Pow10Formatter
 
 
 def tick_chars(axis) -> int:
