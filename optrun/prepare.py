@@ -265,15 +265,15 @@ def _no_data_problem(mcfg: dict):
 def _add_l1(problem: Problem, X: np.ndarray, y: np.ndarray) -> None:
     """An l1 penalty: the exact optimum (certified by a duality gap), the smooth part and prox for
     proximal methods, and the trace's duality_gap / nnz columns."""
+    obj = problem.objective
+    if getattr(obj, "l1", 0.0) <= 0:
+        return
     from dataclasses import replace
     from functools import partial
 
     from optrun import sparse
     from optrun.hooks import L1Certificate
 
-    obj = problem.objective
-    if getattr(obj, "l1", 0.0) <= 0:
-        return
     sref = sparse.solve(obj, X, y)
     problem.sparse = sref
     note = (f"l1 penalty: exact optimum by coordinate descent / proximal Newton, certified by a "
@@ -313,14 +313,14 @@ def _quadratic_model(problem: Problem, fn) -> tuple | None:
 def _add_constraints(problem: Problem, config: dict, fn, X: np.ndarray, y: np.ndarray) -> None:
     """A constraints section: the set, the exact constrained optimum (θ*, f*, multipliers, KKT),
     and the method's hook (projection, primal-dual or augmented Lagrangian)."""
+    ccfg = config.get("constraints")
+    if not ccfg:
+        return
     from dataclasses import replace
 
     from optrun.constraints import ConstraintSet, QuadraticObjective, solve_constrained
     from optrun.hooks import constraint_hook
 
-    ccfg = config.get("constraints")
-    if not ccfg:
-        return
     sets = {k: v for k, v in ccfg.items() if k not in ("method", "dual_lr", "rho")}
     p = len(problem.param_names)
     cs = ConstraintSet.from_config(sets, p, bool(config["model"]["fit_intercept"]) and fn is None)
@@ -348,10 +348,10 @@ def _add_optimizer_needs(problem: Problem, X: np.ndarray) -> None:
     logistic regression the bound ‖[X, 1]‖₂² / (4n), DESIGN.md §9.7)."""
     from functools import partial
 
-    from optrun import sparse
-
     opt, obj = problem.optimizer, problem.objective
     if "prox" in opt.needs and getattr(obj, "l1", 0.0) > 0:
+        from optrun import sparse  # only for an l1 penalty (a proximal method steps on the smooth part)
+
         problem.step_objective = sparse.smooth_part(obj)
         # the closure and the batch loss report F (with l1: FISTA's function restart compares F),
         # the gradient is the smooth part's (the l1 term is the prox's)

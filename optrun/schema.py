@@ -25,21 +25,44 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import annotated_types as at
-
 from optrun._text import did_you_mean  # noqa: F401  (re-exported)
 from optrun.errors import OptrunError
 
+
+class Bound:
+    """The bounds of a number in an annotation: ``Annotated[float, Bound(gt=0)]``,
+    ``Annotated[float, Bound(ge=0, lt=1)]``. What annotated_types' ``Gt``/``Ge``/``Lt``/``Le``/
+    ``Interval`` say, without importing it (with typing_extensions, ~9 ms of every command's
+    start-up); pydantic gets annotated_types' own objects on the rare path that asks it
+    (:func:`_for_pydantic`)."""
+
+    __slots__ = ("gt", "ge", "lt", "le")
+
+    def __init__(self, gt=None, ge=None, lt=None, le=None):
+        self.gt, self.ge, self.lt, self.le = gt, ge, lt, le
+
+    def _key(self) -> tuple:
+        return (self.gt, self.ge, self.lt, self.le)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Bound) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return "Bound(" + ", ".join(f"{k}={v!r}" for k, v in zip(self.__slots__, self._key()) if v is not None) + ")"
+
 # Shared annotations. Bounds follow torch's constructor checks, made strict where a zero value is
 # meaningless for an experiment (lr = 0 never moves; eps = 0 can divide by zero).
-PositiveFloat = Annotated[float, at.Gt(0)]
-NonNegFloat = Annotated[float, at.Ge(0)]
-UnitFloat = Annotated[float, at.Interval(ge=0, le=1)]
-Beta = Annotated[float, at.Interval(ge=0, lt=1)]
+PositiveFloat = Annotated[float, Bound(gt=0)]
+NonNegFloat = Annotated[float, Bound(ge=0)]
+UnitFloat = Annotated[float, Bound(ge=0, le=1)]
+Beta = Annotated[float, Bound(ge=0, lt=1)]
 Betas = tuple[Beta, Beta]
-PositiveInt = Annotated[int, at.Ge(1)]
-NonNegInt = Annotated[int, at.Ge(0)]
-NonPosFloat = Annotated[float, at.Le(0)]
+PositiveInt = Annotated[int, Bound(ge=1)]
+NonNegInt = Annotated[int, Bound(ge=0)]
+NonPosFloat = Annotated[float, Bound(le=0)]
 # A tuple whose entries may be null, e.g. Adafactor's eps = (None, 1e-3): the first entry
 # null means "use the float64 machine epsilon" (torch's finfo(param.dtype).eps).
 OptionalNonNegFloat = NonNegFloat | None
@@ -115,24 +138,27 @@ def _fmt(x: Any) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
 
 
+def _as_bound(m: Any) -> Bound | None:
+    """A :class:`Bound`, or annotated_types' ``Gt``/``Ge``/``Lt``/``Le``/``Interval`` read as one
+    (a factory may use either), else None."""
+    if isinstance(m, Bound):
+        return m
+    values = {k: getattr(m, k, None) for k in Bound.__slots__}
+    return Bound(**values) if any(v is not None for v in values.values()) else None
+
+
 def _bounds_text(meta: Iterable[Any]) -> str:
+    """``"> 0"``, ``"in [0, 1)"`` (both sides), ``">= 1 and <= 5"`` never: two sides read as a range."""
     parts = []
-    for m in meta:
-        if isinstance(m, at.Interval):
-            lo = f"[{_fmt(m.ge)}" if m.ge is not None else (f"({_fmt(m.gt)}" if m.gt is not None else None)
-            hi = f"{_fmt(m.le)}]" if m.le is not None else (f"{_fmt(m.lt)})" if m.lt is not None else None)
-            if lo and hi:
-                parts.append(f"in {lo}, {hi}")
-            else:  # a one-sided Interval reads like the plain comparison
-                parts.extend(_bounds_text([at.Gt(m.gt), at.Ge(m.ge), at.Lt(m.lt), at.Le(m.le)]))
-        elif isinstance(m, at.Gt) and m.gt is not None:
-            parts.append(f"> {_fmt(m.gt)}")
-        elif isinstance(m, at.Ge) and m.ge is not None:
-            parts.append(f">= {_fmt(m.ge)}")
-        elif isinstance(m, at.Lt) and m.lt is not None:
-            parts.append(f"< {_fmt(m.lt)}")
-        elif isinstance(m, at.Le) and m.le is not None:
-            parts.append(f"<= {_fmt(m.le)}")
+    for m in filter(None, map(_as_bound, meta)):
+        lo = f"[{_fmt(m.ge)}" if m.ge is not None else (f"({_fmt(m.gt)}" if m.gt is not None else None)
+        hi = f"{_fmt(m.le)}]" if m.le is not None else (f"{_fmt(m.lt)})" if m.lt is not None else None)
+        if lo and hi:
+            parts.append(f"in {lo}, {hi}")
+            continue
+        for text, v in (("> ", m.gt), (">= ", m.ge), ("< ", m.lt), ("<= ", m.le)):
+            if v is not None:
+                parts.append(text + _fmt(v))
     return " and ".join(parts)
 
 
@@ -187,7 +213,7 @@ def _adapter(ann: Any):
         pass
     from pydantic import TypeAdapter  # lazy: keeps `import optrun.optim` free of pydantic
 
-    adapter = TypeAdapter(ann)
+    adapter = TypeAdapter(_for_pydantic(ann))
     try:
         _ADAPTERS[ann] = adapter
     except TypeError:  # unhashable annotation: just don't cache
@@ -196,6 +222,23 @@ def _adapter(ann: Any):
 
 
 _ADAPTERS: dict[Any, Any] = {}
+
+
+def _for_pydantic(ann: Any) -> Any:
+    """``ann`` with every :class:`Bound` replaced by annotated_types' ``Interval`` (what pydantic
+    enforces), through ``Annotated``, unions and tuples."""
+    import annotated_types as at
+
+    origin, args = typing.get_origin(ann), typing.get_args(ann)
+    if origin is Annotated:
+        base, *meta = args
+        meta = [at.Interval(gt=m.gt, ge=m.ge, lt=m.lt, le=m.le) if isinstance(m, Bound) else m for m in meta]
+        return Annotated[(_for_pydantic(base), *meta)]
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[tuple(_for_pydantic(a) for a in args)]
+    if origin is tuple:
+        return tuple[tuple(_for_pydantic(a) for a in args)]
+    return ann
 
 
 def _is_bool(value: Any) -> bool:

@@ -26,13 +26,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, NamedTuple
 
-import annotated_types as at
 import numpy as np
 
 from optrun._text import did_you_mean
 from optrun.data.dataset import COMMON_KEYS, Dataset
 from optrun.errors import OptrunError
-from optrun.schema import ParamSpec, check_value, params_from_signature
+from optrun.schema import Bound, ParamSpec, check_value, params_from_signature
 
 TASKS = ("regression", "classification")
 
@@ -51,11 +50,11 @@ MAX_CONDITION_NUMBER = 1e16
 MAX_NOISE = 1e6
 
 # Shared annotations (the bounds also refuse inf and NaN: they fail every comparison).
-Samples = Annotated[int, at.Ge(2)]
-Features = Annotated[int, at.Interval(ge=1, le=MAX_GENERATED_FEATURES)]
-ConditionNumber = Annotated[float, at.Interval(ge=1.0, le=MAX_CONDITION_NUMBER)]
-Noise = Annotated[float, at.Interval(ge=0.0, le=MAX_NOISE)]
-LabelNoise = Annotated[float, at.Interval(ge=0.0, le=0.5)]
+Samples = Annotated[int, Bound(ge=2)]
+Features = Annotated[int, Bound(ge=1, le=MAX_GENERATED_FEATURES)]
+ConditionNumber = Annotated[float, Bound(ge=1.0, le=MAX_CONDITION_NUMBER)]
+Noise = Annotated[float, Bound(ge=0.0, le=MAX_NOISE)]
+LabelNoise = Annotated[float, Bound(ge=0.0, le=0.5)]
 
 
 class Generated(NamedTuple):

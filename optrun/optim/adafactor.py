@@ -5,10 +5,9 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, NamedTuple
 
-import annotated_types as at
 import numpy as np
 
-from optrun.optim._schema import NonNegFloat, NonPosFloat, OptionalNonNegFloat, PositiveFloat
+from optrun.optim._schema import Bound, NonNegFloat, NonPosFloat, OptionalNonNegFloat, PositiveFloat
 from optrun.optim._dtype import as_float, grad_theta
 from optrun.optim.registry import Optimizer, register
 
@@ -58,7 +57,7 @@ def adafactor(
     lr: PositiveFloat = 1e-2,
     beta2_decay: NonPosFloat = -0.8,
     eps: tuple[OptionalNonNegFloat, NonNegFloat] = (None, 1e-3),
-    d: Annotated[float, at.Ge(1)] = 1.0,
+    d: Annotated[float, Bound(ge=1)] = 1.0,
     weight_decay: NonNegFloat = 0.0,
 ) -> Optimizer:
     """Adafactor (Shazeer & Stern 2018), as torch.optim.Adafactor runs it on a vector θ.

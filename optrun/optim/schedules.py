@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, Optional
 
-import annotated_types as at
 
 from optrun.errors import OptrunError
 from optrun.optim._schema import (
+    Bound,
     NonNegFloat,
     NonNegInt,
     ParamSpec,
@@ -150,7 +150,7 @@ def step(
 def exponential(
     total_steps: int,
     /,
-    gamma: Annotated[float, at.Interval(gt=0, le=1)],
+    gamma: Annotated[float, Bound(gt=0, le=1)],
 ) -> Schedule:
     """Exponential decay (torch ExponentialLR): factor gamma ** (t − 1). gamma is required."""
     return partial(_exponential, gamma=gamma)

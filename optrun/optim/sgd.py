@@ -11,18 +11,17 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Literal, NamedTuple
 
-import annotated_types as at
 import numpy as np
 
 from optrun.errors import OptrunError
-from optrun.optim._schema import NonNegFloat, PositiveFloat, UnitFloat
+from optrun.optim._schema import Bound, NonNegFloat, PositiveFloat, UnitFloat
 from optrun.optim.linesearch import backtracking, strong_wolfe
 from optrun.optim._dtype import as_float, grad_theta
 from optrun.optim.registry import Optimizer, register
 
 LineSearch = Literal["none", "armijo", "strong_wolfe"]
-ArmijoAlpha = Annotated[float, at.Interval(gt=0, lt=0.5)]
-ArmijoBeta = Annotated[float, at.Interval(gt=0, lt=1)]
+ArmijoAlpha = Annotated[float, Bound(gt=0, lt=0.5)]
+ArmijoBeta = Annotated[float, Bound(gt=0, lt=1)]
 
 
 class SGDState(NamedTuple):
