@@ -261,6 +261,11 @@ def test_frames_are_numbered_with_frozen_limits(runs, tmp_path):
         player.render(xk)
         limits.add((player.ax.get_xlim(), player.ax.get_ylim()))
     assert limits == {((cd.A[0], cd.A[-1]), (cd.C[0], cd.C[-1]))}
+    # the starting points are marked in every frame (static, not animated), as in contour.png
+    start = [ln for ln in player.ax.get_lines() if ln.get_label() == "start"]
+    assert len(start) == 1 and not start[0].get_animated()
+    np.testing.assert_array_equal(np.column_stack(start[0].get_data()), [[p.a[0], p.c[0]] for p in cd.paths])
+    assert "start" in [t.get_text() for t in player.fig.findobj(lambda a: a.__class__.__name__ == "Legend")[0].get_texts()]
     player.close()
     out = F.contour_frames(cd, tmp_path, 4)
     assert [p.name for p in out] == [f"contour_frame_{i}.png" for i in range(1, 5)]

@@ -149,8 +149,7 @@ def legend_at(fig, ax, lay: ContourLayout, extra: list | None = None) -> None:
 def contour_labels(cd: ContourData, animated: bool = False) -> list[str]:
     """The legend entries of the contour figure, in order."""
     labels = [p.label for p in cd.paths if p.label]
-    if not animated:
-        labels += ["start", "end"]
+    labels += ["start"] if animated else ["start", "end"]  # moving heads mark the ends of a GIF
     return labels + (["θ* (exact optimum)"] if cd.star is not None else [])
 
 
@@ -178,11 +177,16 @@ def plot_paths(ax, cd: ContourData, look: Look) -> None:
             ax.plot([a[-1]], [c[-1]], marker="o", markersize=7 * lw0, color=p.color, markeredgecolor="white",
                     zorder=5, alpha=p.alpha, linestyle="none")
         starts.append((a[0], c[0]))
+    plot_starts(ax, starts, look)
+    ax.plot([], [], marker="o", markersize=7 * lw0, color="#777777", markeredgecolor="white", linestyle="none", label="end")
+
+
+def plot_starts(ax, starts: list, look: Look) -> None:
+    """The runs' starting points: one white circle each (legend: "start")."""
     if starts:
         sa = np.array(starts)
-        ax.plot(sa[:, 0], sa[:, 1], marker="o", markersize=9 * lw0, markerfacecolor="white", markeredgecolor="black",
-                markeredgewidth=1.5, linestyle="none", zorder=6, label="start")
-    ax.plot([], [], marker="o", markersize=7 * lw0, color="#777777", markeredgecolor="white", linestyle="none", label="end")
+        ax.plot(sa[:, 0], sa[:, 1], marker="o", markersize=9 * look.line, markerfacecolor="white",
+                markeredgecolor="black", markeredgewidth=1.5, linestyle="none", zorder=6, label="start")
 
 
 def plot_star(ax, cd: ContourData, look: Look, label: str = "θ* (exact optimum)") -> None:

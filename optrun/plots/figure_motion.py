@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from optrun.plots.figure_contour import contour_canvas, legend_at, plot_star, contour_labels, draw_contours, first_exit
+from optrun.plots.figure_contour import (
+    contour_canvas, contour_labels, draw_contours, first_exit, legend_at, plot_star, plot_starts,
+)
 from optrun.plots.figure_layout import look_of, style
 from optrun.plots.model import ContourData
 from optrun.plots.style import FigureOptions, Look
@@ -42,6 +44,7 @@ class _PathPlayer:
             self.lines.append(ln)
             self.heads.append(hd)
             self.data.append((xs, a, c))
+        plot_starts(ax, [(a[0], c[0]) for _, a, c in self.data if len(a)], look)  # static: in every frame
         plot_star(ax, cd, look)
         legend_at(self.fig, ax, lay)
         self.x_end = max((float(np.nanmax(d[0])) for d in self.data if len(d[0])), default=1.0)
