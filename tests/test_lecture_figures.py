@@ -209,3 +209,34 @@ def test_plain_contour_unchanged_and_cli_flags(tmp_path, base_config):
     assert not any(s.applies([fn]) for name, s in catalog.FIGURES.items() if name == "data")  # x_squared has no data
     for args in (["--xlim", "2,1"], ["--ylim", "a,b"], ["--path", "optimizer.lr"]):
         assert CliRunner().invoke(app, ["plot", str(fn.path), *args]).exit_code == 2
+
+
+def test_duality_legend_keys_quantities_in_grey_and_runs_by_colour(tmp_path):
+    """Two runs: the legend names each run in its colour and each quantity (f, d, the gaps) in a
+    neutral grey by its line style; no quantity is keyed in one run's colour. One run: its lines
+    are labelled directly, the dashed d(λ_t) included."""
+    import copy
+
+    from matplotlib.colors import to_hex
+
+    slow = copy.deepcopy(QUAD)
+    slow["constraints"]["dual_lr"] = 0.2
+    runs = [_run(tmp_path, QUAD, "a"), _run(tmp_path, slow, "b")]
+
+    def legend(runs_):
+        ctx = _ctx(runs_)
+        fig = lecture_figures.render(lecture.duality_data(ctx.groups, ctx.problem))
+        leg = fig.findobj(lambda a: a.__class__.__name__ == "Legend")[0]
+        return {t.get_text(): (to_hex(h.get_color()), h.get_linestyle())
+                for t, h in zip(leg.get_texts(), leg.legend_handles) if hasattr(h, "get_linestyle")}, ctx
+
+    entries, ctx = legend(runs)
+    colours = {to_hex(g.color) for g in ctx.groups}
+    assert len(colours) == 2
+    quantities = {k: v for k, v in entries.items() if "θ_t" in k or "λ_t)" in k and not k.startswith("the run")}
+    assert {k.split(" (")[0].split(",")[0] for k in quantities} >= {"f(θ_t)", "d(λ_t)", "|f(θ_t) − d(λ_t)|"}
+    assert all(c == lecture_figures.STYLE_KEY for c, _ in quantities.values())
+    assert {c for k, (c, _) in entries.items() if k not in quantities and not k.startswith(("p*", "the run", "d(λ)", "λ*"))} == colours
+    single, ctx1 = legend(runs[:1])
+    run_colour = to_hex(ctx1.groups[0].color)
+    assert single["f(θ_t) (solid)"] == (run_colour, "-") and single["d(λ_t) (dashed)"] == (run_colour, "--")

@@ -269,11 +269,28 @@ def surface_figure(sd: SurfaceData, notes: list[str] | None = None, opts: Figure
 # ---- 3. duality -------------------------------------------------------------------------------
 
 
+# Several runs on the duality figure: colour says which run, line style which quantity. The
+# legend then lists the runs (by colour) and the styles in a neutral grey, never a quantity in
+# the first run's colour (which read as "that run's d(λ_t)").
+STYLE_KEY = "#666666"
+
+
+def _lines_key(ax, dd: DualityData, look: Look, entries: list[tuple[str, str, float]]) -> list:
+    """Per-quantity labels: for one run, the labels of its lines; for several, None for every
+    line and one grey legend entry per (label, linestyle, width) instead."""
+    if len(dd.runs) <= 1:
+        return [label for label, _, _ in entries]
+    for label, style, width in entries:
+        ax.plot([], [], color=STYLE_KEY, linestyle=style, linewidth=width * look.line, label=label)
+    return [None] * len(entries)
+
+
 def _primal_dual_panel(ax, dd: DualityData, look: Look) -> None:
+    primal, dual = _lines_key(ax, dd, look, [("f(θ_t) (solid)", "-", 1.6), ("d(λ_t) (dashed)", "--", 1.4)])
     for r in dd.runs:
-        ax.plot(r.steps, r.primal, color=r.color, linewidth=1.6 * look.line, label=f"f(θ_t) {r.label or ''}".strip())
-        ax.plot(r.steps, r.dual, color=r.color, linewidth=1.4 * look.line, linestyle="--",
-                label="d(λ_t)" if r.label else None)
+        ax.plot(r.steps, r.primal, color=r.color, linewidth=1.6 * look.line,
+                label=primal or r.label or "f(θ_t)")
+        ax.plot(r.steps, r.dual, color=r.color, linewidth=1.4 * look.line, linestyle="--", label=dual)
     if dd.p_star is not None:
         ax.axhline(dd.p_star, color="black", linestyle=":", linewidth=1.2 * look.line, label=f"p* = {dd.p_star:.6g}")
         vals = np.concatenate([np.r_[r.primal, r.dual] for r in dd.runs])
@@ -286,13 +303,17 @@ def _primal_dual_panel(ax, dd: DualityData, look: Look) -> None:
 
 
 def _gaps_panel(ax, dd: DualityData, look: Look) -> None:
+    entries = [("|f(θ_t) − d(λ_t)|, the trace's gap (solid, right)", "-", 1.6)]
+    if dd.p_star is not None:
+        entries.append(("p* − d(λ_t) ≥ 0: weak duality (dashed, right)", "--", 1.4))
+    labels = _lines_key(ax, dd, look, entries)
     for r in dd.runs:
+        ax.plot(r.steps, np.where(np.abs(r.gap) > 0, np.abs(r.gap), np.nan), color=r.color, linewidth=1.6 * look.line,
+                label=labels[0])
         if dd.p_star is not None:
             y = dd.p_star - r.dual
             ax.plot(r.steps, np.where(y > 0, y, np.nan), color=r.color, linestyle="--", linewidth=1.4 * look.line,
-                    label="p* − d(λ_t) (≥ 0: weak duality)" if r.label else None)
-        ax.plot(r.steps, np.where(np.abs(r.gap) > 0, np.abs(r.gap), np.nan), color=r.color, linewidth=1.6 * look.line,
-                label="|f(θ_t) − d(λ_t)| (the trace's gap)" if r.label else None)
+                    label=labels[1])
     ax.set_yscale("log")
     log_axis(ax.yaxis, *ax.get_ylim())  # Unicode powers of ten (mathtext labels also mislead the layout)
     ax.set_xlabel("optimizer step t")
@@ -303,8 +324,9 @@ def _dual_function_panel(ax, dd: DualityData, look: Look) -> None:
     df = dd.dual_function
     ax.plot(df.lam, df.d, color=CURVE, linewidth=1.6 * look.line, label=f"d(λ), λ of {df.constraint}")
     if df.lam_t is not None:
+        whose = f" ({dd.runs[0].label})" if len(dd.runs) > 1 and dd.runs[0].label else ""
         ax.plot(df.lam_t, df.d_t, color=dd.runs[0].color, marker="o", markersize=3 * look.line,
-                linewidth=0.8 * look.line, label="the run's λ_t")
+                linewidth=0.8 * look.line, label=f"the run's λ_t{whose}")
         ax.plot([df.lam_t[0]], [df.d_t[0]], marker="o", markersize=8 * look.line, markerfacecolor="white",
                 markeredgecolor="black", linestyle="none")
     if df.lam_star is not None:
