@@ -152,7 +152,11 @@ def test_regularisation_path_from_run_folders(tmp_path):
     nz = np.abs(pf.coef) > 1e-10
     assert len(pf.changes) == int(np.sum(np.any(nz[1:] != nz[:-1], axis=1)))
     assert all(a < x < b for (x, _), a, b in zip(pf.changes, pf.x[:-1], pf.x[1:])) or len(pf.changes) < len(pf.x)
-    lecture_figures.render(pf)
+    # the changes are numbered on the figure (no rotated names over the curves) and spelled out in the notes
+    fig = lecture_figures.render(pf)
+    marks = [t.get_text() for t in fig.axes[0].texts]
+    assert marks == [str(i) for i in range(1, len(pf.changes) + 1)]
+    assert all(f"{i} (≈{x:.3g}): {text}" in " ".join(pf.notes) for i, (x, text) in enumerate(pf.changes, start=1))
     assert isinstance(lecture.path_data(runs, "loss.l2"), lecture.PathFigure) is False  # l2 = 0 everywhere
 
 

@@ -388,10 +388,10 @@ def path_figure(pf: PathFigure, notes: list[str] | None = None, opts: FigureOpti
             ax.plot(pf.x, pf.coef[:, j], marker="o", markersize=3 * look.line, linewidth=1.5 * look.line,
                     color=f"C{j % 10}", label=name if len(pf.names) <= 12 else None)
         ax.axhline(0.0, color="black", linewidth=0.7 * look.line)
-        for x, text in pf.changes:
+        for i, (x, _) in enumerate(pf.changes, start=1):  # the numbers' changes are listed in the notes
             ax.axvline(x, color="#888888", linestyle=":", linewidth=0.9 * look.line)
-            ax.annotate(text, (x, 1.0), xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right",
-                        fontsize=look.note, color="#444444", xytext=(-2, -2), textcoords="offset points")
+            ax.annotate(str(i), (x, 1.0), xycoords=("data", "axes fraction"), va="bottom", ha="center",
+                        fontsize=look.note, color="#444444", xytext=(0, 2), textcoords="offset points")
         if pf.l1_max is not None and pf.x[0] <= pf.l1_max * 3:
             ax.axvline(pf.l1_max, color="#8a1c1c", linestyle="--", linewidth=1.0 * look.line,
                        label=f"l1_max = {pf.l1_max:.4g}")

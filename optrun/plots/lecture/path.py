@@ -63,5 +63,7 @@ def path_data(runs: list[RunData], key: str, tol: float = 1e-10) -> PathFigure |
     title = f"regularisation path over {key} ({len(x)} runs)"
     if src != "θ*":
         notes.append(f"coefficients: {src} (no exact optimum in some summary.json)")
-    notes.append("dotted lines: the support changes between neighbouring runs (+ enters, − leaves)")
+    if changes:  # numbered on the figure, spelled out here: rotated names overlapped the curves and each other
+        listed = "; ".join(f"{i} (≈{xc:.3g}): {text}" for i, (xc, text) in enumerate(changes, start=1))
+        notes.append(f"dotted lines: the support changes between neighbouring runs (+ enters, − leaves): {listed}")
     return PathFigure(key, x, coef, wn, src, changes, float(l1_max) if l1_max is not None else None, title, notes)
