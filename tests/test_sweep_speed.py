@@ -226,3 +226,38 @@ def test_vectorized_sweep_runs_each_entry_exactly_once(tmp_path):
     assert json.loads((cdir / busy.config_hash).read_text())["pid"] == os.getppid()  # not taken, not released
     again = sw.execute(plan, entries=plan.entries, vectorize=True)
     assert not again.outcomes and len(again.elsewhere) == len(plan.entries)
+
+
+def test_vectorized_sweep_stopped_between_stacks_keeps_the_finished_runs_claimed(tmp_path, monkeypatch):
+    """A stop (a second Ctrl-C) after the first stack: its runs are in runs/ and their claims say
+    done (a concurrent sweep skips them); the second stack's entries are free again."""
+    import json
+
+    import optrun.sweep as sw
+    from optrun.sweep import claims
+    from optrun.vectorized import folders
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({**SWEEP, "train": {"steps": 5}}))
+    plan = sw.write_sweep(sw.plan_sweep(cfg, ["optimizer.name=sgd,adam", "seed=range(2)"], out=tmp_path / "s"))
+    real, calls = folders._run_stack, []
+
+    def second_stack_interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(folders, "_run_stack", second_stack_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sw.execute(plan, vectorize=True)
+    finished = [p for p in plan.runs_dir.iterdir() if not p.name.startswith(".")]
+    assert len(finished) == 2
+    cdir = plan.runs_dir / claims.CLAIMS
+    marks = {e.index: json.loads((cdir / e.config_hash).read_text()) if (cdir / e.config_hash).exists() else None
+             for e in plan.entries}
+    assert sorted(m["done"] for m in marks.values() if m) == sorted(p.name for p in finished)
+    assert sum(m is None for m in marks.values()) == 2  # released: free for the next sweep
+    monkeypatch.setattr(folders, "_run_stack", real)
+    rest = sw.execute(plan, vectorize=True)  # a resume runs exactly the two left
+    assert len(rest.outcomes) == 2 and {o["status"] for o in rest.outcomes} == {"completed"}

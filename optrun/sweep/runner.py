@@ -134,18 +134,23 @@ def _stacked(sweep: Sweep, payloads: list[dict], stop) -> list[dict]:
         else:
             held[p["index"]] = claim
             mine.append({**p, "runs_dir": None})  # claimed here: a run that falls back must not claim again
-    outcomes: list[dict] = []
+
+    def settle(outcome: dict) -> None:  # as each run's folder is in place, not when all stacks end
+        claim = held.pop(outcome["index"], None)
+        if claim is None:
+            return
+        if outcome["status"] in DONE_STATUSES and outcome.get("run_dir"):
+            claim.done(Path(outcome["run_dir"]).name)
+        else:
+            claim.release()
+
     try:
         outcomes = vectorized.run_payloads(mine, sweep.runs_dir, api=api, staging=staging, stop=stop,
-                                           fallback=lambda p: run_one(train_entry, p, sweep.runs_dir, stop))
+                                           fallback=lambda p: run_one(train_entry, p, sweep.runs_dir, stop),
+                                           on_outcome=settle)
     finally:
-        done = {o["index"]: o for o in outcomes}
-        for index, claim in held.items():
-            o = done.get(index)
-            if o is not None and o["status"] in DONE_STATUSES and o.get("run_dir"):
-                claim.done(Path(o["run_dir"]).name)
-            else:
-                claim.release()
+        for claim in held.values():  # no outcome: stopped at once, or a stack failed on the way out
+            claim.release()
     return skipped + outcomes
 
 

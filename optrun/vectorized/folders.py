@@ -19,7 +19,7 @@ from optrun.vectorized.traces import StackTrace
 
 
 def run_payloads(payloads: list[dict], into: str | Path, *, api: Any, staging: Any, fallback: Callable,
-                 stop: StopFlag | None = None) -> list[dict]:
+                 stop: StopFlag | None = None, on_outcome: Callable[[dict], None] | None = None) -> list[dict]:
     """Train a sweep's payloads (:func:`optrun.sweep.staging._payload`) with the runs that can
     share a stack trained together; one outcome per payload as the executors return it
     (``index, status, stop_reason, final_loss, wall_time_s, config_hash, error, run_dir``).
@@ -31,9 +31,12 @@ def run_payloads(payloads: list[dict], into: str | Path, *, api: Any, staging: A
     this layer imports neither. Folders are made in a staging folder and moved into ``into``
     complete. The summary's ``engine`` is ``"vectorized"``, and ``vectorized_group`` the size of
     the stack. ``fallback(payload) -> outcome`` runs a payload the ordinary way: one that does
-    not load (its error becomes a failed folder there) or that wants plots.
+    not load (its error becomes a failed folder there) or that wants plots. ``on_outcome`` is
+    called with each outcome as soon as it is final (its folder moved in), stack by stack: the
+    sweep marks the entry's claim done there, so a stop between stacks loses nothing.
     """
     into = Path(into)
+    done = on_outcome or (lambda outcome: None)
     into.mkdir(parents=True, exist_ok=True)
     stop = stop or StopFlag()
     outcomes: dict[int, dict] = {}
@@ -46,13 +49,17 @@ def run_payloads(payloads: list[dict], into: str | Path, *, api: Any, staging: A
             loaded.append((pos, payload, *_load(api, payload, templates)))
         except Exception:
             outcomes[pos] = fallback(payload)
+            done(outcomes[pos])
     for members in plan_groups([m[3] for m in loaded]):
         group = [loaded[j] for j in members]
         if stop.requested:
             for pos, payload, _, _ in group:
                 outcomes[pos] = {"index": payload["index"], "status": "not_run", "run_dir": None}
         else:
-            outcomes.update(_run_stack(group, into, api, staging, stop))
+            stacked = _run_stack(group, into, api, staging, stop)
+            outcomes.update(stacked)
+            for outcome in stacked.values():
+                done(outcome)
     return [outcomes[pos] for pos in range(len(payloads))]
 
 
