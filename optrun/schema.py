@@ -6,8 +6,8 @@ defaults and bounds::
     def adam(lr: PositiveFloat = 1e-3, betas: Betas = (0.9, 0.999), ...)
 
 This module turns such a signature into :class:`ParamSpec` records (for listings and docs) and
-validates user values against it. Bounds are ``annotated_types`` metadata (``Gt``, ``Ge``,
-``Interval``) inside ``typing.Annotated``.
+validates user values against it. Bounds are :class:`Bound` metadata inside ``typing.Annotated``
+(annotated_types' ``Gt``, ``Ge``, ``Interval`` are read too).
 
 pydantic does the type checking and coercion (ints to floats, lists to tuples, bounds), but it
 is imported lazily inside :func:`validate_values`: ``import optrun.optim`` must stay cheap
@@ -138,13 +138,21 @@ def _fmt(x: Any) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
 
 
+_AT_BOUNDS = ("Gt", "Ge", "Lt", "Le", "Interval")
+
+
+def _is_bound(m: Any) -> bool:
+    """A :class:`Bound` or annotated_types' Gt/Ge/Lt/Le/Interval (recognised without importing it)."""
+    return isinstance(m, Bound) or (type(m).__module__ == "annotated_types" and type(m).__name__ in _AT_BOUNDS)
+
+
 def _as_bound(m: Any) -> Bound | None:
     """A :class:`Bound`, or annotated_types' ``Gt``/``Ge``/``Lt``/``Le``/``Interval`` read as one
     (a factory may use either), else None."""
     if isinstance(m, Bound):
         return m
     values = {k: getattr(m, k, None) for k in Bound.__slots__}
-    return Bound(**values) if any(v is not None for v in values.values()) else None
+    return Bound(**values) if _is_bound(m) and any(v is not None for v in values.values()) else None
 
 
 def _bounds_text(meta: Iterable[Any]) -> str:
@@ -282,11 +290,13 @@ def _plainly_valid(ann: Any, value: Any) -> Any:
     those for a tuple), as :func:`_plain` would return it; else ``_UNSURE`` and pydantic decides.
 
     Importing pydantic costs ~60 ms of every command's start-up, more than a short run's
-    training; ``tests/test_schema.py`` checks that both paths agree where this one answers.
+    training; ``tests/test_config_fast_path.py`` checks that both paths agree where this one answers.
     """
     try:
         base, meta, optional = _unwrap(ann)
     except TypeError:
+        return _UNSURE
+    if not all(_is_bound(m) for m in meta):  # a validator, a pydantic Field, MultipleOf...: pydantic's job
         return _UNSURE
     if value is None:
         return None if optional else _UNSURE

@@ -22,6 +22,7 @@ from optrun import optim
 from optrun.config import fields, sections
 from optrun.config.resolve import _check_sections
 from optrun.config.yaml_io import read_config_file
+from optrun.errors import OptrunError
 from optrun.schema import _UNSURE, _plainly_valid, check_value
 from optrun.optim import schedules
 
@@ -70,7 +71,7 @@ values = st.sampled_from(ANY)
 
 
 def section(table: fields.Section):
-    keys = list(table.keys) + ["unknown_key"]
+    keys = list(table.keys) + ["unknown_key", 7, True]  # YAML gives int and bool keys too (`7:`, `on:`)
     return st.dictionaries(st.sampled_from(keys), values, max_size=4)
 
 
@@ -107,6 +108,11 @@ def test_fast_path_values_by_hand():
 
 def test_fast_path_shares_no_container_with_its_input():
     """Like pydantic's dump: resolving must never alias the raw config (a sweep reuses it)."""
+    from collections import defaultdict
+
+    base = {"optimizer": {}, "train": {"steps": 3}}
+    assert fields.fast_validate({**base, "dataset": {"name": "x", 7: 1}}) is None  # pydantic: keys are strings
+    assert fields.fast_validate({**base, "plots": {"k": defaultdict(int)}}) is None  # pydantic makes it a dict
     lower, params, plots = [0, 1], {"a": [1]}, {"figures": ["loss"]}
     cfg = {"optimizer": {}, "train": {"steps": 3}, "constraints": {"lower": lower},
            "model": {"function_params": params}, "plots": plots}
@@ -157,6 +163,29 @@ def test_hyperparameter_fast_path_matches_pydantic(value):
         assert same(check_value(spec, value, ""), fast)
     # ValidationError imported to make sure the pydantic path is the one compared against
     assert ValidationError
+
+
+def test_hyperparameter_fast_path_leaves_other_metadata_to_pydantic():
+    """Only bounds are checked here: a validator, a pydantic Field or MultipleOf in a factory's
+    annotation (a plugin's, say) sends the value to pydantic, which enforces it."""
+    from typing import Annotated
+
+    import annotated_types as at
+    from pydantic import AfterValidator, Field
+
+    from optrun.schema import ParamSpec, describe
+
+    def odd(v):
+        if v == 3.0:
+            raise ValueError("not 3")
+        return v
+
+    for ann, bad in ((Annotated[float, Field(gt=0)], -1.0), (Annotated[float, AfterValidator(odd)], 3.0),
+                     (Annotated[float, at.MultipleOf(2)], 3.0), (Annotated[float, at.Gt(0)], -1.0)):
+        assert _plainly_valid(ann, bad) is _UNSURE or ann.__metadata__[0].__class__.__name__ == "Gt"
+        with pytest.raises(OptrunError):
+            check_value(ParamSpec("x", 1.0, ann, describe(ann)), bad, "optimizer.")
+    assert _plainly_valid(Annotated[float, at.Gt(0)], 2) == 2.0  # annotated_types' bounds are read
 
 
 def test_hyperparameter_fast_path_answers_the_common_values():

@@ -312,6 +312,7 @@ def test_train_draws_its_own_figures_and_figures_flag_or_config_get_the_rest(tmp
     assert plots("--figures", "grad_norm,loss") == ["grad_norm.png", "loss.png"]
     assert plots("--figures", "all") == ["contour.png", "data.png", "grad_norm.png", "loss.png", "params.png", "theory.png"]
     assert plots("plots.figures=[theory]") == ["theory.png"]
+    assert plots("--figures", "loss,subopt") == ["loss.png", "subopt.png"]  # a figure and a --y curve
     before = sorted((tmp_path / "r").iterdir())
     res = CliRunner().invoke(app, ["train", str(conf), "--out", str(tmp_path / "r"), "--figures", "gradnorm"])
     assert res.exit_code == 2 and "did you mean 'grad_norm'" in res.output
@@ -326,7 +327,8 @@ def test_mle_figure_takes_the_figure_options():
 
     from optrun.plots.likelihood import two_bags_canvas
 
-    fig = two_bags_canvas(5, [Fraction(1, 2), Fraction(3, 4)], 3, FigureOptions(style="slides", title="Two bags"))
+    thetas = [Fraction(1, 2), Fraction(3, 4)]
+    fig = two_bags_canvas(5, thetas, 3, FigureOptions(style="slides", title="Two bags"))
     assert fig.get_figwidth() / fig.get_figheight() == pytest.approx(16 / 9)
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
@@ -334,10 +336,15 @@ def test_mle_figure_takes_the_figure_options():
     assert "Two bags" in [t.get_text() for t in texts]
     assert min(shown_px(fig, t, renderer)[0] for t in texts) >= SLIDE_MIN_PX - 1e-9
     # nothing drawn outside the figure (the legend and the x label fit below the axes)
-    box = fig.bbox
-    for t in texts:
-        ext = t.get_window_extent(renderer)
-        assert ext.x0 >= box.x0 - 1 and ext.y0 >= box.y0 - 1 and ext.y1 <= box.y1 + 1, t.get_text()
+    for fig in (fig, two_bags_canvas(8, [Fraction(k, 8) for k in (1, 3, 5, 7)], 3, FigureOptions())):
+        fig.canvas.draw()
+        renderer, box = fig.canvas.get_renderer(), fig.bbox
+        shown = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+        for t in shown:  # also with four candidates: a three-row legend below the axes
+            ext = t.get_window_extent(renderer)
+            assert ext.x0 >= box.x0 - 1 and ext.y0 >= box.y0 - 1 and ext.y1 <= box.y1 + 1, t.get_text()
+        legend = fig.axes[0].get_legend().get_window_extent(renderer)
+        assert legend.y1 <= fig.axes[0].xaxis.label.get_window_extent(renderer).y0 + 1  # under the x label
 
 
 def test_data_view_of_several_panels_names_each_panels_steps(runs):

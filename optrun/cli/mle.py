@@ -42,7 +42,7 @@ def mle(
     folder, figure = _write(rows, report, out, options) if observed is not None else (None, None)
     if json_out:
         print_json({**{k: v for k, v in report.items() if k != "curve"}, "rows": rows,
-                    "folder": str(folder) if folder else None})
+                    "folder": str(folder) if folder else None, "figure": str(figure) if figure else None})
         return
     con = console(quiet)
     con.print(_table(rows, report))

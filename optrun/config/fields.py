@@ -9,7 +9,7 @@ Two readers use it:
   ``optrun train``'s start-up: importing pydantic and building the models). It accepts only
   values whose meaning is beyond doubt (a float field given an int or a float, a bool field
   given a bool, ...) and returns ``None`` for anything else, and the caller then asks pydantic,
-  which accepts or explains. ``tests/test_config_fields.py`` checks on generated configs that
+  which accepts or explains. ``tests/test_config_fast_path.py`` checks on generated configs that
   whenever the fast path answers, pydantic gives the same dict.
 
 Semantics (both readers): numbers are never booleans (pydantic's lax mode reads ``true`` as 1;
@@ -18,7 +18,6 @@ in a config that is a typo); floats must be finite; an int given to a float key 
 
 from __future__ import annotations
 
-import copy
 import math
 import operator
 
@@ -202,7 +201,7 @@ def _one(value, kind: str, key: Key):
     if kind == "bool" and type(value) is bool:
         return value
     if kind == "dict" and type(value) is dict:
-        return copy.deepcopy(value)  # fresh containers all the way down, as pydantic's dump gives
+        return _plain_copy(value)
     if kind == "choice" and type(value) is str and value in key.choices:
         return value
     if kind == "str_list" and type(value) is list and all(type(v) is str for v in value):
@@ -213,6 +212,19 @@ def _one(value, kind: str, key: Key):
         return [[_number(v, "float") for v in row] for row in value]
     if kind in SECTION_TABLES:
         return _section(value, SECTION_TABLES[kind])
+    raise _Unsure
+
+
+def _plain_copy(value):
+    """A fresh copy of YAML-like data (dicts, lists, tuples, scalars), as pydantic's dump gives
+    it; anything else (a defaultdict, a namedtuple, an object) is pydantic's to convert."""
+    kind = type(value)
+    if kind is dict:
+        return {k: _plain_copy(v) for k, v in value.items()}
+    if kind in (list, tuple):
+        return kind(_plain_copy(v) for v in value)
+    if value is None or kind in (str, int, float, bool):
+        return value
     raise _Unsure
 
 
@@ -231,8 +243,8 @@ def _section(values, table: Section) -> dict:
     if type(values) is not dict:
         raise _Unsure
     extra = [k for k in values if k not in table.keys]
-    if extra and table.extra == "forbid":
-        raise _Unsure
+    if extra and (table.extra == "forbid" or any(type(k) is not str for k in extra)):
+        raise _Unsure  # pydantic: unknown keys are errors, extra keys must be strings
     out = {}
     for name, key in table.keys.items():
         if name in values:
@@ -245,7 +257,7 @@ def _section(values, table: Section) -> dict:
             out[name] = key.default
     if table is TRAIN and (log_every_problem(out["log_every"]) or budget_problem(out)):
         raise _Unsure
-    out.update((k, copy.deepcopy(values[k])) for k in extra)
+    out.update((k, _plain_copy(values[k])) for k in extra)
     return out
 
 

@@ -19,8 +19,9 @@ __all__ = ["draw_run", "draw_runs"]
 
 
 def draw_run(run_dir: Path, fmt: str = "png", **kwargs) -> list[Path]:
-    """Draw one run's figures into ``run_dir/plots/``: loss, grad_norm, params, contour (+ data
-    for one-feature problems). See :func:`optrun.plots.draw.draw_run`."""
+    """Draw one run's figures into ``run_dir/plots/``: those ``optrun train`` draws (loss, params,
+    contour; :data:`optrun.plots.choices.TRAIN_FIGURES`), or ``options.figures``
+    (``FigureOptions(figures=choices.FIGURE_NAMES)`` for all). See :func:`optrun.plots.draw.draw_run`."""
     from optrun.plots.draw import draw_run as _draw_run
 
     return _draw_run(Path(run_dir), fmt=fmt, **kwargs)

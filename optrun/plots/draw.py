@@ -136,13 +136,15 @@ def draw_groups(
     for r in runs:
         for prob in r.problems:
             _warn(f"{r.path.name}: {prob}")
+    curves = []  # --figures may name curves of --y (subopt, dist) beside the catalog's figures
     if options.figures is not None:
         figures = tuple(f for f in figures if f in options.figures)
-        ys = ys or [f for f in options.figures if f in catalog.CURVES and f not in catalog.FIGURES] or None
+        curves = [f for f in options.figures if f in catalog.CURVES and f not in catalog.FIGURES]
     if ys:
         specs = [catalog.CURVES[y] for y in ys]
     else:
         specs = [s for name, s in catalog.FIGURES.items() if name in figures and s.applies(runs)]
+        specs += [catalog.CURVES[y] for y in curves]
     wants_contour = animate or options.frames
     if (wants_contour or any(s.needs_problem for s in specs)) and ctx.load_problem():
         _warn(f"{groups[0].first.path.name}: contours and data view not drawn: {ctx.why}")

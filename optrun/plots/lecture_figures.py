@@ -287,9 +287,9 @@ def _lines_key(ax, dd: DualityData, look: Look, entries: list[tuple[str, str, fl
 
 def _primal_dual_panel(ax, dd: DualityData, look: Look) -> None:
     primal, dual = _lines_key(ax, dd, look, [("f(θ_t) (solid)", "-", 1.6), ("d(λ_t) (dashed)", "--", 1.4)])
-    for r in dd.runs:
+    for i, r in enumerate(dd.runs, start=1):
         ax.plot(r.steps, r.primal, color=r.color, linewidth=1.6 * look.line,
-                label=primal or r.label or "f(θ_t)")
+                label=primal or r.label or (f"run {i}" if len(dd.runs) > 1 else "f(θ_t)"))
         ax.plot(r.steps, r.dual, color=r.color, linewidth=1.4 * look.line, linestyle="--", label=dual)
     if dd.p_star is not None:
         ax.axhline(dd.p_star, color="black", linestyle=":", linewidth=1.2 * look.line, label=f"p* = {dd.p_star:.6g}")

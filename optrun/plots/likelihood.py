@@ -48,7 +48,8 @@ def two_bags_canvas(n: int, thetas: list[Fraction], observed: int, options=None)
     with style(look):
         fig = new_figure(look.width, look.height, look)
         # the bands below the axes (tick labels, x label, a two-row legend, the note) in inches
-        below = inch(look.tick) + inch(look.label) + inch(look.legend, 2) + inch(look.note) + 0.45
+        rows = -(-(len(cand) + 2) // 2)  # the legend: the curve, each candidate, θ̂; two columns
+        below = inch(look.tick) + inch(look.label) + inch(look.legend, rows) + inch(look.note) + 0.45
         top = inch(look.title) + 0.25
         ax = fig.add_axes((0.1, below / look.height, 0.86, 1 - (below + top) / look.height))
         ax.plot(theta, values, color="#3a3a3a", lw=2 * look.line, label=f"likelihood f({observed}; θ)")
