@@ -280,8 +280,8 @@ def _lines_key(ax, dd: DualityData, look: Look, entries: list[tuple[str, str, fl
     line and one grey legend entry per (label, linestyle, width) instead."""
     if len(dd.runs) <= 1:
         return [label for label, _, _ in entries]
-    for label, style, width in entries:
-        ax.plot([], [], color=STYLE_KEY, linestyle=style, linewidth=width * look.line, label=label)
+    for label, linestyle, width in entries:
+        ax.plot([], [], color=STYLE_KEY, linestyle=linestyle, linewidth=width * look.line, label=label)
     return [None] * len(entries)
 
 
