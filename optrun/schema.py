@@ -51,7 +51,35 @@ class Bound:
         return hash(self._key())
 
     def __repr__(self) -> str:
-        return "Bound(" + ", ".join(f"{k}={v!r}" for k, v in zip(self.__slots__, self._key()) if v is not None) + ")"
+        return "Bound(" + ", ".join(f"{k}={v!r}" for k, v in self.kwargs().items()) + ")"
+
+    def kwargs(self) -> dict:
+        """The bounds that are set, as keywords (``{"gt": 0}``): pydantic's ``Field`` and
+        annotated_types' ``Interval`` take them as they are."""
+        return {k: v for k, v in zip(self.__slots__, self._key()) if v is not None}
+
+    def holds(self, value) -> bool:
+        """``value`` is within every bound (Python compares int and float exactly)."""
+        return all(_COMPARE[k](value, v) for k, v in self.kwargs().items())
+
+
+_COMPARE = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
+
+
+def plain_number(value: Any, base: type, bounds: Iterable[Bound] = ()) -> int | float | None:
+    """``value`` as ``base`` (int or float) when it plainly is one, else None: an int or a float
+    for a float (never a bool, a string or a NumPy scalar), an int for an int; finite; within
+    every bound. The fast paths of the config (:mod:`optrun.config.fields`) and of the factories'
+    parameters (:func:`check_value`) read numbers this way and leave the rest to pydantic."""
+    kind = type(value)
+    if kind not in (int, float) or (base is int and kind is not int):
+        return None
+    try:
+        number = base(value)
+    except OverflowError:
+        return None
+    finite = kind is int or math.isfinite(number)  # an int is finite (and may not fit a float)
+    return number if finite and all(b.holds(number) for b in bounds) else None
 
 # Shared annotations. Bounds follow torch's constructor checks, made strict where a zero value is
 # meaningless for an experiment (lr = 0 never moves; eps = 0 can divide by zero).
@@ -240,7 +268,7 @@ def _for_pydantic(ann: Any) -> Any:
     origin, args = typing.get_origin(ann), typing.get_args(ann)
     if origin is Annotated:
         base, *meta = args
-        meta = [at.Interval(gt=m.gt, ge=m.ge, lt=m.lt, le=m.le) if isinstance(m, Bound) else m for m in meta]
+        meta = [at.Interval(**m.kwargs()) if isinstance(m, Bound) else m for m in meta]
         return Annotated[(_for_pydantic(base), *meta)]
     if origin in (typing.Union, types.UnionType):
         return typing.Union[tuple(_for_pydantic(a) for a in args)]
@@ -271,17 +299,6 @@ def finite_number(value: Any, where: str) -> float:
 
 
 _UNSURE = object()
-_BOUNDS = (("gt", operator.gt), ("ge", operator.ge), ("lt", operator.lt), ("le", operator.le))
-
-
-def _within(meta: Iterable[Any], value: float) -> bool:
-    """``value`` satisfies every annotated_types bound in ``meta`` (Gt, Ge, Lt, Le, Interval)."""
-    for m in meta:
-        for attr, op in _BOUNDS:
-            bound = getattr(m, attr, None)
-            if bound is not None and not op(value, bound):  # Python compares int and float exactly
-                return False
-    return True
 
 
 def _plainly_valid(ann: Any, value: Any) -> Any:
@@ -301,13 +318,9 @@ def _plainly_valid(ann: Any, value: Any) -> Any:
     if value is None:
         return None if optional else _UNSURE
     kind = type(value)
-    if base in (float, int) and kind in (int, float) and (base is float or kind is int):
-        try:
-            number = base(value)
-        except OverflowError:
-            return _UNSURE
-        finite = kind is int or math.isfinite(number)  # an int is finite (and may not fit a float)
-        return number if finite and _within(meta, number) else _UNSURE
+    if base in (float, int):
+        number = plain_number(value, base, [_as_bound(m) for m in meta])
+        return _UNSURE if number is None else number
     if base in (bool, str) and kind is base:
         return value
     if typing.get_origin(base) is typing.Literal:

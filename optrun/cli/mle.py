@@ -32,9 +32,9 @@ def mle(
     --observed Y, the choice for Y, the likelihood ratio, and the likelihood of Y over θ in a fresh
     folder under --out (likelihood.png, table.csv)."""
     from optrun._text import split_top_level
+    from optrun.likelihood import two_bags_report
 
     options = figure_options(style, title, no_subtitle, font_scale, size, dpi, fmt)  # usage errors first
-    from optrun.likelihood import two_bags_report
 
     report = two_bags_report(draws, [t.strip() for t in split_top_level(thetas) if t.strip()], observed)
     rows = [{"y": y, **{f"f(y; {r['theta']})": r["pmf"][y] for r in report["table"]}, "ml_choice": report["ml_choice"][y]}

@@ -18,10 +18,8 @@ in a config that is a typo); floats must be finite; an int given to a float key 
 
 from __future__ import annotations
 
-import math
-import operator
-
 from optrun.config.keys import MAX_STEPS
+from optrun.schema import Bound, plain_number
 
 REQUIRED = object()  # the default of a key that has none
 
@@ -32,15 +30,15 @@ class Key:
     ``kinds``: the accepted forms, tried in order: ``str``, ``bool``, ``int``, ``float``,
     ``dict``, ``choice`` (one of ``choices``), ``str_list``, ``float_list``, ``float_matrix``,
     or the name of another section (a nested mapping). ``optional``: ``None`` is accepted.
-    ``bounds``: ``{"ge"|"gt"|"le"|"lt": number}`` on the number. ``doc`` is a string, or a
+    ``bound``: the number's :class:`~optrun.schema.Bound` (keywords ``gt``, ``ge``, ``lt``, ``le``). ``doc`` is a string, or a
     function returning one (computed only when the JSON Schema is built).
     """
 
-    __slots__ = ("kinds", "default", "optional", "choices", "bounds", "doc")
+    __slots__ = ("kinds", "default", "optional", "choices", "bound", "doc")
 
     def __init__(self, *kinds, default=REQUIRED, optional=False, choices=(), doc=None, **bounds):
         self.kinds, self.default, self.optional = kinds, default, optional
-        self.choices, self.bounds, self.doc = tuple(choices), bounds, doc
+        self.choices, self.bound, self.doc = tuple(choices), Bound(**bounds), doc
 
 
 class Section:
@@ -168,34 +166,16 @@ class _Unsure(Exception):
     """The value is not plainly valid: let pydantic decide (and explain)."""
 
 
-def _number(value, kind: str):
-    if isinstance(value, bool) or type(value) not in (int, float):
+def _number(value, base: type, bound: Bound | None = None):
+    number = plain_number(value, base, (bound,) if bound else ())
+    if number is None:
         raise _Unsure
-    if kind == "int":
-        if type(value) is not int:
-            raise _Unsure
-        return value
-    try:
-        out = float(value)
-    except OverflowError:
-        raise _Unsure from None
-    if not math.isfinite(out):
-        raise _Unsure
-    return out
-
-
-_OPS = {"ge": operator.ge, "gt": operator.gt, "le": operator.le, "lt": operator.lt}
-
-
-def _bounded(value, bounds: dict):
-    if not all(_OPS[op](value, b) for op, b in bounds.items()):
-        raise _Unsure
-    return value
+    return number
 
 
 def _one(value, kind: str, key: Key):
     if kind in ("int", "float"):
-        return _bounded(_number(value, kind), key.bounds)
+        return _number(value, int if kind == "int" else float, key.bound)
     if kind == "str" and type(value) is str:
         return value
     if kind == "bool" and type(value) is bool:
@@ -207,9 +187,9 @@ def _one(value, kind: str, key: Key):
     if kind == "str_list" and type(value) is list and all(type(v) is str for v in value):
         return list(value)
     if kind == "float_list" and type(value) is list:
-        return [_number(v, "float") for v in value]
+        return [_number(v, float) for v in value]
     if kind == "float_matrix" and type(value) is list and all(type(r) is list for r in value):
-        return [[_number(v, "float") for v in row] for row in value]
+        return [[_number(v, float) for v in row] for row in value]
     if kind in SECTION_TABLES:
         return _section(value, SECTION_TABLES[kind])
     raise _Unsure

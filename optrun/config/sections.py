@@ -48,7 +48,7 @@ def _field(key: fields.Key):
     if isinstance(default, dict):  # a nested section: its own defaults
         default = MODELS[key.kinds[0]]()
     doc = key.doc() if callable(key.doc) else key.doc
-    return Field(default, description=doc, **key.bounds)
+    return Field(default, description=doc, **key.bound.kwargs())
 
 
 def _check_log_every(cls, value):
