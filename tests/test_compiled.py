@@ -86,6 +86,23 @@ def test_divergence_tol_and_stop_rules_match(tmp_path):
         assert_same_trace(a, b)
 
 
+@needs_numba
+@pytest.mark.parametrize("batch,log_every", [({"mode": "stochastic", "shuffle": True}, 5000),
+                                             ({"mode": "minibatch", "size": 7, "shuffle": True}, 1000)])
+def test_stretches_longer_than_a_chunk_of_gathered_rows(batch, log_every, tmp_path):
+    # 9,000 rows: a stretch gathers its rows in chunks of 4,096 (compiled._CHUNK_ROWS), which
+    # 7-row batches do not divide (a batch at a chunk's end starts the next chunk), and the
+    # epoch's last batch is short (9,000 = 7 x 1,285 + 5); stretches of 5,000 and 7,000 rows
+    assert compiled._CHUNK_ROWS < 9000 and compiled._CHUNK_ROWS % 7
+    cfg = {"seed": 1, "dataset": {"name": "synthetic_linear", "n_samples": 9000, "n_features": 3},
+           "model": "linear", "loss": "half_mse", "optimizer": {"name": "momentum", "lr": 0.002, "momentum": 0.9},
+           "batch": batch, "train": {"epochs": 2, "log_every": log_every, "engine": "numpy"}}
+    a = optrun.train(cfg, out=tmp_path, plots=False)
+    b = optrun.train({**cfg, "train": {**cfg["train"], "engine": "compiled"}}, out=tmp_path, plots=False)
+    assert len(a.trace) >= 3 and a.summary["steps"] in (18000, 2572)
+    assert_same_trace(a, b)
+
+
 GOLDEN_RUNS = [r for r in MANIFEST if r["optimizer"] in MATRIX and (FULL_MATRIX or r["loss"] == "half_mse")]
 
 
