@@ -160,6 +160,23 @@ def test_a_done_claim_whose_folder_is_still_in_staging_is_not_stale(tmp_path):
     assert isinstance(claims.acquire(cdir, "h1", runs_dir), claims.Claim)
 
 
+def test_a_done_marker_is_replaced_whole_without_an_fsync(tmp_path, monkeypatch):
+    """The marker only saves a scan (the folder is the truth): written through a temporary
+    file and a rename, like every run-folder file, but not synced; run-folder files still are."""
+    from optrun import rundir
+
+    synced = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
+    runs_dir = tmp_path / "runs"
+    claim = claims.acquire(runs_dir / claims.CLAIMS, "h2", runs_dir)
+    claim.done("20260101-000000-x-123456")
+    assert json.loads(claim.path.read_text()) == {"done": "20260101-000000-x-123456"}
+    assert [p.name for p in claim.path.parent.iterdir()] == ["h2"]  # no temporary file left
+    assert synced == []
+    rundir.atomic_write_text(tmp_path / "summary.json", "{}")
+    assert len(synced) == 1
+
+
 # --------------------------------------------------------------------------------------------
 # notes and tags, --report
 

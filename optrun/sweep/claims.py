@@ -106,8 +106,11 @@ class Claim:
         from optrun.rundir import atomic_write_text
 
         try:
-            atomic_write_text(self.path, json.dumps({"done": folder_name}))
-        except OSError:  # the run folder is the truth; the marker only saves a scan
+            # not synced: the run folder is the truth and the marker only saves a scan (resume
+            # plans from the folders), so it does not need an fsync per run (up to a few ms on a
+            # busy disk). A marker lost to a power cut leaves a stale claim, which is taken over.
+            atomic_write_text(self.path, json.dumps({"done": folder_name}), sync=False)
+        except OSError:
             pass
 
     def release(self) -> None:
