@@ -81,28 +81,28 @@ class _Group:
         self.loss, self.G = self._value_and_grad(self.data.X, self.data.y)
         self.gnorm = _row_norms(self.G)
 
-    def _rows(self, js: list[int], step, samples, elapsed, lrs, losses, batch_losses, gnorms) -> None:
-        """Rows of the active runs ``js`` (positions in the stack), as engine.run writes them;
-        ``lrs``, ``losses``, ``batch_losses``, ``gnorms`` are lists by position. ``evals`` is
+    def _rows(self, js: np.ndarray, step, samples, elapsed, lrs, losses, batch_losses, gnorms) -> None:
+        """Rows of the active runs at positions ``js`` (an int array), as engine.run writes them;
+        ``lrs``, ``losses``, ``batch_losses``, ``gnorms`` are arrays by position. ``evals`` is
         ``samples`` (a run that counts its own evaluations is never stacked, :func:`why_not`).
         Writers of one :class:`~optrun.vectorized.traces.StackTrace` get the rows as one block."""
-        if not js:
+        if not len(js):
             return
         val = self.data.X_val is not None
-        vals = [self.obj.data_loss(self.Theta[j], self.data.X_val, self.data.y_val) for j in js] if val else None
+        vals = [self.obj.data_loss(self.Theta[j], self.data.X_val, self.data.y_val) for j in js.tolist()] if val else None
         if self.stack is None:
-            for i, j in enumerate(js):
-                scalars = (step, samples / self.n, samples, elapsed, lrs[j], losses[j], batch_losses[j], gnorms[j],
-                           samples) + ((vals[i],) if val else ())
+            for i, j in enumerate(js.tolist()):
+                scalars = (step, samples / self.n, samples, elapsed, float(lrs[j]), float(losses[j]),
+                           float(batch_losses[j]), float(gnorms[j]), samples) + ((vals[i],) if val else ())
                 self.writers[self.active[j]].record(scalars, self.Theta[j])
             return
         ns = 9 + val
         rows = np.empty((len(js), ns + self.Theta.shape[1]), dtype=np.float64)
         rows[:, :4] = (step, samples / self.n, samples, elapsed)
-        rows[:, 4] = [lrs[j] for j in js]
-        rows[:, 5] = [losses[j] for j in js]
-        rows[:, 6] = [batch_losses[j] for j in js]
-        rows[:, 7] = [gnorms[j] for j in js]
+        rows[:, 4] = lrs[js]
+        rows[:, 5] = losses[js]
+        rows[:, 6] = batch_losses[js]
+        rows[:, 7] = gnorms[js]
         rows[:, 8] = samples
         if val:
             rows[:, 9] = vals
@@ -146,8 +146,8 @@ class _Group:
         self.start = time.perf_counter()
         self._evaluate()
         k = len(self.active)
-        self._rows(list(range(k)), 0, 0, 0.0, [math.nan] * k, self.loss.tolist(), [math.nan] * k,
-                   self.gnorm.tolist())
+        nans = np.full(k, math.nan)
+        self._rows(np.arange(k), 0, 0, 0.0, nans, self.loss, nans, self.gnorm)
         loss, factor = self.loss, self.factor
         self.limit = np.where(np.isfinite(loss), factor * np.maximum(1.0, np.abs(loss)), np.inf)
         if self.T == 0:
@@ -198,9 +198,13 @@ class _Group:
         budget is spent. Returns which runs stay in the stack."""
         k = len(self.active)
         keep = np.ones(k, dtype=bool)
+        lrs = self.lrs * s  # float(lr_i) * s, as engine.run's base_lr * schedule(t)
+        bls = np.broadcast_to(batch_loss, (k,))
+        if not ends_any and t != self.T:  # the common step: no run stops, every row is logged
+            self._rows(np.arange(k), t, self.samples, elapsed, lrs, self.loss, bls, self.gnorm)
+            return keep
         tol = self.tols[self.active]
-        lrs = (self.lrs * s).tolist()  # float(lr_i) * s, as engine.run's base_lr * schedule(t)
-        losses, bls, gns = self.loss.tolist(), np.broadcast_to(batch_loss, (k,)).tolist(), self.gnorm.tolist()
+        losses, gns = self.loss.tolist(), self.gnorm.tolist()
         rows = []
         for j in range(k):
             decision = None
@@ -215,7 +219,7 @@ class _Group:
                 self._finish(j, status, reason, t, self.samples, time.perf_counter() - self.start,
                              losses[j], gns[j], k)
                 keep[j] = not ends
-        self._rows(rows, t, self.samples, elapsed, lrs, losses, bls, gns)
+        self._rows(np.array(rows, dtype=np.intp), t, self.samples, elapsed, lrs, self.loss, bls, self.gnorm)
         return keep
 
     def _drop(self, rows: np.ndarray) -> None:
