@@ -104,8 +104,28 @@ def test_constrained_contours_feasible_region_and_both_optima(tmp_path):
     assert cd.star[0] + cd.star[1] == pytest.approx(-0.5, abs=1e-12)
     # contours are re-based on the unconstrained minimum: f − f_free ≥ 0
     assert np.nanmin(cd.Z) >= -1e-12 and cd.f_ref == pytest.approx(0.5 * b @ -np.linalg.solve(A, b), abs=1e-14)
+    # the constraint is active: one level is f(θ*) − f_free (the contour touching it at θ*), and
+    # the values the path crosses get several levels, not the one or two of 1, 2, 5 per decade
+    z_star = run.f_star - cd.f_ref
+    assert z_star > 0.1 and np.isclose(cd.levels, z_star, rtol=1e-12, atol=0).sum() == 1
+    z_path = run.trace["loss"].to_numpy() - cd.f_ref
+    assert ((cd.levels >= z_star) & (cd.levels <= z_path.max())).sum() >= 3
+    assert "through θ*" in cd.level_rule and any("touches the constraint" in n for n in cd.notes)
     fig = lecture_figures.lecture_contour_figure(lc)
     assert fig.axes
+
+
+@pytest.mark.parametrize("through,expected", [
+    (None, [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]),  # 1, 2, 5 per decade, four decades below the maximum
+    (2.1, [0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2.1, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100]),  # 2: within 10%
+    (50.0, [0.5, 0.7, 1, 1.5, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100]),  # from two decades below
+    (200.0, [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]),  # above the field's maximum: ignored
+])
+def test_contour_levels_table(through, expected):
+    from optrun.plots.contour import contour_levels
+
+    Z = np.linspace(0.0, 100.0, 1001)  # positive values 0.1 .. 100
+    np.testing.assert_allclose(contour_levels(Z, through=through), expected, rtol=1e-12)
 
 
 def test_duality_arrays_weak_duality_and_dual_function(tmp_path):

@@ -160,21 +160,36 @@ def _grid_size(problem: ProblemData) -> int:
     return int(np.clip(math.sqrt(3e7 / max(problem.X.shape[0], 1)), 41, 161))
 
 
-def contour_levels(Z: np.ndarray) -> np.ndarray:
-    """Log-spaced levels of a non-negative field: 1, 2, 5 per decade, four decades below its maximum."""
+def contour_levels(Z: np.ndarray, through: float | None = None) -> np.ndarray:
+    """Log-spaced levels of a non-negative field: 1, 2, 5 per decade, four decades below its maximum.
+
+    ``through`` > 0 (a constrained run: f(θ*) − min f without constraints) puts a level through
+    θ*, the contour that touches the constraint there, and resolves the range the paths live in
+    (at and above it, where 1, 2, 5 per decade leaves a band or two): 1, 1.5, 2, 3, 5, 7 per
+    decade from two decades below ``through``, none within 10% of it."""
     pos = Z[np.isfinite(Z) & (Z > 0)]
     if not pos.size:
         return np.array([1e-16, 1e-15])
     hi = float(pos.max())
+    if through is not None and 0.0 < through < hi:
+        lo = max(float(pos.min()), through * 1e-2)
+        cand = _log_candidates(lo, hi, (1.0, 1.5, 2.0, 3.0, 5.0, 7.0))
+        cand = cand[np.abs(np.log(cand / through)) > math.log(1.1)]
+        return np.sort(np.append(cand, through))
     lo = max(float(pos.min()), hi * 1e-4)
     if hi <= lo * (1 + 1e-9):
         return np.array([lo * 0.5, hi * 2])
-    decades = np.arange(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
-    cand = np.sort(np.concatenate([m * 10.0**decades for m in (1.0, 2.0, 5.0)]))
-    levels = cand[(cand >= lo) & (cand <= hi)]
+    levels = _log_candidates(lo, hi, (1.0, 2.0, 5.0))
     if len(levels) < 4:
         levels = np.geomspace(lo, hi, 8)
     return levels
+
+
+def _log_candidates(lo: float, hi: float, mantissas: tuple[float, ...]) -> np.ndarray:
+    """Every m × 10^k (m in ``mantissas``) in [lo, hi], sorted."""
+    decades = np.arange(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+    cand = np.sort(np.concatenate([m * 10.0**decades for m in mantissas]))
+    return cand[(cand >= lo) & (cand <= hi)]
 
 
 # --------------------------------------------------------------------------------------------

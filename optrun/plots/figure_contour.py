@@ -46,7 +46,7 @@ def draw_contours(ax, cd: ContourData, cax=None, look: Look | None = None):
         cb = ax.figure.colorbar(cs, cax=cax)
         log_axis(cb.ax.yaxis)
         tall = cax.get_position().height * cax.figure.get_figheight() * 72 / (look.label * CHAR_W)  # characters
-        full = cd.zlabel + " (contours at 1, 2, 5 × 10^k)"
+        full = f"{cd.zlabel} (contours at {cd.level_rule})"
         cb.set_label(full if len(full) <= tall else cd.zlabel, fontsize=look.label)  # the long form where it fits
     ax.set_xlim(cd.A[0], cd.A[-1])
     ax.set_ylim(cd.C[0], cd.C[-1])

@@ -146,6 +146,7 @@ class ContourData:
     equal_aspect: bool = False
     f_ref: float = 0.0
     x_kind: str = "step"
+    level_rule: str = "1, 2, 5 × 10^k"  # where the contours are, for the colour bar's label
 
     def theta_at(self, a: float, c: float) -> np.ndarray:
         """``theta = origin + a u + c v``: the parameters at plane coordinates (a, c)."""

@@ -71,7 +71,9 @@ def _free_reference(run: RunData) -> tuple[np.ndarray | None, float | None]:
 
 def rebase(cd: ContourData, f_free: float | None) -> ContourData:
     """Contours of a constrained run: f − f*(unconstrained) ≥ 0 (f − f*(constrained) is negative
-    around the unconstrained minimum, where log-spaced levels cannot go)."""
+    around the unconstrained minimum, where log-spaced levels cannot go). When a constraint is
+    active at θ* (f(θ*) above the unconstrained minimum), one contour goes through θ*, where it
+    touches the constraint (:func:`~optrun.plots.contour.contour_levels` with ``through``)."""
     from optrun.plots.contour import contour_levels
 
     F = cd.Z + cd.f_ref
@@ -80,6 +82,13 @@ def rebase(cd: ContourData, f_free: float | None) -> ContourData:
     else:
         lo = float(np.nanmin(F))
         Z, label, ref = F - lo, "f(θ) − (lowest value in the frame)", lo
+    # cd.f_ref is the run's f* (the constrained optimum) when the figure has θ*; on a projected
+    # plane the level set's slice need not touch the constraint's, so only on native axes
+    through = cd.f_ref - ref if cd.star is not None and cd.native else None
+    if through is not None and through > 1e-9 * max(1.0, abs(ref)):
+        return replace(cd, Z=Z, levels=contour_levels(Z, through=through), zlabel=label, f_ref=float(ref),
+                       level_rule="1, 1.5, 2, 3, 5, 7 × 10^k and through θ*",
+                       notes=cd.notes + ["one contour goes through θ*: there it touches the constraint (KKT)"])
     return replace(cd, Z=Z, levels=contour_levels(Z), zlabel=label, f_ref=float(ref))
 
 
