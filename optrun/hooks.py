@@ -92,16 +92,16 @@ class Projection(_Constrained):
         self.moved_start = False
 
     def start(self, theta):
-        from optrun.constraints import project
-
-        new = project(self.cs, theta)
+        new = self.after(theta, 0)
         self.moved_start = bool(np.any(new != theta))
         return new
 
     def after(self, theta, t):
         from optrun.constraints import project
 
-        return project(self.cs, theta)
+        # the projection works in float64; θ goes back in its own dtype (train.dtype: float32
+        # keeps θ float32, rounded as torch would store a projected parameter)
+        return project(self.cs, theta).astype(theta.dtype, copy=False)
 
     def values(self, theta, loss, g_full):
         from optrun.constraints import fit_multipliers, kkt_residuals

@@ -114,3 +114,17 @@ def test_f_star_rounding_is_the_float32_bound(tmp_path):
     gap32 = r32.trace["loss"].iloc[-1] - f_star
     assert abs(gap32) <= b32
     assert abs(r64.trace["loss"].iloc[-1] - f_star) <= b64 < abs(gap32) or gap32 == 0
+
+
+@pytest.mark.parametrize("method", ["project", "primal_dual", "augmented_lagrangian"])
+def test_constrained_float32_runs_stay_float32(method, tmp_path):
+    """A constraint hook must not turn θ into float64 (the projection computes in float64): every
+    logged parameter of a float32 run is a float32 number."""
+    cfg = {"seed": 0, "dataset": {"name": "synthetic_linear", "n_samples": 40, "n_features": 2},
+           "model": "linear", "loss": "half_mse", "optimizer": {"name": "sgd", "lr": 0.3},
+           "constraints": {"lower": [0.1, 0.1, None], "upper": [0.3, 0.3, None], "method": method},
+           "train": {"steps": 30, "log_every": 1, "dtype": "float32"}}
+    r = optrun.train(cfg, out=tmp_path, plots=False)
+    P = r.trace[["w_x1", "w_x2", "b"]].to_numpy()
+    assert np.all(np.isfinite(P)) and np.ptp(P[:, 0]) > 0
+    np.testing.assert_array_equal(P.astype(np.float32).astype(np.float64), P)
