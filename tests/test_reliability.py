@@ -171,6 +171,9 @@ CASES = {
     "csv_header_only": Case(["d.csv", "header but no data rows"], csv="x1,x2,y\n"),
     "csv_non_numeric": Case(["d.csv", "line 3", "column 'x2'", "'abc' is not a number"], csv="x1,x2,y\n1,2,3\n4,abc,6\n7,8,9\n"),
     "csv_empty_cell": Case(["d.csv", "line 2", "column 'x1'", "empty cell"], csv="x1,x2,y\n,2,3\n4,5,6\n7,8,9\n"),
+    # str.strip removes \x1c (a separator), float() does not: the scan must judge the raw cell
+    "csv_control_character": Case(["d.csv", "line 3", "column 'x1'", "'4\\x1c' is not a number"],
+                                  csv="x1,x2,y\n1,2,3\n4\x1c,5,6\n7,8,9\n"),
     "csv_nan": Case(["d.csv", "line 4", "column 'y'", "'nan'", "finite"], csv="x1,x2,y\n1,2,3\n4,5,6\n7,8,nan\n"),
     "csv_inf": Case(["d.csv", "line 2", "column 'x1'", "'-inf'", "finite"], csv="x1,x2,y\n-inf,2,3\n4,5,6\n7,8,9\n"),
     "csv_huge_value": Case(["d.csv", "line 3", "column 'x1'", "too large"], csv="x1,x2,y\n1,2,3\n1e300,5,6\n7,8,9\n"),

@@ -183,15 +183,19 @@ def to_numbers(table: Table, columns: list[str]) -> np.ndarray:
         pass
     for row, ln in zip(table.rows, table.lines):
         for j in cols:
-            problem = _cell_problem(row[j].strip())
+            problem = _cell_problem(row[j])
             if problem:
                 raise OptrunError(f"{table.path}: line {ln}, column {table.header[j]!r}: {problem}")
     raise OptrunError(f"{table.path}: could not read the numbers")  # pragma: no cover
 
 
 def _cell_problem(text: str) -> str | None:
-    """What is wrong with one selected cell's text (None: a finite number within the limit)."""
-    if not text:
+    """What is wrong with one selected cell's text (None: a finite number within the limit).
+
+    The text is judged as the vectorised path reads it, unstripped: ``str.strip`` removes
+    characters ``float`` (and NumPy) refuse, such as the separator ``\x1c``, so a stripped cell
+    could pass here after the whole array failed."""
+    if not text.strip():
         return "empty cell; every selected cell must be a number"
     try:
         v = float(text)
