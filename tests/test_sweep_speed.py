@@ -261,3 +261,63 @@ def test_vectorized_sweep_stopped_between_stacks_keeps_the_finished_runs_claimed
     monkeypatch.setattr(folders, "_run_stack", real)
     rest = sw.execute(plan, vectorize=True)  # a resume runs exactly the two left
     assert len(rest.outcomes) == 2 and {o["status"] for o in rest.outcomes} == {"completed"}
+
+
+# ---- a sweep parses its data file once --------------------------------------------------------
+
+
+def test_shared_reads_parse_a_file_once_and_hand_out_copies(tmp_path, monkeypatch):
+    from optrun.data import formats
+
+    path = tmp_path / "d.csv"
+    path.write_text("x1,x2,y\n1,2,3\n4,5,6\n7,8,10\n")
+    parsed = []
+    real = formats.read_csv_lines
+    monkeypatch.setattr(formats, "read_csv_lines", lambda *a: parsed.append(a) or real(*a))
+    formats.read_data_file(path)
+    formats.read_data_file(path)
+    assert len(parsed) == 2  # outside the block: every read parses
+    with formats.shared_reads():
+        a = formats.read_data_file(path)
+        b = formats.read_data_file(str(path))
+        assert len(parsed) == 3
+        a[0][0, 0] = 99.0  # one run's change is not another's data
+        c = formats.read_data_file(path)
+        assert len(parsed) == 3 and c[0][0, 0] == 1.0 and b[0][0, 0] == 1.0
+        np.testing.assert_array_equal(c[1], [3.0, 6.0, 10.0])
+        formats.read_data_file(path, "x1")  # other columns: another read
+        assert len(parsed) == 4
+        path.write_text("x1,x2,y\n1,2,3\n4,5,6\n7,8,11\n")  # the file changed (its size): read again
+        np.testing.assert_array_equal(formats.read_data_file(path)[1], [3.0, 6.0, 11.0])
+        assert len(parsed) == 5
+    formats.read_data_file(path)
+    assert len(parsed) == 6  # the kept reads went with the block
+
+
+@pytest.mark.parametrize("extra", [(), ("--vectorize",)])
+def test_a_sweep_parses_its_data_file_once(tmp_path, monkeypatch, extra):
+    from optrun.data import formats
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2)).tolist()
+    path = tmp_path / "d.csv"
+    path.write_text("x1,x2,y\n" + "".join(f"{a!r},{b!r},{2 * a - b + 0.5!r}\n" for a, b in X))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({**SWEEP, "dataset": {"name": "csv", "path": str(path)}}))
+    parsed = []
+    real = formats.read_csv_lines
+    monkeypatch.setattr(formats, "read_csv_lines", lambda *a: parsed.append(a) or real(*a))
+    folder = _sweep(tmp_path, cfg, *extra)
+    rows = list(csv.DictReader((folder / "summary.csv").open()))
+    assert len(rows) == 9 and {r["status"] for r in rows} == {"completed"}
+    assert len(parsed) == 1
+    # and each run is the run optrun train makes alone (which parses the file itself)
+    import optrun
+
+    one = next(r for r in rows if "lr-0.1-seed-2" in r["run"])
+    alone = optrun.train({**SWEEP, "dataset": {"name": "csv", "path": str(path)}, "seed": 2,
+                          "optimizer": {"name": "sgd", "lr": 0.1}}, out=tmp_path / "alone", plots=False)
+    assert len(parsed) == 2
+    ours = np.loadtxt(folder / one["run"] / "trace.csv", delimiter=",", skiprows=1, usecols=(5, 9, 10, 11))
+    theirs = alone.trace[["loss", "w_x1", "w_x2", "b"]].to_numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)

@@ -63,6 +63,7 @@ def execute(sweep: Sweep, entries: list[Entry] | None = None, jobs: int = 1, exe
     summary; by default the sweep's own (``sweep.yaml``'s ``labels``).
     """
     from optrun.control import StopFlag
+    from optrun.data.formats import shared_reads
     from optrun.executors import clean_stale_staging
 
     t0 = time.perf_counter()
@@ -81,16 +82,17 @@ def execute(sweep: Sweep, entries: list[Entry] | None = None, jobs: int = 1, exe
             on_start(by_index[p["index"]])
 
     try:
-        for outcome in _outcomes(sweep, list(payloads.values()), vectorize, stop, started_hook,
-                                 jobs=jobs, executor=executor, address=address):
-            started.pop(outcome["index"], None)
-            entry = _file_outcome(sweep, report, outcome, by_index, payloads, existing)
-            if entry is None:
-                continue
-            if on_result:
-                on_result(entry, outcome)
-            if fail_fast and outcome["status"] == "failed" and not stop.requested:
-                stop.request("stopped: a run failed (--fail-fast)")
+        with shared_reads():  # the runs of this process parse a data file once
+            for outcome in _outcomes(sweep, list(payloads.values()), vectorize, stop, started_hook,
+                                     jobs=jobs, executor=executor, address=address):
+                started.pop(outcome["index"], None)
+                entry = _file_outcome(sweep, report, outcome, by_index, payloads, existing)
+                if entry is None:
+                    continue
+                if on_result:
+                    on_result(entry, outcome)
+                if fail_fast and outcome["status"] == "failed" and not stop.requested:
+                    stop.request("stopped: a run failed (--fail-fast)")
     except BaseException:  # leaving at once (a second Ctrl-C): the runs in flight are lost
         for payload in started.values():
             try:
