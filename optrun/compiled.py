@@ -275,8 +275,10 @@ def _batch_stretch(hp, X, y, perm, first, size, fit_intercept, mean, l2,
     stretch is ``perm[first + k·size : +size]`` (clipped at n). Stops early after a step with a
     non-finite batch loss or θ. Returns (θ, state, t, samples, batch loss of the last step, bad).
 
-    The stretch's rows are copied, in chunks of whole batches, into a contiguous buffer before
-    their steps use them: a gather loop's loads are independent, so the CPU overlaps their cache
+    The stretch's rows are copied, in chunks of whole batches (at most ``_CHUNK_ROWS`` rows
+    and ``_CHUNK_VALUES`` values, but at least one batch: a batch bigger than that is copied
+    whole, as the NumPy engine's ``X[idx]`` copies it), into a contiguous buffer before their
+    steps use them: a gather loop's loads are independent, so the CPU overlaps their cache
     misses, where a step reading a random row of a large X waits for each miss in turn (on 10^5
     × 10 per-sample SGD: ~200 ns a step instead of ~330). The values, and so the arithmetic,
     are the same."""

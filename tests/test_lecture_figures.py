@@ -120,12 +120,27 @@ def test_constrained_contours_feasible_region_and_both_optima(tmp_path):
     (2.1, [0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2.1, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100]),  # 2: within 10%
     (50.0, [0.5, 0.7, 1, 1.5, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100]),  # from two decades below
     (200.0, [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]),  # above the field's maximum: ignored
+    (-1.0, [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]),  # not positive (the constraint inactive): ignored
 ])
 def test_contour_levels_table(through, expected):
-    from optrun.plots.contour import contour_levels
+    from optrun.plots.contour import contour_levels, draws_through
 
     Z = np.linspace(0.0, 100.0, 1001)  # positive values 0.1 .. 100
     np.testing.assert_allclose(contour_levels(Z, through=through), expected, rtol=1e-12)
+    assert draws_through(Z, through) == (through is not None and 0.1 < through < 100)
+
+
+@pytest.mark.parametrize("lo,hi,through", [(9.5, 10.5, 10.0), (9.0, 12.0, 10.0), (1e-12, 100.0, 1e-8)])
+def test_contour_levels_through_a_narrow_or_deep_field(lo, hi, through):
+    # a frame zoomed in on θ* (contourf needs at least 2 increasing levels), and a level far
+    # below the maximum (at most six decades of levels)
+    from optrun.plots.contour import contour_levels
+
+    levels = contour_levels(np.linspace(lo, hi, 50), through=through)
+    assert 4 <= len(levels) <= 40 and np.all(np.diff(levels) > 0)
+    assert np.isclose(levels, through, rtol=1e-12, atol=0).sum() == 1
+    others = levels[~np.isclose(levels, through, rtol=1e-12, atol=0)]
+    assert others[0] >= hi * 1e-6 * (1 - 1e-12) and levels[-1] <= hi * (1 + 1e-12)
 
 
 def test_duality_arrays_weak_duality_and_dual_function(tmp_path):

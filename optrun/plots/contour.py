@@ -163,18 +163,25 @@ def _grid_size(problem: ProblemData) -> int:
 def contour_levels(Z: np.ndarray, through: float | None = None) -> np.ndarray:
     """Log-spaced levels of a non-negative field: 1, 2, 5 per decade, four decades below its maximum.
 
-    ``through`` > 0 (a constrained run: f(θ*) − min f without constraints) puts a level through
-    θ*, the contour that touches the constraint there, and resolves the range the paths live in
-    (at and above it, where 1, 2, 5 per decade leaves a band or two): 1, 1.5, 2, 3, 5, 7 per
-    decade from two decades below ``through``, none within 10% of it."""
+    ``through`` (a constrained run: f(θ*) − min f without constraints), when the field's values
+    straddle it, puts a level through θ*, the contour that touches the constraint there, and
+    resolves the range the paths live in (at and above it, where 1, 2, 5 per decade leaves a
+    band or two): 1, 1.5, 2, 3, 5, 7 per decade from two decades below ``through`` (at most six
+    below the maximum), none within 10% of it; 8 log-spaced levels, the nearest replaced by
+    ``through``, where that gives fewer than 4 (a frame zoomed in on θ*). :func:`draws_through`
+    says whether ``through`` is used."""
     pos = Z[np.isfinite(Z) & (Z > 0)]
     if not pos.size:
         return np.array([1e-16, 1e-15])
     hi = float(pos.max())
-    if through is not None and 0.0 < through < hi:
-        lo = max(float(pos.min()), through * 1e-2)
+    if draws_through(Z, through):
+        lo = max(float(pos.min()), through * 1e-2, hi * 1e-6)
         cand = _log_candidates(lo, hi, (1.0, 1.5, 2.0, 3.0, 5.0, 7.0))
-        cand = cand[np.abs(np.log(cand / through)) > math.log(1.1)]
+        if len(cand) >= 4:
+            cand = cand[np.abs(np.log(cand / through)) > math.log(1.1)]
+        else:  # a narrow range: 8 levels, the one nearest ``through`` replaced by it
+            cand = np.geomspace(lo, hi, 8)
+            cand = np.delete(cand, np.argmin(np.abs(np.log(cand / through))))
         return np.sort(np.append(cand, through))
     lo = max(float(pos.min()), hi * 1e-4)
     if hi <= lo * (1 + 1e-9):
@@ -183,6 +190,15 @@ def contour_levels(Z: np.ndarray, through: float | None = None) -> np.ndarray:
     if len(levels) < 4:
         levels = np.geomspace(lo, hi, 8)
     return levels
+
+
+def draws_through(Z: np.ndarray, through: float | None) -> bool:
+    """Whether :func:`contour_levels` puts a level at ``through``: a positive value below the
+    field's largest (a level above every value would draw nothing)."""
+    if through is None or not math.isfinite(through) or through <= 0.0:
+        return False
+    pos = Z[np.isfinite(Z) & (Z > 0)]
+    return bool(pos.size) and float(pos.min()) < through < float(pos.max())
 
 
 def _log_candidates(lo: float, hi: float, mantissas: tuple[float, ...]) -> np.ndarray:

@@ -106,9 +106,11 @@ class Claim:
         from optrun.rundir import atomic_write_text
 
         try:
-            # not synced: the run folder is the truth and the marker only saves a scan (resume
-            # plans from the folders), so it does not need an fsync per run (up to a few ms on a
-            # busy disk). A marker lost to a power cut leaves a stale claim, which is taken over.
+            # not synced: the run folder is the truth and the marker only saves a scan, so it
+            # does not need an fsync per run (up to a few ms on a busy disk). A marker lost to a
+            # power cut leaves the running claim (taken over once its pid is gone on this host)
+            # or an empty file (taken over after TAKEOVER_STALE_S); either way a run whose folder
+            # reached runs/ is not run again, since the plan is made from the folders first.
             atomic_write_text(self.path, json.dumps({"done": folder_name}), sync=False)
         except OSError:
             pass

@@ -74,7 +74,7 @@ def rebase(cd: ContourData, f_free: float | None) -> ContourData:
     around the unconstrained minimum, where log-spaced levels cannot go). When a constraint is
     active at θ* (f(θ*) above the unconstrained minimum), one contour goes through θ*, where it
     touches the constraint (:func:`~optrun.plots.contour.contour_levels` with ``through``)."""
-    from optrun.plots.contour import contour_levels
+    from optrun.plots.contour import contour_levels, draws_through
 
     F = cd.Z + cd.f_ref
     if f_free is not None:
@@ -85,9 +85,9 @@ def rebase(cd: ContourData, f_free: float | None) -> ContourData:
     # cd.f_ref is the run's f* (the constrained optimum) when the figure has θ*; on a projected
     # plane the level set's slice need not touch the constraint's, so only on native axes
     through = cd.f_ref - ref if cd.star is not None and cd.native else None
-    if through is not None and through > 1e-9 * max(1.0, abs(ref)):
+    if through is not None and through > 1e-9 * max(1.0, abs(ref)) and draws_through(Z, through):
         return replace(cd, Z=Z, levels=contour_levels(Z, through=through), zlabel=label, f_ref=float(ref),
-                       level_rule="1, 1.5, 2, 3, 5, 7 × 10^k and through θ*",
+                       level_rule="log-spaced levels, one through θ*",
                        notes=cd.notes + ["one contour goes through θ*: there it touches the constraint (KKT)"])
     return replace(cd, Z=Z, levels=contour_levels(Z), zlabel=label, f_ref=float(ref))
 
