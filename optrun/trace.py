@@ -33,6 +33,19 @@ def parameter_columns(columns) -> list[str]:
     return params
 
 
+def at_target(trace, f_star: float, target: float) -> np.ndarray:
+    """Which rows of a trace (a DataFrame) are at the target: f − f* ≤ ``target`` and, for a
+    constrained run (an ``infeasibility`` column), infeasibility ≤ ``target`` too. An infeasible
+    iterate can sit below f* (the Lagrange example's primal-dual run at step 4: f = 1.48 < p* = 2,
+    0.79 off the constraint), so f − f* alone would count it as having arrived."""
+    sub = trace["loss"].to_numpy(float) - f_star
+    ok = np.isfinite(sub) & (sub <= target)
+    if "infeasibility" in trace.columns:
+        infeasible = trace["infeasibility"].to_numpy(float)
+        ok &= np.isfinite(infeasible) & (infeasible <= target)
+    return ok
+
+
 def trace_columns(param_names: list[str], has_val: bool, extra: tuple[str, ...] = (),
                   averaged: bool = False) -> list[str]:
     """The contract's column order (DESIGN.md §6, §9.3-§9.5): the base columns, ``evals``, the

@@ -107,6 +107,33 @@ def test_to_target_reads_the_first_row_below_target():
     assert C.to_target(t, None, 0.1)["epochs_to_target"] is None
 
 
+def test_a_constrained_run_is_at_the_target_only_when_feasible_too():
+    # an infeasible iterate can sit below f* (primal-dual on the Lagrange example, step 4:
+    # f = 1.48 < p* = 2 with 0.79 of infeasibility): it has not arrived
+    import pandas as pd
+
+    from optrun.tune.scoring import crossing
+
+    t = pd.DataFrame({"step": [0, 1, 2, 3], "epoch": [0, 1, 2, 3], "samples": [0, 9, 18, 27],
+                      "time_s": [0, .1, .2, .3], "loss": [6.5, 1.48, 1.999, 2.001],
+                      "infeasibility": [1.0, 0.79, 0.002, 0.0]})
+    assert C.to_target(t, 2.0, 0.005)["steps_to_target"] == 2
+    assert C.to_target(t, 2.0, 0.001)["steps_to_target"] == 3  # 0.002 off the constraint is too far
+    assert crossing(t, 2.0, 0.005)["steps_to_target"] == 2
+    assert C.to_target(t.drop(columns="infeasibility"), 2.0, 0.005)["steps_to_target"] == 1  # unconstrained
+
+
+def test_compare_ranks_the_lagrange_methods_by_feasible_arrival(tmp_path):
+    from pathlib import Path as P
+
+    cfg = P(__file__).resolve().parents[1] / "configs" / "lagrange_example.yaml"
+    res = C.compare(cfg, ["constraints.method=project,primal_dual,augmented_lagrangian"], out=tmp_path,
+                    plots=False)
+    by = {s["label"].split("=")[-1]: s for s in res.settings}
+    steps = {k: v["median_to_target"] for k, v in by.items()}
+    assert steps["project"] < steps["augmented_lagrangian"] < steps["primal_dual"]
+
+
 # --------------------------------------------------------------------------------------------
 # the comparison folder
 

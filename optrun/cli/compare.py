@@ -133,6 +133,7 @@ def _resolution_note(result) -> str:
     except OptrunError:
         return ""
     res = meta.get("target_resolution") or {}
-    return f"to target: first logged row with f − f* ≤ target, read every {res.get('log_every')} step(s)" if res else ""
+    return (f"to target: first logged row with f − f* ≤ target (and, for constrained runs, infeasibility ≤ "
+            f"target), read every {res.get('log_every')} step(s)") if res else ""
 
 

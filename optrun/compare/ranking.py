@@ -8,14 +8,16 @@ from typing import Any
 
 
 def to_target(trace, f_star: float | None, target: float | None) -> dict:
-    """First logged row with f - f* <= target: its step, epoch, samples and time (or None)."""
+    """First logged row at the target (:func:`optrun.trace.at_target`: f - f* <= target, and
+    feasible to the target for a constrained run): its step, epoch, samples and time (or None)."""
     out = {"steps_to_target": None, "epochs_to_target": None, "samples_to_target": None, "time_to_target_s": None}
     if f_star is None or target is None:
         return out
-    sub = trace["loss"].to_numpy(float) - f_star
     import numpy as np
 
-    hit = np.flatnonzero(np.isfinite(sub) & (sub <= target))
+    from optrun.trace import at_target
+
+    hit = np.flatnonzero(at_target(trace, f_star, target))
     if hit.size:
         row = trace.iloc[int(hit[0])]
         out.update(steps_to_target=int(row["step"]), epochs_to_target=float(row["epoch"]),
@@ -110,6 +112,8 @@ def _finish_rows(rows: list[tuple[dict, Any]], target: float | None) -> list[dic
             r.update(to_target(t, r["f_star"], target))
             if r["f_star"] is not None:
                 sub = t["loss"].to_numpy(float) - r["f_star"]
+                if "infeasibility" in t.columns and target is not None:  # below f* only while infeasible
+                    sub = sub[t["infeasibility"].to_numpy(float) <= target]
                 sub = sub[np.isfinite(sub)]
                 r["best_subopt"] = float(sub.min()) if sub.size else None
         final_rows.append(r)

@@ -21,15 +21,17 @@ def _budget_units(summary: dict, trace) -> dict:
 
 
 def crossing(trace, f_star: float | None, target: float | None) -> dict:
-    """First logged row with f − f* ≤ target: its step, evals (``evals`` or ``samples``) and
-    time; None where it never gets there (right-censored) or f* is unknown."""
+    """First logged row at the target (:func:`optrun.trace.at_target`: f − f* ≤ target, and
+    feasible to the target for a constrained run): its step, evals (``evals`` or ``samples``)
+    and time; None where it never gets there (right-censored) or f* is unknown."""
     import numpy as np
+
+    from optrun.trace import at_target
 
     out = {"steps_to_target": None, "evals_to_target": None, "time_to_target": None}
     if trace is None or f_star is None or target is None or not len(trace):
         return out
-    sub = trace["loss"].to_numpy(float) - f_star
-    hit = np.flatnonzero(np.isfinite(sub) & (sub <= target))
+    hit = np.flatnonzero(at_target(trace, f_star, target))
     if hit.size:
         row = trace.iloc[int(hit[0])]
         col = "evals" if "evals" in trace.columns else "samples"
