@@ -110,8 +110,9 @@ def two_bags_report(n: int = 5, thetas=("1/2", "3/4"), observed: int | None = No
     * ``ml_choice``: per y, the theta in Omega with the largest f(y; theta) (ties: the first listed);
     * with ``observed`` = y_obs: ``observed``, ``likelihood`` {theta: f(y_obs; theta) as a string},
       ``theta_hat`` (the ML choice in Omega), ``bag`` ("A", "B", ... in the order of ``thetas``),
-      ``likelihood_ratio`` (best over runner-up, exact string and float), ``theta_hat_unrestricted``
-      = y_obs/n (the maximiser over the whole interval (0, 1)), and ``curve`` = {"theta", "likelihood"}:
+      ``likelihood_ratio`` (best over runner-up, exact string and float), ``tied`` (the thetas of
+      Omega sharing the largest likelihood when there is a tie, else []), ``theta_hat_unrestricted``
+      = y_obs/n (the maximiser over the whole interval [0, 1]), and ``curve`` = {"theta", "likelihood"}:
       f(y_obs; theta) on ``num`` points strictly inside (0, 1), the likelihood function the
       figure draws with Omega marked.
     """
@@ -139,6 +140,7 @@ def two_bags_report(n: int = 5, thetas=("1/2", "3/4"), observed: int | None = No
         likelihood={str(t): _show(lik[t], _row_denominator(n, t)) for t in ts},
         theta_hat=str(best), bag="ABCDEFGHIJKLMNOPQRSTUVWXYZ"[ts.index(best)] if len(ts) <= 26 else str(ts.index(best)),
         likelihood_ratio=None if ratio is None else {"exact": str(ratio), "float": float(ratio)},
+        tied=[str(t) for t in ts if lik[t] == lik[best]] if sum(lik[t] == lik[best] for t in ts) > 1 else [],
         theta_hat_unrestricted=str(Fraction(observed, n)) if n else None,
         curve={"theta": th.tolist(), "likelihood": curve.tolist()},
     )

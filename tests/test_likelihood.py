@@ -62,7 +62,9 @@ def test_two_bags_report_reproduces_the_lecture():
     assert r3["likelihood"] == {"1/2": "10/32", "3/4": "270/1024"}
     assert r3["theta_hat"] == "1/2" and r3["bag"] == "A"
     assert r3["likelihood_ratio"]["exact"] == "32/27"  # (10/32) / (270/1024)
-    assert r3["theta_hat_unrestricted"] == "3/5"
+    assert r3["theta_hat_unrestricted"] == "3/5" and r3["tied"] == []
+    tie = two_bags_report(n=2, thetas=("1/3", "2/3"), observed=1)  # 2·(1/3)(2/3) = 4/9 for both
+    assert tie["tied"] == ["1/3", "2/3"] and tie["theta_hat"] == "1/3" and tie["likelihood_ratio"]["exact"] == "1"
     th, L = np.array(r3["curve"]["theta"]), np.array(r3["curve"]["likelihood"])
     assert np.all((th > 0) & (th < 1)) and abs(th[np.argmax(L)] - 0.6) < 1e-2
     np.testing.assert_allclose(L, 10 * th**3 * (1 - th) ** 2, rtol=1e-13)

@@ -51,7 +51,9 @@ def mle(
         con.print(f"observed {observed} red of {draws}: f = {' vs '.join(report['likelihood'].values())} "
                   f"-> θ̂ = {report['theta_hat']} (bag {report['bag']})"
                   + (f", likelihood ratio {ratio['exact']}" if ratio else "")
-                  + f"; over (0, 1) the MLE is y/n = {report['theta_hat_unrestricted']}")
+                  + (f" (a tie between θ = {', '.join(report['tied'])}: the first listed is taken)"
+                     if report["tied"] else "")
+                  + f"; over [0, 1] the MLE is y/n = {report['theta_hat_unrestricted']}")
         con.print(f"likelihood figure: [bold]{figure}[/]")
 
 

@@ -42,7 +42,9 @@ def two_bags_canvas(n: int, thetas: list[Fraction], observed: int, options=None)
     look = look_of(options, (7.2, 4.8))
     theta, values = two_bags_curve(n, observed)
     cand = [(t, float(binomial_pmf(observed, n, t))) for t in thetas]
-    best = max(cand, key=lambda c: c[1])[0]
+    f_max = max(v for _, v in cand)
+    tie = sum(v == f_max for _, v in cand) > 1  # equal likelihoods: no bag is the choice
+    best = next(t for t, v in cand if v == f_max)  # the first listed, as the report takes it
     title = (options.title if options is not None and options.title else None) or \
         f"Two bags: y = {observed} red in n = {n} draws; Ω = {{{', '.join(map(_frac, thetas))}}}"
     with style(look):
@@ -57,7 +59,8 @@ def two_bags_canvas(n: int, thetas: list[Fraction], observed: int, options=None)
             chosen = t == best
             ax.vlines(float(t), 0, v, color="#e6550d" if chosen else "#1f5fbf", lw=1.2 * look.line, ls="--")
             ax.plot([float(t)], [v], "o", ms=6 + 3 * look.line, color="#e6550d" if chosen else "#1f5fbf",
-                    label=f"θ = {_frac(t)}: f = {float(v):.4g}" + (" (chosen)" if chosen else ""))
+                    label=f"θ = {_frac(t)}: f = {float(v):.4g}" + (" (tie)" if tie and v == f_max else
+                                                                        " (chosen)" if chosen else ""))
         hat = observed / n if n else 0.0
         ax.axvline(hat, color="#7a7a7a", lw=look.line, ls=":", label=f"unrestricted MLE θ̂ = y/n = {hat:.3g}")
         ax.set_xlim(0, 1)
