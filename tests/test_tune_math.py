@@ -91,3 +91,22 @@ def test_heavy_ball_at_its_optimal_setting_contracts_at_its_rate():
     # ‖e_k‖ ~ k·q^k for the double root at the extreme eigenvalues
     assert np.linalg.norm(theta) <= 400 * hb["rate"] ** 400 * 10
     assert np.linalg.norm(theta) > hb["rate"] ** 400 * 1e-3
+
+
+def test_no_rate_bound_for_a_constrained_run(tmp_path):
+    # the GD bound is a rate of unconstrained descent; on the Lagrange example an infeasible
+    # primal-dual iterate sits below f*, and the figure drew "breaks its bound" spikes
+    from pathlib import Path
+
+    import optrun
+    from optrun.plots.many import has_theory, theory_curve
+    from optrun.plots.rundata import load_run
+
+    cfg = Path(__file__).resolve().parents[1] / "configs" / "lagrange_example.yaml"
+    free = optrun.train(cfg, overrides=["constraints=null"], out=tmp_path, plots=False)
+    run = optrun.train(cfg, overrides=["constraints.method=primal_dual"], out=tmp_path, plots=False)
+    opt = {"name": "sgd", "lr": 0.1}
+    steps, loss = run.trace["step"].to_numpy(float), run.trace["loss"].to_numpy(float)
+    assert theory_curve(free.summary, opt, steps, free.trace["loss"].to_numpy(float)) is not None
+    assert theory_curve(run.summary, opt, steps, loss) is None
+    assert not has_theory([load_run(run.run_dir)])

@@ -89,7 +89,8 @@ def heatmap_data(points: list[dict], x: str, y: str, value: str = "score") -> di
 
 
 def theory_curve(summary: dict, optimizer: dict, steps: np.ndarray, loss: np.ndarray) -> dict | None:
-    """What theory predicts for this run (full batch, a quadratic-like problem), or None.
+    """What theory predicts for this run (full batch, a quadratic-like problem, no constraints),
+    or None.
 
     Uses the reference's Hessian eigenvalues (``summary.diagnostics.hessian_eigenvalues``) and
     f* (``summary.f_star``). Returns ``{kind, bound, violation, rate}``: ``bound`` at ``steps``,
@@ -107,6 +108,8 @@ def theory_curve(summary: dict, optimizer: dict, steps: np.ndarray, loss: np.nda
     f_star = summary.get("f_star")
     if not lam or f_star is None or len(loss) == 0:
         return None
+    if summary.get("multipliers") is not None:
+        return None  # a constrained run: these are rates of unconstrained methods (f − f* < 0 while infeasible)
     lam = np.asarray(lam, dtype=float)
     L, mu = float(lam.max()), float(lam.min())
     name = optimizer.get("name")
