@@ -110,3 +110,18 @@ def test_no_rate_bound_for_a_constrained_run(tmp_path):
     assert theory_curve(free.summary, opt, steps, free.trace["loss"].to_numpy(float)) is not None
     assert theory_curve(run.summary, opt, steps, loss) is None
     assert not has_theory([load_run(run.run_dir)])
+
+
+def test_the_loss_figure_says_why_a_constrained_run_dips_below_f_star(tmp_path):
+    from pathlib import Path
+
+    import optrun
+    from optrun.plots import catalog, rundata
+
+    cfg = Path(__file__).resolve().parents[1] / "configs" / "lagrange_example.yaml"
+    run = optrun.train(cfg, overrides=["constraints.method=primal_dual"], out=tmp_path, plots=False)
+    assert (run.trace["loss"] - run.summary["f_star"]).min() < -0.1  # infeasible iterates below p*
+    groups, _ = rundata.group_runs([rundata.load_run(run.run_dir)])
+    _, sub = catalog.build_loss(catalog.Context(groups, lecture={}))
+    notes = " ".join(sub.notes)
+    assert "while an iterate is infeasible" in notes and "rounding, not progress" not in notes

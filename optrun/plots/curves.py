@@ -204,6 +204,10 @@ def _set_range(panel: Panel, got: _Collected, groups: list[Group], y: str) -> No
         if n_floored:
             why = ("f − f* at or below 10 ulp of f* is rounding, not progress" if y == "subopt"
                    else "non-positive values")
+            low = float(body.min()) if body.size else 0.0
+            if y == "subopt" and low < -floor and _constrained(groups):
+                # below f* by more than rounding: a constrained run's infeasible iterates
+                why = f"f − f* < 0 while an iterate is infeasible (down to {low:.2g}; trace.csv: infeasibility)"
             panel.notes.append(f"values below {floor:.2g} drawn at that floor ({why})")
         body = np.maximum(body, floor) if body.size else body
     panel.ylim = _y_range(body, got.start_vals, panel.log, bool(got.div_vals), panel.floor)
@@ -220,6 +224,10 @@ def _pin_markers(panel: Panel) -> None:
     if panel.markers:
         clipped = any(m.clipped for m in panel.markers)
         panel.notes.append("× marks where a run diverged" + (" (drawn at the top edge: off the scale)" if clipped else ""))
+
+
+def _constrained(groups) -> bool:
+    return any(r.trace is not None and "infeasibility" in r.trace.columns for g in groups for r in g.runs)
 
 
 def _log_floor(groups, y, body, div_vals) -> float:
