@@ -279,3 +279,21 @@ def test_duality_legend_keys_quantities_in_grey_and_runs_by_colour(tmp_path):
     single, ctx1 = legend(runs[:1])
     run_colour = to_hex(ctx1.groups[0].color)
     assert single["f(θ_t) (solid)"] == (run_colour, "-") and single["d(λ_t) (dashed)"] == (run_colour, "--")
+
+
+def test_the_lectures_equality_dual_function(tmp_path):
+    # LECTURE.md Part 2 §5: min x1² + x2² s.t. x1 + x2 = 2; L = x1² + x2² + ν(x1 + x2 − 2) gives
+    # θ(ν) = (−ν/2, −ν/2) and d(ν) = −ν²/2 − 2ν, largest at ν* = −2 with d* = 2 = p*
+    cfg = Path(__file__).resolve().parents[1] / "configs" / "lagrange_example.yaml"
+    res = optrun.train(cfg, overrides=["constraints.method=primal_dual"], out=tmp_path, plots=False)
+    run = rundata.load_run(res.run_dir)
+    dd = lecture.duality_data(*(lambda c: (c.groups, c.problem))(_ctx([run])))
+    df = dd.dual_function
+    assert df is not None and df.symbol == "ν" and df.lam_star == pytest.approx(-2.0, abs=1e-9)
+    np.testing.assert_allclose(df.d, -df.lam**2 / 2 - 2 * df.lam, rtol=1e-12, atol=1e-12)
+    assert df.lam.min() < -2 < df.lam.max() and df.d.max() == pytest.approx(2.0, abs=1e-3)
+    # the replayed ν_t give the logged dual values, and climb to ν*
+    assert df.lam_t is not None and df.lam_t[0] == 0.0 and df.lam_t[-1] == pytest.approx(-2.0, abs=1e-6)
+    np.testing.assert_allclose(-df.lam_t**2 / 2 - 2 * df.lam_t, run.trace["dual_value"], rtol=1e-9, atol=1e-12)
+    fig = lecture_figures.duality_figure(dd)
+    assert any(ax.get_xlabel().startswith("ν") for ax in fig.axes)

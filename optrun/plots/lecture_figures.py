@@ -322,21 +322,22 @@ def _gaps_panel(ax, dd: DualityData, look: Look) -> None:
 
 def _dual_function_panel(ax, dd: DualityData, look: Look) -> None:
     df = dd.dual_function
-    ax.plot(df.lam, df.d, color=CURVE, linewidth=1.6 * look.line, label=f"d(λ), λ of {df.constraint}")
+    m = df.symbol
+    ax.plot(df.lam, df.d, color=CURVE, linewidth=1.6 * look.line, label=f"d({m}), {m} of {df.constraint}")
     if df.lam_t is not None:
         whose = f" ({dd.runs[0].label})" if len(dd.runs) > 1 and dd.runs[0].label else ""
         ax.plot(df.lam_t, df.d_t, color=dd.runs[0].color, marker="o", markersize=3 * look.line,
-                linewidth=0.8 * look.line, label=f"the run's λ_t{whose}")
+                linewidth=0.8 * look.line, label=f"the run's {m}_t{whose}")
         ax.plot([df.lam_t[0]], [df.d_t[0]], marker="o", markersize=8 * look.line, markerfacecolor="white",
                 markeredgecolor="black", linestyle="none")
     if df.lam_star is not None:
         ax.axvline(df.lam_star, color="#777777", linestyle="--", linewidth=0.9 * look.line,
-                   label=f"λ* = {df.lam_star:.4g}")
+                   label=f"{m}* = {df.lam_star:.4g}")
     if dd.p_star is not None:
         ax.axhline(dd.p_star, color="black", linestyle=":", linewidth=1.2 * look.line)
         _frame_values(ax, df.d, 0.1, hi=dd.p_star)
-    ax.set_xlabel("λ ≥ 0")
-    ax.set_title("max d(λ) = d* ≤ p*", loc="left", fontsize=look.label)
+    ax.set_xlabel(df.domain)
+    ax.set_title(f"max d({m}) = d* ≤ p*", loc="left", fontsize=look.label)
 
 
 def duality_figure(dd: DualityData, notes: list[str] | None = None, opts: FigureOptions | None = None):

@@ -26,7 +26,8 @@ class DualRun:
 
 @dataclass
 class DualFunction:
-    """d(λ) over λ ≥ 0 for one inequality on a quadratic objective, and the run's λ_t on it."""
+    """d(λ) over λ ≥ 0 for one inequality (or d(ν) over ν ∈ ℝ for one equality) on a quadratic
+    objective, and the run's multipliers on it."""
 
     lam: np.ndarray
     d: np.ndarray
@@ -34,6 +35,8 @@ class DualFunction:
     d_t: np.ndarray | None
     lam_star: float | None
     constraint: str
+    symbol: str = "λ"  # ν for an equality's multiplier
+    domain: str = "λ ≥ 0"
 
 
 @dataclass
@@ -89,7 +92,8 @@ def recover_multipliers(run: RunData, cs) -> tuple[np.ndarray, np.ndarray] | Non
 
 def duality_data(groups: list[Group], problem: ProblemData | None = None) -> DualityData | str:
     """Primal, dual and gap per step for the runs with a ``dual_value`` column; the dual function
-    when the first run has one inequality (and no equality) on a quadratic objective."""
+    when the first run has one inequality (and no equality), or one equality alone, on a quadratic
+    objective."""
     runs = [(g, r) for g in groups for r in g.runs if has_dual(r)]
     if not runs:
         return "no dual_value in the trace (primal_dual or augmented_lagrangian on a quadratic objective)"
@@ -114,13 +118,18 @@ def duality_data(groups: list[Group], problem: ProblemData | None = None) -> Dua
 
 
 def dual_function(run: RunData, problem: ProblemData | None, grid: int = 301) -> DualFunction | None:
-    """d(λ) of one inequality on a quadratic objective (:func:`optrun.constraints.dual_quadratic`)."""
-    from optrun.constraints import dual_quadratic
-
+    """d(λ) of one inequality, or d(ν) of one equality, on a quadratic objective
+    (:func:`optrun.constraints.dual_quadratic`)."""
     cs = constraint_set(run)
     q = quadratic_model(run, problem)
-    if cs is None or q is None or len(cs.labels()) != 1 or cs.A.shape[0] or cs.norm_ord == 2.0:
+    if cs is None or q is None:
         return None
+    if not cs.labels() and cs.A.shape[0] == 1:
+        return _equality_dual_function(run, cs, q, grid)
+    if len(cs.labels()) != 1 or cs.A.shape[0] or cs.norm_ord == 2.0:
+        return None
+    from optrun.constraints import dual_quadratic
+
     H, c, f0 = q
     rec = recover_multipliers(run, cs)
     lam_t = d_t = None
@@ -144,3 +153,31 @@ def dual_function(run: RunData, problem: ProblemData | None, grid: int = 301) ->
     d = np.array([dual_quadratic(cs, H, c, f0, (np.array([v]), np.zeros(0))) for v in lam], float)
     kind, i = cs.labels()[0]
     return DualFunction(lam, d, lam_t, d_t, lam_star, f"{kind}[{i}]" if kind != "norm" else "norm")
+
+
+def _equality_dual_function(run: RunData, cs, q, grid: int) -> DualFunction:
+    """d(ν) = inf_θ L(θ, ν) over ν ∈ ℝ (an equality's multiplier has no sign), centred on ν*;
+    on the lecture's example (min x₁² + x₂² s.t. x₁ + x₂ = 2) d(ν) = −ν²/2 − 2ν, largest at
+    ν* = −2 with d* = 2 = p* (strong duality)."""
+    from optrun.constraints import dual_quadratic
+
+    H, c, f0 = q
+
+    def d_of(v: float) -> float:
+        return dual_quadratic(cs, H, c, f0, (np.zeros(0), np.array([v])))
+
+    rec = recover_multipliers(run, cs)
+    nu_t = d_t = None
+    if rec is not None:
+        nu_t = rec[1][:, 0]
+        d_t = run.trace["dual_value"].to_numpy(float)
+        back = np.array([d_of(v) for v in nu_t])  # the replay must give the logged dual values
+        if not np.allclose(back, d_t, rtol=1e-7, atol=1e-9 * max(1.0, float(np.nanmax(np.abs(d_t))))):
+            nu_t = d_t = None
+    eq = (run.summary.get("multipliers") or {}).get("equality")
+    nu_star = float(eq[0]) if isinstance(eq, list) and eq else None
+    centre = nu_star if nu_star is not None else 0.0
+    half = max([1.0, 2.0 * abs(centre)] + ([1.1 * float(np.nanmax(np.abs(nu_t - centre)))] if nu_t is not None else []))
+    nu = np.linspace(centre - half, centre + half, grid)
+    d = np.array([d_of(v) for v in nu], float)
+    return DualFunction(nu, d, nu_t, d_t, nu_star, "equality[0]", symbol="ν", domain="ν (any sign: an equality)")
