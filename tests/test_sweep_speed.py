@@ -34,7 +34,7 @@ CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"
 
 
 def _python_dump(value) -> str:
-    return yaml.safe_dump(value, sort_keys=False, default_flow_style=None)
+    return yaml.dump(value, Dumper=yaml_io.PyDumper, sort_keys=False, default_flow_style=None)
 
 
 # ---- config.yaml by libyaml ------------------------------------------------------------------
@@ -73,6 +73,37 @@ def test_c_dump_equals_python_dump_on_what_it_accepts(value):
 @given(_trees(_ANY_TEXT))
 def test_dump_equals_python_dump_on_any_config(value):
     assert config_mod.dump(value) == _python_dump(value)
+
+
+_FLOATS = st.floats(allow_nan=False)  # NaN is not equal to itself
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), _FLOATS, _ANY_TEXT,
+                              st.from_regex(r"\A[0-9a-f]{8}\Z"), st.from_regex(r"\A[-+]?[0-9]+[eE][-+]?[0-9]+\Z")),
+                    lambda ch: st.one_of(st.lists(ch, max_size=5), st.dictionaries(_ANY_TEXT, ch, max_size=5)),
+                    max_leaves=25))
+def test_what_optrun_writes_as_yaml_it_reads_back(value):
+    # PyYAML quotes by YAML 1.1, optrun reads YAML 1.2 numbers: a sweep id such as 58052e01 was
+    # written bare and read back as 580520.0, and that sweep could not be resumed
+    doc = {"k": value}
+    assert yaml_io.parse_yaml(config_mod.dump(doc), "x") == doc
+
+
+def test_a_sweep_whose_id_looks_like_a_number_resumes(tmp_path, monkeypatch):
+    from optrun import sweep as sw
+    from optrun.sweep import plan as plan_mod
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump(SWEEP))
+    monkeypatch.setattr(plan_mod, "sweep_id", lambda entries: "58052e01")
+    folder = sw.write_sweep(sw.plan_sweep(cfg, ["seed=range(2)"], out=tmp_path / "o"))
+    assert "sweep_id: '58052e01'" in (folder.dir / "sweep.yaml").read_text()
+    assert sw.load_sweep(folder.dir).spec["sweep_id"] == "58052e01"
+    # a folder written before the fix (the id bare) still loads
+    path = folder.dir / "sweep.yaml"
+    path.write_text(path.read_text().replace("sweep_id: '58052e01'", "sweep_id: 58052e01"))
+    assert sw.load_sweep(folder.dir).spec["sweep_id"] == "58052e01"
 
 
 def test_what_libyaml_writes_differently_goes_to_python():

@@ -182,18 +182,41 @@ def yaml_type(value: Any) -> str:
 
 
 def dump(resolved: dict) -> str:
-    """The resolved config as YAML (rerunnable as is).
+    """The resolved config (or any plain data optrun writes as YAML, such as ``sweep.yaml``) as
+    YAML that :func:`parse_yaml` reads back as the same data.
+
+    PyYAML's dumpers quote a string only where YAML 1.1 would read it as something else, but
+    optrun reads YAML 1.2 numbers: unquoted, the string ``58052e01`` (a sweep id) came back as
+    the float 580520.0. So the dumpers here quote a string where either reading would take it
+    for a non-string (:data:`_QUOTE_RESOLVERS`).
 
     Written by libyaml's emitter (``yaml.CSafeDumper``, ~4x faster: a sweep writes one
     config.yaml per run) when PyYAML has it and the config holds only what both emitters write
-    the same way (:func:`_same_in_c`); else by the pure-Python ``yaml.safe_dump``. The text is
-    the same either way (tests/test_sweep_speed.py compares them)."""
+    the same way (:func:`_same_in_c`); else by the pure-Python emitter. The text is the same
+    either way (tests/test_sweep_speed.py compares them)."""
     if _CDumper is not None and _same_in_c(resolved):
         return yaml.dump(resolved, Dumper=_CDumper, sort_keys=False, default_flow_style=None)
-    return yaml.safe_dump(resolved, sort_keys=False, default_flow_style=None)
+    return yaml.dump(resolved, Dumper=PyDumper, sort_keys=False, default_flow_style=None, allow_unicode=False)
 
 
-_CDumper = getattr(yaml, "CSafeDumper", None)
+#: implicit resolvers of both readings (YAML 1.1's, which PyYAML's dumpers use, and optrun's
+#: YAML 1.2 numbers): a plain scalar matching any of them is quoted when it is a string
+_QUOTE_RESOLVERS = {
+    first: list(dict.fromkeys(yaml.SafeDumper.yaml_implicit_resolvers.get(first, [])
+                              + _StrictLoader.yaml_implicit_resolvers.get(first, [])))
+    for first in set(yaml.SafeDumper.yaml_implicit_resolvers) | set(_StrictLoader.yaml_implicit_resolvers)
+}
+
+
+class PyDumper(yaml.SafeDumper):
+    """``yaml.safe_dump``'s dumper, quoting what optrun's YAML 1.2 reading would not read back."""
+
+
+PyDumper.yaml_implicit_resolvers = _QUOTE_RESOLVERS
+
+#: libyaml's emitter with the same resolvers (None where PyYAML was built without libyaml)
+_CDumper = (type("_CDumper", (yaml.CSafeDumper,), {"yaml_implicit_resolvers": _QUOTE_RESOLVERS})
+            if hasattr(yaml, "CSafeDumper") else None)
 
 
 def _same_in_c(value: Any, depth: int = 0) -> bool:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
-
-import yaml
 
 from optrun.config.yaml_io import read_base_config  # noqa: F401  (re-exported)
 from optrun.errors import OptrunError
@@ -180,6 +179,7 @@ def write_sweep(sweep: Sweep) -> Sweep:
     indices included, so array jobs that are already running keep their meaning.
     """
     from optrun._version import __version__
+    from optrun.config import yaml_io
     from optrun.rundir import atomic_write_text
 
     d = sweep.dir
@@ -193,7 +193,7 @@ def write_sweep(sweep: Sweep) -> Sweep:
     except OSError as exc:
         raise OptrunError(f"--out {d.parent}: cannot create the sweep folder: {exc.strerror}") from None
     spec = {**sweep.spec, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "optrun": __version__}
-    atomic_write_text(d / SWEEP_FILE, yaml.safe_dump(spec, sort_keys=False, default_flow_style=None))
+    atomic_write_text(d / SWEEP_FILE, yaml_io.dump(spec))  # read back as written (YAML 1.2 numbers)
     atomic_write_text(d / PLAN_FILE, "".join(e.to_json() + "\n" for e in sweep.entries))
     return Sweep(d, spec, sweep.entries)
 
@@ -215,8 +215,14 @@ def load_sweep(path: str | Path) -> Sweep:
         raise OptrunError(f"{d}: sweep folder not found" if not os.path.lexists(d) else f"{d}: not a sweep folder (not a folder)")
     if not os.path.lexists(d / PLAN_FILE) or not os.path.lexists(d / SWEEP_FILE):
         raise OptrunError(f"{d}: not a sweep folder (expected {SWEEP_FILE} and {PLAN_FILE}; make one with optrun sweep --plan-only)")
-    spec = parse_yaml(read_text(d / SWEEP_FILE, "sweep file"), str(d / SWEEP_FILE))  # no tags, bounded
+    text = read_text(d / SWEEP_FILE, "sweep file")
+    spec = parse_yaml(text, str(d / SWEEP_FILE))  # no tags, bounded
     _check_spec(d / SWEEP_FILE, spec)
+    if isinstance(spec, dict) and spec.get("sweep_id") is not None and not isinstance(spec["sweep_id"], str):
+        # written unquoted before 0.2 (yaml.safe_dump): an id like 58052e01 reads as a YAML 1.2 float
+        m = re.search(r"^sweep_id: *'?([0-9a-f]{8})'? *$", text, re.M)
+        if m:
+            spec["sweep_id"] = m.group(1)
     entries = []
     for n, line in enumerate(read_text(d / PLAN_FILE, "plan file", 1 << 30).splitlines(), 1):
         if line.strip():
