@@ -225,3 +225,18 @@ def test_console_script_freezes_the_collector_on_the_way_out(tmp_path):
             "main()\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0 and "frozen=True" in res.stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    (["sweep", "{cfg}", "-s", "x"], "No such option: -s (see 'optrun sweep --help')"),
+    (["run-plan", "{tmp}", "--index", "abc"], "'abc' is not a valid int"),
+    (["compare", "{cfg}"], "give at least one --vary"),
+    (["bogus"], "No such command 'bogus'"),
+    (["plot", "{tmp}", "--dpi", "0"], "expected a whole number between 30 and 1200, got 0"),
+    (["train"], "Missing argument 'config'"),
+])
+def test_usage_errors_are_one_line_exit_2(args, words, cfg_file, tmp_path):
+    res = invoke(*[a.replace("{cfg}", str(cfg_file)).replace("{tmp}", str(tmp_path)) for a in args])
+    assert res.exit_code == 2
+    assert res.stderr.startswith("error: ") and res.stderr.count("\n") == 1 and words in res.stderr, res.stderr
+    assert "Usage:" not in res.stderr and "Traceback" not in res.stderr

@@ -63,6 +63,27 @@ for _name, _command in COMMANDS:
     app.command(_name)(_command)
 
 
+def _usage_error_line(self, file=None) -> None:
+    """A usage error (an unknown option, a missing argument, a bad value) as one line, like every
+    other bad input: ``error: No such option: -s (see 'optrun sweep --help')``, exit 2. Click's
+    own form is three lines (the usage, a hint, the error)."""
+    import sys
+
+    where = f" (see '{self.ctx.command_path} --help')" if self.ctx is not None else ""
+    (file or sys.stderr).write(f"error: {self.format_message()}{where}\n")
+
+
+def _one_line_usage_errors() -> None:
+    try:  # Typer >= 0.24 vendors Click as typer._click; earlier ones use Click itself
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - older Typer
+        from click import exceptions
+    exceptions.UsageError.show = _usage_error_line
+
+
+_one_line_usage_errors()
+
+
 def main() -> None:
     """The console script. Commands map their own errors to exit codes (cli/common.py); this is
     the last net for a bug outside any command: one ``internal error`` line, exit 1, never a
