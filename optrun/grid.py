@@ -91,6 +91,9 @@ def _expand_function(name: str, args_text: str, where: str) -> list:
     if n > 1:
         points[-1] = b  # exact end point, as numpy.linspace
     if name == "logspace":
+        if any(not -307.0 <= p <= 308.0 for p in points):  # 10.0**400 overflows, 10.0**-400 is 0
+            raise OptrunError(f"{where}: logspace({args_text.strip()}): the exponents must lie within -307..308 "
+                              "(10**x beyond that is not a float64 number)")
         points = [10.0 ** p for p in points]
     return [_tidy(p) for p in points]
 
@@ -111,6 +114,8 @@ def parse_values(text: str, where: str = "axis") -> list:
             values.extend(_expand_function(m.group(1), m.group(2), where))
         else:
             values.append(parse_yaml(item, where))
+    if not values:  # e.g. range(0): the product of the axes would be empty
+        raise OptrunError(f"{where}: {text.strip()!r} gives no values")
     for v in values:
         try:
             json.dumps(v, allow_nan=False)

@@ -127,6 +127,10 @@ def test_logspace_matches_numpy():
     ("x=linspace(0,1)", "(start, stop, count)"),
     ("x=logspace(0,1,2.5)", "(start, stop, count)"),
     ("x=linspace(a,1,3)", "'a' is not a number"),
+    ("seed=range(0)", "'range(0)' gives no values"),  # the whole product would be empty
+    ("seed=range(5,1)", "gives no values"),
+    ("x=logspace(0,400,3)", "exponents must lie within -307..308"),  # 10.0**400: OverflowError (exit 1)
+    ("x=logspace(-400,0,3)", "exponents must lie within -307..308"),  # 10.0**-400 == 0.0
 ])
 def test_parse_axis_errors(text, fragment):
     with pytest.raises(OptrunError) as err:
