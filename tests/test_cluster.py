@@ -258,3 +258,38 @@ def test_vectorized_sweep_keeps_the_labels(cfg, tmp_path):
     runs = summaries(Path(json.loads(res.stdout)["sweep_dir"]) / "runs")
     assert res.exit_code == 0 and len(runs) == 2
     assert all(s["tags"] == ["vec"] and s["note"] == "stacked" and s.get("vectorized_group") == 2 for s in runs)
+
+
+def test_an_unwritable_sweep_folder_is_exit_2_not_a_bug(tmp_path, monkeypatch):
+    # read-only or immutable (chattr +i) folders: root's os.access says yes, the write says no
+    import pathlib
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"seed": 0, "dataset": {"name": "women"}, "model": "linear", "loss": "mse",
+                                   "optimizer": {"name": "sgd", "lr": 0.01}, "train": {"steps": 3}}))
+    res = CliRunner().invoke(app, ["sweep", str(cfg), "seed=0,1", "--out", str(tmp_path / "o"), "--plan-only"])
+    assert res.exit_code == 0, res.output
+    folder = next((tmp_path / "o").iterdir())
+    real_mkdir = pathlib.Path.mkdir
+
+    def refuse(self, *a, **k):
+        if ".staging" in str(self):
+            raise PermissionError(1, "Operation not permitted", str(self))
+        return real_mkdir(self, *a, **k)
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", refuse)
+    for args in (["run-plan", str(folder), "--index", "0"], ["sweep", "--resume", str(folder)]):
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 2, res.output
+        assert res.stderr.startswith("error: ") and "cannot write the runs folder: Operation not permitted" in res.stderr
+        assert "internal error" not in res.stderr and res.stderr.count("\n") == 1
+    monkeypatch.setattr(pathlib.Path, "mkdir", real_mkdir)
+
+    def no_csv(*a, **k):
+        raise PermissionError(13, "Permission denied")
+
+    import optrun.rundir as rundir_mod
+
+    monkeypatch.setattr(rundir_mod, "write_csv", no_csv)  # summary.py imports it at call time
+    res = CliRunner().invoke(app, ["sweep", "--resume", str(folder)])
+    assert res.exit_code == 2 and "cannot write summary.csv: Permission denied" in res.stderr, res.output

@@ -37,6 +37,8 @@ def _host() -> str:
 
 def staging_dir(into: Path) -> Path:
     """A private, hidden folder to train in: ``<into>/.staging/<host>~<pid>-<hex>/``."""
+    from optrun.errors import OptrunError
+
     stage = into / STAGING / f"{_host()}~{os.getpid()}-{secrets.token_hex(4)}"
     for _ in range(10):  # another process may remove the empty .staging root meanwhile
         try:
@@ -44,6 +46,8 @@ def staging_dir(into: Path) -> Path:
             return stage
         except FileNotFoundError:
             continue
+        except OSError as exc:  # read-only, immutable, full: a user's folder, not a bug
+            raise OptrunError(f"{into}: cannot write the runs folder: {exc.strerror or exc}") from None
     stage.mkdir(parents=True)  # pragma: no cover
     return stage
 

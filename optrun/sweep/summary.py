@@ -40,5 +40,10 @@ def write_summary(sweep: Sweep) -> Path:
     fixed = SUMMARY_CSV_COLUMNS
     columns = fixed[:2] + [k for k in sweep.axes if k not in fixed] + fixed[2:]
     path = sweep.dir / SUMMARY_FILE
-    write_csv(path, summary_rows(sweep), columns)
+    try:
+        write_csv(path, summary_rows(sweep), columns)
+    except OSError as exc:  # a read-only sweep folder: a user's folder, not a bug
+        from optrun.errors import OptrunError
+
+        raise OptrunError(f"{sweep.dir}: cannot write {SUMMARY_FILE}: {exc.strerror or exc}") from None
     return path
