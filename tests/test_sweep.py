@@ -455,3 +455,21 @@ def test_run_all_sequential_contract(tmp_path):
     assert sorted(p.name for p in (tmp_path / "into").iterdir()) == [Path(o["run_dir"]).name for o in seen]
     with pytest.raises(OptrunError, match="expected local or dask"):
         run_all(payloads, fake_work, into=tmp_path, executor="ray")
+
+
+def test_plan_errors_name_the_file_or_the_override_that_set_the_key(tmp_path):
+    base = {"seed": 0, "dataset": {"name": "women"}, "model": "linear", "loss": "mse", "train": {"steps": 5}}
+    bad_key = tmp_path / "unk.yaml"
+    bad_key.write_text(yaml.safe_dump({**base, "optimiser": {"name": "sgd"}}))
+    with pytest.raises(OptrunError) as err:
+        sw.plan_sweep(bad_key, ["seed=0,1"], out=tmp_path / "o")
+    assert str(err.value).startswith(f"{bad_key}: unknown key 'optimiser'")  # not "config: ..."
+    bad_betas = tmp_path / "betas.yaml"
+    bad_betas.write_text(yaml.safe_dump({**base, "optimizer": {"name": "adam", "betas": [0.9, 2.0]}}))
+    with pytest.raises(OptrunError) as err:
+        sw.plan_sweep(bad_betas, ["optimizer.lr=0.1,0.2"], out=tmp_path / "o")
+    assert str(err.value).startswith(f"{bad_betas}: optimizer.betas:")  # the axis did not set betas
+    with pytest.raises(OptrunError) as err:
+        sw.plan_sweep(bad_betas, ["optimizer.betas=[0.9, 0.99],[0.9, 3]"], out=tmp_path / "o")
+    assert "override optimizer.betas=[0.9, 3]: optimizer.betas:" in str(err.value)
+    assert not (tmp_path / "o").exists()

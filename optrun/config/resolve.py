@@ -242,8 +242,12 @@ def _resolve_optimizer(opt_raw: dict, where: str, origin: dict[str, str]) -> dic
         _check_finite("optimizer", hps)
         _check_finite("optimizer.schedule", schedule)
     except OptrunError as exc:
-        source = next((v for k, v in origin.items() if k.startswith("optimizer")), where)
-        raise OptrunError(f"{source}: {exc}") from None
+        # the override or file that set the failing key (an axis optimizer.lr=0.1 is not to
+        # blame for the file's betas); a message without a key: the optimizer section's source
+        located = locate(exc, where, origin)
+        if located == str(exc):
+            located = f"{next((v for k, v in origin.items() if k.startswith('optimizer')), where)}: {exc}"
+        raise OptrunError(located) from None
     return {"name": canonical, **hps, "schedule": schedule}
 
 
@@ -294,24 +298,26 @@ def resolve(cfg: dict, where: str = "config", origin: dict[str, str] | None = No
 # Loading and locating
 
 
-def load_located(source: str | Path | dict, overrides: list[str] | dict | None = None) -> tuple[dict, str, dict[str, str]]:
+def load_located(source: str | Path | dict, overrides: list[str] | dict | None = None,
+                 where: str | None = None) -> tuple[dict, str, dict[str, str]]:
     """:func:`load`, also returning where the config came from and which override set each key.
 
-    ``where`` is the file path (or ``"config"`` for a dict) and ``origin`` maps a dotted key to
-    the override text that set it, so :func:`locate` can point a later (semantic) error at the
-    file or the override responsible.
+    ``where`` is the file path (for a dict: ``where`` if given, the file it was read from, else
+    ``"config"``) and ``origin`` maps a dotted key to the override text that set it, so
+    :func:`locate` can point a later (semantic) error at the file or the override responsible.
     """
     if isinstance(source, dict):
-        raw, where, base_dir = source, "config", Path.cwd()
+        raw, where, base_dir = source, where or "config", Path.cwd()
     else:
         raw, where, base_dir = read_config_file(source), str(source), Path(source).resolve().parent
     cfg, origin = apply_overrides(raw, overrides)
     return resolve(cfg, where=where, origin=origin, base_dir=base_dir), where, origin
 
 
-def load(source: str | Path | dict, overrides: list[str] | dict | None = None) -> dict:
-    """Load, override and resolve a config from a YAML path or a dict."""
-    return load_located(source, overrides)[0]
+def load(source: str | Path | dict, overrides: list[str] | dict | None = None, where: str | None = None) -> dict:
+    """Load, override and resolve a config from a YAML path or a dict (``where``: the file a
+    dict was read from, for the messages)."""
+    return load_located(source, overrides, where)[0]
 
 
 _KEY_PREFIX = re.compile(r"^((?:name|seed|dataset|model|loss|optimizer|batch|train|constraints|plots)(?:\.[A-Za-z0-9_]+)*):")

@@ -109,9 +109,10 @@ def base_name(raw: dict, config_path: str | Path | None, name: str | None) -> st
     return "sweep"
 
 
-def make_plan(raw: dict, axes: list[Axis], base: str) -> list[Entry]:
-    """Resolve every grid point (config errors surface here, before anything runs) and hash it
-    exactly as :func:`optrun.api.train` will (``config_hash`` of the resolved config, name set)."""
+def make_plan(raw: dict, axes: list[Axis], base: str, where: str | None = None) -> list[Entry]:
+    """Resolve every grid point (config errors surface here, before anything runs, naming
+    ``where``, the config file) and hash it exactly as :func:`optrun.api.train` will
+    (``config_hash`` of the resolved config, name set)."""
     from optrun import config as config_mod
 
     for a in axes:  # before resolving anything: a repeated value would only be found after the whole plan
@@ -125,7 +126,7 @@ def make_plan(raw: dict, axes: list[Axis], base: str) -> list[Entry]:
     entries = []
     for i, overrides in enumerate(grid(axes)):
         name = run_name(base, overrides, varied)
-        cfg = config_mod.load(raw, overrides)
+        cfg = config_mod.load(raw, overrides, where)
         cfg["name"] = name
         entries.append(Entry(i, overrides, name, config_mod.config_hash(cfg)))
     hashes = [e.config_hash for e in entries]
@@ -158,7 +159,7 @@ def plan_sweep(config_path: str | Path, axis_texts: Iterable[str], out: str | Pa
     raw = read_base_config(config_path)
     axes = parse_axes(axis_texts)
     base = base_name(raw, config_path, name)
-    entries = make_plan(raw, axes, base)
+    entries = make_plan(raw, axes, base, str(config_path))
     spec = {
         "name": base,
         "config_file": str(Path(config_path).resolve()),
