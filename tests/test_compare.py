@@ -320,3 +320,11 @@ def test_baselines_theory_adds_the_theory_tuned_runs(tmp_path):
     assert any(lbl.startswith("theory: Nesterov") for lbl in labels)
     with pytest.raises(OptrunError, match="baselines"):
         C.compare(cfg_file, vary=["optimizer.lr=0.1,0.2"], baselines="theory", out=tmp_path / "p", plots=False)
+
+
+def test_a_failed_run_says_why_on_its_progress_line(cfg_file, tmp_path):
+    res = CliRunner().invoke(app, ["compare", str(cfg_file), "--vary", "batch.mode=full,minibatch",
+                                   "batch.size=100000", "--out", str(tmp_path / "o"), "--no-plots"])
+    assert res.exit_code == 4, res.output
+    line = next(ln for ln in res.stderr.splitlines() if "minibatch" in ln and "failed" in ln)
+    assert "is larger than the" in line and "training rows" in line

@@ -119,7 +119,9 @@ def _progress_line(con):
             return
         sub = summary.get("suboptimality")
         extra = f", f − f* {sub:.3g}" if isinstance(sub, float) else ""
-        con.print(f"[{i}/{total}] {label}: {summary.get('status')}{extra}")
+        if summary.get("status") == "failed" and summary.get("stop_reason"):
+            extra = f": {summary['stop_reason']}"  # why, here, not only in comparison.csv
+        con.print(f"[{i}/{total}] {label}: {summary.get('status')}{extra}", markup=False, highlight=False)
 
     return on_run
 
