@@ -473,3 +473,13 @@ def test_plan_errors_name_the_file_or_the_override_that_set_the_key(tmp_path):
         sw.plan_sweep(bad_betas, ["optimizer.betas=[0.9, 0.99],[0.9, 3]"], out=tmp_path / "o")
     assert "override optimizer.betas=[0.9, 3]: optimizer.betas:" in str(err.value)
     assert not (tmp_path / "o").exists()
+
+
+def test_a_missing_data_file_is_found_when_planning(tmp_path):
+    # it would fail every grid point: exit 2 and nothing written, as optrun train does
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"seed": 0, "dataset": {"name": "csv", "path": "nope.csv"}, "model": "linear",
+                                   "loss": "mse", "optimizer": {"name": "sgd", "lr": 0.1}, "train": {"steps": 5}}))
+    with pytest.raises(OptrunError, match=r"nope\.csv: file not found"):
+        sw.plan_sweep(cfg, ["seed=range(3)"], out=tmp_path / "o")
+    assert not (tmp_path / "o").exists()

@@ -86,7 +86,8 @@ def _read_data_file(path, target, features, fmt):
     return read_csv_lines(path, target, features)
 
 
-def _existing(path) -> Path:
+def existing_file(path) -> Path:
+    """``path`` as a Path when it is an existing file; else the readers' OptrunError."""
     path = Path(path).expanduser()
     if not path.exists():
         raise OptrunError(f"{path}: file not found")
@@ -116,7 +117,7 @@ def _finish(path: Path, header: list[str], columns: dict, target, features):
 
 def read_npy_lines(path, target=None, features=None):
     """A ``.npy`` data file (see the module docstring)."""
-    path = _existing(path)
+    path = existing_file(path)
     try:
         a = np.load(path, allow_pickle=False, mmap_mode="r")
     except ValueError as e:
@@ -162,7 +163,7 @@ def _numeric(path: Path, columns: dict) -> _Columns:
 
 def read_parquet_lines(path, target=None, features=None):
     """A Parquet data file (needs pyarrow; only the selected columns are read)."""
-    path = _existing(path)
+    path = existing_file(path)
     try:
         import pyarrow.parquet as pq
         import pyarrow.types as pat

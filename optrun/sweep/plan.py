@@ -123,12 +123,18 @@ def make_plan(raw: dict, axes: list[Axis], base: str, where: str | None = None) 
                 raise OptrunError(f"sweep axis {a.key}: the value {_fmt_value(v)[:40]} is given twice")
             seen.add(text)
     varied = [a.key for a in axes if len(a.values) > 1]
-    entries = []
+    entries, files = [], set()
     for i, overrides in enumerate(grid(axes)):
         name = run_name(base, overrides, varied)
         cfg = config_mod.load(raw, overrides, where)
         cfg["name"] = name
         entries.append(Entry(i, overrides, name, config_mod.config_hash(cfg)))
+        if (cfg.get("dataset") or {}).get("name") == "csv":
+            files.add(str(cfg["dataset"]["path"]))
+    from optrun.data.formats import existing_file
+
+    for path in sorted(files):  # a missing data file would fail every run: say so now, write nothing
+        existing_file(path)
     hashes = [e.config_hash for e in entries]
     if len(set(hashes)) != len(hashes):
         dup = next(h for h in hashes if hashes.count(h) > 1)
