@@ -483,3 +483,11 @@ def test_a_missing_data_file_is_found_when_planning(tmp_path):
     with pytest.raises(OptrunError, match=r"nope\.csv: file not found"):
         sw.plan_sweep(cfg, ["seed=range(3)"], out=tmp_path / "o")
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("extra, words", [(["--plan-only"], "nothing runs with --plan-only"),
+                                          (["-j", "2"], "drop -j/--jobs"), (["--executor", "dask"], "drop -j/--jobs")])
+def test_vectorize_refuses_options_it_would_ignore(cfg, tmp_path, extra, words):
+    res = invoke("sweep", cfg, "seed=0,1", "--vectorize", "--out", tmp_path / "o", *extra)
+    assert res.exit_code == 2 and res.stderr.startswith("error: --vectorize") and words in res.stderr, res.output
+    assert not (tmp_path / "o").exists()

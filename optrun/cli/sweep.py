@@ -59,6 +59,10 @@ def sweep(
     labels = run_labels(note, tag)  # checked before anything is written
     if report and (dry_run or plan_only):
         raise fail("--report: nothing runs with --dry-run or --plan-only (optrun report DIR after the runs)")
+    if vectorize and plan_only:
+        raise fail("--vectorize: nothing runs with --plan-only (optrun run-plan runs the entries one by one)")
+    if vectorize and (jobs != 1 or executor != "local"):
+        raise fail("--vectorize trains the stacks in this process: drop -j/--jobs and --executor")
     sw = _the_sweep(config, axes, resume, out, name)
     if labels and resume is None:
         sw.spec["labels"] = labels  # sweep.yaml keeps them for run-plan (a new folder only)
