@@ -116,3 +116,10 @@ def fmt_value(v: Any, digits: int = 6) -> str:
     if isinstance(v, (list, dict)):
         return json.dumps(v, separators=(",", ":"))
     return str(v)
+
+
+def short_key(key: str) -> str:
+    """A dotted config key as a label names it: its last part (``optimizer.lr`` -> ``lr``), but
+    the section for a ``name`` (``loss.name`` -> ``loss``: ``loss=bce``, not ``name=bce``)."""
+    parts = key.split(".")
+    return parts[-2] if parts[-1] == "name" and len(parts) > 1 else parts[-1]

@@ -328,3 +328,13 @@ def test_a_failed_run_says_why_on_its_progress_line(cfg_file, tmp_path):
     assert res.exit_code == 4, res.output
     line = next(ln for ln in res.stderr.splitlines() if "minibatch" in ln and "failed" in ln)
     assert "is larger than the" in line and "training rows" in line
+
+
+@pytest.mark.parametrize("key, value, label", [
+    ("optimizer.lr", 0.1, "lr=0.1"), ("loss.l2", 0.5, "l2=0.5"), ("loss.name", "bce", "loss=bce"),
+    ("model.name", "logistic", "model=logistic"), ("batch.mode", "full", "full batch"), ("seed", 3, "seed=3"),
+])
+def test_value_labels_name_a_section_for_its_name(key, value, label):
+    from optrun.compare.vary import value_label
+
+    assert value_label(key, value) == label

@@ -297,3 +297,11 @@ def test_the_lectures_equality_dual_function(tmp_path):
     np.testing.assert_allclose(-df.lam_t**2 / 2 - 2 * df.lam_t, run.trace["dual_value"], rtol=1e-9, atol=1e-12)
     fig = lecture_figures.duality_figure(dd)
     assert any(ax.get_xlabel().startswith("ν") for ax in fig.axes)
+
+
+def test_an_equality_alone_has_no_shaded_region_in_the_caption(tmp_path):
+    cfg = Path(__file__).resolve().parents[1] / "configs" / "lagrange_example.yaml"
+    run = rundata.load_run(optrun.train(cfg, out=tmp_path, plots=False).run_dir)
+    lc = lecture.build_contour(_ctx([run]))
+    text = " ".join(lc.overlay.notes)
+    assert "dashed: the equalities" in text and "shaded" not in text and lc.overlay.gmax is None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from optrun import config as config_mod
+from optrun._text import short_key
 from optrun.errors import OptrunError
 from optrun.grid import parse_optimizer_specs, parse_values
 
@@ -42,8 +43,7 @@ def value_label(key: str, value: Any) -> str:
         return _fmt(value)
     if key == "batch.mode":
         return {"full": "full batch", "stochastic": "stochastic", "minibatch": "minibatch"}.get(str(value), str(value))
-    leaf = key.split(".")[-1]
-    return f"{leaf}={_fmt(value)}"
+    return f"{short_key(key)}={_fmt(value)}"
 
 
 def parse_vary(text: str) -> VaryAxis:

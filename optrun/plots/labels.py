@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from optrun._text import flatten
+from optrun._text import flatten, short_key
 
 
 def _fmt(v: Any) -> str:
@@ -76,7 +76,7 @@ def make_labels(configs: list[dict | None]) -> list[str]:
         for k in differ:
             if k.startswith(("optimizer.", "batch.")):
                 continue
-            parts.append(f"{k.split('.')[-1]}={_fmt(f.get(k))}")
+            parts.append(f"{short_key(k)}={_fmt(f.get(k))}")
         labels.append(", ".join(p for p in parts if p) or optimizer_text(c["optimizer"]))
     return labels
 

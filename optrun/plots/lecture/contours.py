@@ -103,9 +103,9 @@ def overlay_for(cd: ContourData, run: RunData, analytic: bool) -> tuple[ContourD
         ov.free_star = (float(a[0]), float(c[0]))
     elif analytic and not ov.notes:
         ov.notes.append("the unconstrained problem has no unique θ*")
-    ov.notes.append("shaded: the feasible region {θ : g(θ) ≤ 0}; solid line: its boundary"
-                    + ("; dashed: the equalities Aθ = b" if ov.equalities else "")
-                    + "; filled star: the constrained θ* (summary.json)")
+    drawn = (["shaded: the feasible region {θ : g(θ) ≤ 0}; solid line: its boundary"] if ov.gmax is not None else [])
+    drawn += ["dashed: the equalities Aθ = b"] if ov.equalities else []
+    ov.notes.append("; ".join(drawn + ["filled star: the constrained θ* (summary.json)"]))
     return cd, ov
 
 
