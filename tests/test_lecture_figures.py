@@ -305,3 +305,19 @@ def test_an_equality_alone_has_no_shaded_region_in_the_caption(tmp_path):
     lc = lecture.build_contour(_ctx([run]))
     text = " ".join(lc.overlay.notes)
     assert "dashed: the equalities" in text and "shaded" not in text and lc.overlay.gmax is None
+
+
+def test_constraint_methods_share_one_contour_panel(tmp_path):
+    # the method (and its step sizes) is how the problem is solved, not which problem: the three
+    # Lagrange methods go on one panel, one frame with one scale, instead of three
+    from optrun.plots.lecture.objective import split_by_objective
+
+    cfg = Path(__file__).resolve().parents[1] / "configs" / "lagrange_example.yaml"
+    runs = [rundata.load_run(optrun.train(cfg, overrides=[f"constraints.method={m}", "train.steps=40"],
+                                          out=tmp_path / m, plots=False).run_dir)
+            for m in ("project", "primal_dual", "augmented_lagrangian")]
+    groups, _ = rundata.group_runs(runs)
+    assert len(groups) == 3 and len(split_by_objective(groups)) == 1
+    other = rundata.load_run(optrun.train(cfg, overrides=["constraints.equality.b=[1.0]", "train.steps=5"],
+                                          out=tmp_path / "b1", plots=False).run_dir)
+    assert len(split_by_objective(rundata.group_runs(runs + [other])[0])) == 2  # another set: its own panel

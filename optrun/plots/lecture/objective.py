@@ -83,10 +83,15 @@ def title_of(groups: list[Group]) -> tuple[str, str]:
 
 
 def objective_key(run: RunData) -> str:
-    """Runs with equal keys minimise the same function of θ given the data (model and loss)."""
+    """Runs with equal keys minimise the same function of θ given the data (model and loss) over
+    the same set (the constraints without the method that solves them: the Lagrange example's
+    project, primal-dual and augmented-Lagrangian runs share one panel)."""
     cfg = run.config or {}
     model = {k: v for k, v in (cfg.get("model") or {}).items() if k not in ("init", "init_scale")}
-    return json.dumps([model, cfg.get("loss"), cfg.get("constraints"), run.param_names], sort_keys=True, default=str)
+    cons = cfg.get("constraints")
+    if isinstance(cons, dict):
+        cons = {k: v for k, v in cons.items() if k not in ("method", "dual_lr", "rho")}
+    return json.dumps([model, cfg.get("loss"), cons, run.param_names], sort_keys=True, default=str)
 
 
 def objective_title(run: RunData) -> str:
