@@ -338,3 +338,10 @@ def test_value_labels_name_a_section_for_its_name(key, value, label):
     from optrun.compare.vary import value_label
 
     assert value_label(key, value) == label
+
+
+def test_a_setting_whose_runs_all_failed_says_failed():
+    rs = [{"status": "failed", "steps_to_target": None, "steps": None}] * 2
+    assert C.censored_to_target(rs, "step")["to_target_text"] == "failed"
+    ok = [{"status": "completed", "steps_to_target": None, "steps": 100}]
+    assert C.censored_to_target(ok, "step")["to_target_text"].startswith("> 100")

@@ -49,9 +49,12 @@ def censored_to_target(rs: list[dict], x: str) -> dict:
     vals = [r.get(unit) for r in rs]
     budget = max((float(r[budget_key]) for r in rs if isinstance(r.get(budget_key), (int, float))), default=math.inf)
     med, lo, hi = (censored_quantile(vals, budget, q) for q in (0.5, 0.1, 0.9))
+    text = med.text("{:.4g}") if rs else ""
+    if rs and all(r.get("status") == "failed" for r in rs):
+        text = "failed"  # no budget to be censored at: "> inf (0/n reached)" said nothing
     return {"median_to_target": med.value, "median_to_target_above": med.above, "reached_target": med.reached,
             "band_to_target": [lo.value, hi.value if hi.value is not None else None],
-            "to_target_text": med.text("{:.4g}") if rs else ""}
+            "to_target_text": text}
 
 
 def rank_settings(rows: list[dict], x: str) -> list[dict]:
