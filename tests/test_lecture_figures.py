@@ -321,3 +321,33 @@ def test_constraint_methods_share_one_contour_panel(tmp_path):
     other = rundata.load_run(optrun.train(cfg, overrides=["constraints.equality.b=[1.0]", "train.steps=5"],
                                           out=tmp_path / "b1", plots=False).run_dir)
     assert len(split_by_objective(rundata.group_runs(runs + [other])[0])) == 2  # another set: its own panel
+
+
+@pytest.mark.parametrize("lo, hi, expected", [
+    (-8.0, 8.0, [-6, -4, -2, 0, 2, 4, 6]),  # x²y on [-2, 2]²: steps of 2, zero among them
+    (-360000.0, 4.0, [-350000, -300000, -250000, -200000, -150000, -100000, -50000, 0]),
+    (0.0, 1.0, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]),
+])
+def test_linear_levels_are_round_equal_steps_inside_the_range(lo, hi, expected):
+    from optrun.plots.contour import linear_levels
+
+    np.testing.assert_allclose(linear_levels(np.linspace(lo, hi, 101)), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_an_unbounded_function_is_drawn_at_equal_steps_of_f(tmp_path):
+    # x² − y² is unbounded below: f − (lowest value in the frame) at log levels put every level
+    # in the corners where f dives; f at equal steps draws the saddle's hyperbolas
+    cfg = Path(__file__).resolve().parents[1] / "configs" / "saddle.yaml"
+    run = rundata.load_run(optrun.train(cfg, out=tmp_path, plots=False).run_dir)
+    lc = lecture.build_contour(_ctx([run]))
+    cd = getattr(lc, "cd", lc)  # a LectureContour, or the ContourData when there is no overlay
+    assert cd.linear and cd.zlabel == "f(θ)" and cd.f_ref == 0.0
+    AA, CC = np.meshgrid(cd.A, cd.C)
+    np.testing.assert_allclose(cd.Z, AA**2 - CC**2, rtol=1e-12, atol=1e-12)  # f itself
+    steps = np.diff(cd.levels)
+    assert np.allclose(steps, steps[0]) and (cd.levels < 0).any() and (cd.levels > 0).any()
+    assert any("contours at equal steps of f" in n for n in cd.notes)
+    himmelblau = rundata.load_run(optrun.train(Path(cfg).with_name("himmelblau.yaml"), out=tmp_path / "h",
+                                               plots=False).run_dir)
+    hb = lecture.build_contour(_ctx([himmelblau]))
+    assert not getattr(hb, "cd", hb).linear  # bounded below: log levels of f − f*

@@ -192,6 +192,23 @@ def contour_levels(Z: np.ndarray, through: float | None = None) -> np.ndarray:
     return levels
 
 
+def linear_levels(Z: np.ndarray, count: int = 12) -> np.ndarray:
+    """About ``count`` equally spaced levels at round values (1, 2, 2.5, 5 × 10^k apart) over the
+    field's finite range: for a function unbounded below, whose f − (lowest value in the frame)
+    puts every log-spaced level in the corner where f dives, and the shape (a saddle's
+    hyperbolas, the sign of x²y) in one colour band."""
+    vals = Z[np.isfinite(Z)]
+    lo, hi = (float(vals.min()), float(vals.max())) if vals.size else (0.0, 1.0)
+    if not hi > lo:
+        return np.array([lo - 0.5, lo + 0.5])
+    raw = (hi - lo) / count
+    mag = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * mag >= raw)
+    levels = np.arange(math.ceil(lo / step) * step, hi + 0.5 * step, step)
+    levels = levels[(levels > lo) & (levels < hi)]
+    return levels if len(levels) >= 2 else np.linspace(lo, hi, 4)[1:-1]
+
+
 def draws_through(Z: np.ndarray, through: float | None) -> bool:
     """Whether :func:`contour_levels` puts a level at ``through``: a positive value below the
     field's largest (a level above every value would draw nothing)."""
@@ -250,9 +267,17 @@ def contour_data(groups: list[Group], x: str = "step", projection: str = "hessia
     title, sub = figure_title(groups)
     if not native:  # a caption, not the title: many parameters made a five-line title
         notes.insert(0, SUBTITLES["pca" if projection == "pca" else "hessian"])
-    return ContourData(A=A, C=C, Z=Z, levels=contour_levels(Z), zlabel=zlabel, origin=np.asarray(origin, float),
-                       basis=basis, native=native, xlabel=xlabel, ylabel=ylabel, paths=paths, star=star, title=title,
-                       subtitle=sub, notes=notes, equal_aspect=equal, f_ref=float(f_ref), x_kind=x)
+    # unbounded below (a saddle, x²y): f itself at equal steps shows its shape; log levels of
+    # f − (lowest value in the frame) cannot
+    linear = first.f_star is None and ((first.summary or {}).get("diagnostics") or {}).get("status") == "unbounded"
+    if linear:
+        Z, zlabel, f_ref = Z + f_ref, "f(θ)", 0.0
+        notes[:] = [n.replace("; levels are f − (lowest value in the frame)", "; contours at equal steps of f")
+                    for n in notes]
+    return ContourData(A=A, C=C, Z=Z, levels=linear_levels(Z) if linear else contour_levels(Z), zlabel=zlabel,
+                       origin=np.asarray(origin, float), basis=basis, native=native, xlabel=xlabel, ylabel=ylabel,
+                       paths=paths, star=star, title=title, subtitle=sub, notes=notes, equal_aspect=equal,
+                       f_ref=float(f_ref), x_kind=x, linear=linear, level_rule="equal steps" if linear else "1, 2, 5 × 10^k")
 
 
 def _plane(problem: ProblemData, first: RunData, ref_runs: list[RunData], projection: str, notes: list[str]):

@@ -33,18 +33,23 @@ def first_exit(a, c, frame) -> int | None:
 
 
 def draw_contours(ax, cd: ContourData, cax=None, look: Look | None = None):
-    """Filled log-spaced contours of f - f* on the plane, with a colour bar in ``cax``."""
-    from matplotlib.colors import LogNorm
+    """Filled log-spaced contours of f - f* on the plane (equal steps of f for a function
+    unbounded below: ``cd.linear``), with a colour bar in ``cax``."""
+    from matplotlib.colors import LogNorm, Normalize
 
     look = look or default_look((7.8, 6.0))
     Z = np.where(np.isfinite(cd.Z), cd.Z, np.nan)
-    Zc = np.clip(Z, cd.levels[0] * 1e-3, None)  # LogNorm needs positive values
-    norm = LogNorm(vmin=cd.levels[0], vmax=cd.levels[-1])
+    if cd.linear:
+        Zc, norm = Z, Normalize(vmin=cd.levels[0], vmax=cd.levels[-1])
+    else:
+        Zc = np.clip(Z, cd.levels[0] * 1e-3, None)  # LogNorm needs positive values
+        norm = LogNorm(vmin=cd.levels[0], vmax=cd.levels[-1])
     cs = ax.contourf(cd.A, cd.C, Zc, levels=cd.levels, norm=norm, cmap="Purples", alpha=0.45, extend="both")
     ax.contour(cd.A, cd.C, Zc, levels=cd.levels, norm=norm, colors="#6a5d8f", linewidths=0.55 * look.line, alpha=0.75)
     if cax is not None:
         cb = ax.figure.colorbar(cs, cax=cax)
-        log_axis(cb.ax.yaxis)
+        if not cd.linear:
+            log_axis(cb.ax.yaxis)
         tall = cax.get_position().height * cax.figure.get_figheight() * 72 / (look.label * CHAR_W)  # characters
         full = f"{cd.zlabel} (contours at {cd.level_rule})"
         cb.set_label(full if len(full) <= tall else cd.zlabel, fontsize=look.label)  # the long form where it fits
@@ -85,7 +90,9 @@ def contour_layout(cd: ContourData, labels: list[str], look: Look | None = None,
     ratio = (cd.C[-1] - cd.C[0]) / (cd.A[-1] - cd.A[0])
     left = inch(look.label) + 0.05 + 7 * CHAR_W * look.tick / 72 + 0.14
     cbar_gap, cbar_w = 0.15, 0.16 + 0.04 * look.line
-    cbar_right = 6 * CHAR_W * look.tick / 72 + inch(look.label) + 0.2
+    # the colour bar's tick labels: "10⁻³" (log), or the longest level in equal steps
+    chars = max([6] + ([len(f"{v:g}") + 1 for v in cd.levels] if cd.linear else []))
+    cbar_right = chars * CHAR_W * look.tick / 72 + inch(look.label) + 0.2
     under = under_axes(look)
     side = look.fixed_size and look.width / look.height > 1.4
     notes = [n for n in dict.fromkeys(cd.notes) if n] if with_notes else []

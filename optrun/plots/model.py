@@ -147,6 +147,7 @@ class ContourData:
     f_ref: float = 0.0
     x_kind: str = "step"
     level_rule: str = "1, 2, 5 × 10^k"  # where the contours are, for the colour bar's label
+    linear: bool = False  # equal steps of f (a function unbounded below), not log-spaced levels
 
     def theta_at(self, a: float, c: float) -> np.ndarray:
         """``theta = origin + a u + c v``: the parameters at plane coordinates (a, c)."""
