@@ -125,3 +125,32 @@ def test_the_loss_figure_says_why_a_constrained_run_dips_below_f_star(tmp_path):
     _, sub = catalog.build_loss(catalog.Context(groups, lecture={}))
     notes = " ".join(sub.notes)
     assert "while an iterate is infeasible" in notes and "rounding, not progress" not in notes
+
+
+def test_rate_bounds_only_where_they_apply_and_floored(tmp_path):
+    # the GD bound is a rate of full-batch descent on a smooth objective: not of sampled
+    # gradients (the batch-mode comparison flagged its stochastic runs as "breaking" it) nor of
+    # the subgradient method on an l1 objective
+    from pathlib import Path
+
+    import optrun
+    from optrun.plots import rundata
+    from optrun.plots.many import has_theory, run_theory, theory_data
+
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    base = configs / "compare_batch_modes.yaml"
+
+    def run(cfg, *overrides):
+        return rundata.load_run(optrun.train(cfg, overrides=list(overrides), out=tmp_path, plots=False).run_dir)
+
+    full = run(base, "batch.mode=full")
+    assert run_theory(full) is not None and has_theory([full])
+    assert run_theory(run(base, "batch=stochastic")) is None
+    assert run_theory(run(base, "batch.mode=minibatch")) is None
+    lasso = run(configs / "lasso_ista_fista.yaml", "optimizer.name=sgd", "optimizer.lr=0.01", "train.steps=20")
+    assert run_theory(lasso) is None and not has_theory([lasso])
+    # f − f* at rounding level (a converged run) is drawn at the floor, not at 1e-300
+    groups, _ = rundata.group_runs([run(base, "batch.mode=full", "train.epochs=null", "train.steps=2000",
+                                        "optimizer.lr=0.5")])
+    (d,) = theory_data(groups)
+    assert d["subopt"].min() > 0 and d["bound"].min() >= d["subopt"].min() * (1 - 1e-12) and d["subopt"].min() < 1e-12

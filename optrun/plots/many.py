@@ -351,39 +351,41 @@ def theory_fig(runs: list[tuple[str, dict, dict, np.ndarray, np.ndarray]], relat
     return fig, found
 
 
+def run_theory(run: Any) -> dict | None:
+    """:func:`theory_curve` of one run (``RunData``), where its rates apply: full batch (they are
+    rates of gradient descent, not of sampled gradients) and a smooth objective (no l1: the
+    subgradient method has no linear rate); constrained runs are left out by theory_curve."""
+    cfg = run.config or {}
+    if run.trace is None or "loss" not in run.trace.columns:
+        return None
+    if ((cfg.get("batch") or {}).get("mode", "full") != "full") or ((cfg.get("loss") or {}).get("l1") or 0.0):
+        return None
+    return theory_curve(run.summary, dict(cfg.get("optimizer") or {}), run.trace["step"].to_numpy(float),
+                        run.trace["loss"].to_numpy(float))
+
+
 def has_theory(runs: list[Any]) -> bool:
     """Does theory predict a rate for one of these runs (``RunData``)? The ``theory`` figure is
     drawn only then."""
-    for run in runs:
-        if run.trace is None or run.config is None or "loss" not in run.trace.columns:
-            continue
-        opt = dict(run.config.get("optimizer") or {})
-        if theory_curve(run.summary, opt, run.trace["step"].to_numpy(float), run.trace["loss"].to_numpy(float)):
-            return True
-    return False
+    return any(run.config is not None and run_theory(run) for run in runs)
 
 
 def theory_data(groups: Any) -> list[dict]:
     """The plain data of the ``theory`` figure: per group ``{label, steps, subopt, bound, kind,
-    violation}`` (``bound`` None where theory predicts nothing for that run)."""
-    out = []
-    for label, summary, opt, steps, loss in theory_runs(groups):
-        if summary.get("f_star") is None:
-            continue
-        th = theory_curve(summary, opt, steps, loss)
-        out.append({"label": label, "steps": steps, "subopt": np.asarray(loss, float) - summary["f_star"],
-                    "bound": None if th is None else th["bound"], "kind": None if th is None else th["kind"],
-                    "violation": None if th is None else th["violation"]})
-    return out
-
-
-def theory_runs(groups: Any) -> list[tuple[str, dict, dict, np.ndarray, np.ndarray]]:
-    """(label, summary, optimizer section, steps, loss) of the first run of each plot group."""
+    violation}`` (``bound`` None where theory predicts nothing for that run). f − f* and the
+    bound are floored at 10 × the rounding of f* (as the loss figure's suboptimality panel):
+    below it is rounding, and a Newton run's 1e-315 would take the axis with it."""
     out = []
     for g in groups:
         run = g.first
-        if run.trace is None or run.config is None or "loss" not in run.trace:
+        if run.trace is None or run.config is None or "loss" not in run.trace or run.summary.get("f_star") is None:
             continue
-        out.append((g.label, run.summary, dict(run.config.get("optimizer") or {}),
-                    run.trace["step"].to_numpy(float), run.trace["loss"].to_numpy(float)))
+        f_star = run.summary["f_star"]
+        rounding = float(((run.summary.get("diagnostics") or {}).get("f_star_rounding")) or 0.0)
+        floor = max(10.0 * rounding, 1e-16 * max(1.0, abs(f_star)))
+        th = run_theory(run)
+        sub = run.trace["loss"].to_numpy(float) - f_star
+        out.append({"label": g.label, "steps": run.trace["step"].to_numpy(float), "subopt": np.maximum(sub, floor),
+                    "bound": None if th is None else np.maximum(th["bound"], floor),
+                    "kind": None if th is None else th["kind"], "violation": None if th is None else th["violation"]})
     return out
