@@ -394,3 +394,33 @@ def test_log_axis_labels_in_one_style(lo, hi, expected):
     fig.canvas.draw()
     shown = [t.get_text() for t in ax.get_yticklabels() if t.get_text() and lo <= t.get_position()[1] <= hi]
     assert shown == expected
+
+
+def test_the_lr_comparison_slide_keeps_its_labels_inside_and_apart(tmp_path):
+    """The target line's label ran off the right edge ("targe"), and the labels of runs that
+    diverge at the same time were drawn on top of each other."""
+    from pathlib import Path as P
+
+    from optrun import compare as C
+    from optrun.plots import catalog, rundata
+
+    cfg = P(__file__).resolve().parents[1] / "configs" / "compare_learning_rates.yaml"
+    res = C.compare(cfg, ["optimizer.lr=0.005,0.15,0.3"], out=tmp_path, plots=False)
+    dirs = sorted(p for p in res.folder.iterdir() if (p / "summary.json").is_file())
+    groups, _ = rundata.group_runs([rundata.load_run(d) for d in dirs])
+    ctx = catalog.Context(groups, lecture={"target": res.target}, options=FigureOptions(style="slides"))
+    fig = catalog.FIGURES["loss"].figure(ctx)
+    fig.canvas.draw()
+    renderer, box = fig.canvas.get_renderer(), fig.bbox
+    # the figure's own texts: annotations, titles, captions (tick labels outside the view are
+    # laid out but never drawn)
+    texts = [t for ax in fig.axes for t in ax.texts] + list(fig.texts)
+    texts = [t for t in texts if t.get_visible() and t.get_text().strip()]
+    for t in texts:
+        ext = t.get_window_extent(renderer)
+        assert box.x0 - 1 <= ext.x0 and ext.x1 <= box.x1 + 1, t.get_text()
+    assert any(t.get_text() == "target" for t in texts)
+    marks = [t.get_window_extent(renderer) for t in texts if t.get_text().startswith("diverged at step")]
+    assert len(marks) == 4  # two runs, two panels
+    for i, a in enumerate(marks):
+        assert not any(a.overlaps(b) for b in marks[i + 1:]), "diverged labels overlap"

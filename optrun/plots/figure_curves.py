@@ -48,13 +48,16 @@ def draw_panel(ax, panel: Panel, look: Look | None = None) -> None:
         if panel.ylim and not (panel.ylim[0] <= y <= panel.ylim[1]):
             continue
         ax.axhline(y, color=color, linestyle=":", linewidth=1.0 * lw, zorder=0.5)
-        ax.annotate(label, (1.0, y), xycoords=("axes fraction", "data"), xytext=(2, 0), textcoords="offset points",
-                    va="center", fontsize=look.note, color=color, annotation_clip=False)
+        # inside the axes, above the line at its right end: beside it, the last panel's label
+        # ran off the figure ("targe")
+        ax.annotate(label, (1.0, y), xycoords=("axes fraction", "data"), xytext=(-2, 2), textcoords="offset points",
+                    va="bottom", ha="right", fontsize=look.note, color=color, annotation_clip=False)
     if panel.ylim:
         ax.set_ylim(*panel.ylim)
     if panel.log:
         lo, hi = ax.get_ylim()
         log_axis(ax.yaxis, lo, hi)
+    stacked = 0  # labels of marks clipped at the top edge, one line each (runs diverging at once)
     for m in panel.markers:
         # text to the left of the mark when the mark is in the right half (stays inside the axes)
         x_lo, x_hi = ax.get_xlim() if not panel.series and not panel.bands else _x_span(panel)
@@ -64,8 +67,10 @@ def draw_panel(ax, panel: Panel, look: Look | None = None) -> None:
             tr = ax.get_xaxis_transform()
             ax.plot([m.x], [0.96], marker="X", markersize=9 * lw, color=m.color, markeredgecolor="white",
                     transform=tr, clip_on=False, zorder=6, linestyle="none")
-            ax.annotate(m.text + " ↑", (m.x, 0.96), xycoords=tr, xytext=(dx, -3), textcoords="offset points",
-                        fontsize=look.note, color=m.color, va="top", ha=ha, annotation_clip=False)
+            ax.annotate(m.text + " ↑", (m.x, 0.96), xycoords=tr, xytext=(dx, -3 - 1.3 * look.note * stacked),
+                        textcoords="offset points", fontsize=look.note, color=m.color, va="top", ha=ha,
+                        annotation_clip=False)
+            stacked += 1
         else:
             ax.plot([m.x], [m.y], marker="x", markersize=9 * lw, markeredgewidth=2.2 * lw, color=m.color,
                     clip_on=False, zorder=6, linestyle="none")
