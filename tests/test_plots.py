@@ -296,6 +296,9 @@ def test_colours_fixed_per_optimizer_and_grouped_by_family():
     assert [s["color"] for s in styles] == [colors.FIXED["adam"], colors.FIXED["sgd"]] and note == ""
     styles, note = colors.assign_styles([("sgd", "gd")] * 3)
     assert len({s["color"] for s in styles}) == 3 and "varied setting" in note
+    # a batch-mode comparison: gd (full batch) and sgd (sampled) are one optimizer
+    styles, note = colors.assign_styles([("gd", "gd"), ("sgd", "gd"), ("sgd", "gd")])
+    assert len({s["color"] for s in styles}) == 3 and "all runs use sgd (gd on the full batch)" in note
     styles, _ = colors.assign_styles([("adam", "adam"), ("adam", "adam"), ("sgd", "gd")])
     assert styles[0]["linestyle"] != styles[1]["linestyle"]
 
@@ -308,7 +311,12 @@ def test_labels_name_what_differs():
     c1 = C.load(base, {"optimizer": {"name": "adam", "lr": 0.01}})
     c2 = C.load(base, {"optimizer": {"name": "sgd", "lr": 0.1}})
     c3 = C.load(base, {"batch.mode": "stochastic"})
-    assert arrays.make_labels([c1, c2]) == ["adam lr=0.01", "sgd lr=0.1"]
+    # plain sgd on the full batch is gradient descent, as the lecture names it; sampled, it is sgd
+    assert arrays.make_labels([c1, c2]) == ["adam lr=0.01", "gd lr=0.1"]
+    c2s = C.load(base, {"optimizer": {"name": "sgd", "lr": 0.1}, "batch.mode": "stochastic"})
+    assert arrays.make_labels([c1, c2s]) == ["adam lr=0.01, full batch", "sgd lr=0.1, stochastic (size 1)"]
+    cm = C.load(base, {"optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9}})
+    assert arrays.make_labels([c1, cm])[1].startswith("sgd lr=0.1")  # momentum: not plain gd
     assert arrays.make_labels([C.load(base), c3]) == ["full batch", "stochastic (size 1)"]
     c4 = C.load(base, {"optimizer.lr": 0.01})
     assert arrays.make_labels([C.load(base), c4]) == ["lr=0.3", "lr=0.01"]
@@ -415,7 +423,8 @@ def test_cli_plot_one_run_and_options(two_param_run, tmp_path):
 def test_every_registered_optimizer_has_a_fixed_family_colour():
     from optrun import optim
 
-    assert set(colors.FIXED) == set(optim.names())
+    # and gd, the label of plain full-batch sgd, in sgd's colour
+    assert set(colors.FIXED) == set(optim.names()) | {"gd"} and colors.FIXED["gd"] == colors.FIXED["sgd"]
     for name in optim.names():
         spec = optim.get_spec(name)
         assert colors.family_of(name) == spec.family and spec.family in colors.FAMILY_RAMPS

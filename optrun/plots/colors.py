@@ -41,6 +41,7 @@ FIXED: dict[str, str] = {
     "rprop": "#a1d99b",  # a pale green: the sign-based member of the adaptive family
     "radam": "#fdae6b",  # a light orange beside Adam's
 }
+FIXED["gd"] = FIXED.get("sgd", "#3a3a3a")  # full-batch sgd is labelled gd: the same colour
 
 # Okabe & Ito (2008), colour-blind safe; used when all runs share one optimizer.
 QUALITATIVE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
@@ -58,12 +59,23 @@ FAMILY_NAMES = {
 }
 
 
-def effective_name(optimizer: dict) -> str:
-    """The optimizer a config really runs: ``sgd`` with momentum > 0 is momentum (or nag)."""
+def effective_name(optimizer: dict, batch: dict | None = None) -> str:
+    """The optimizer a config really runs: ``sgd`` with momentum > 0 is momentum (or nag), and
+    plain ``sgd`` on the full batch is gradient descent, ``gd`` (as the config may spell it:
+    the resolved config says ``sgd``, the lecture says batch gradient descent)."""
     name = str(optimizer.get("name", "?"))
     if name == "sgd" and (optimizer.get("momentum") or 0) > 0:
         return "nag" if optimizer.get("nesterov") else "momentum"
+    if name == "sgd" and is_plain_gd(optimizer, batch):
+        return "gd"
     return name
+
+
+def is_plain_gd(optimizer: dict, batch: dict | None) -> bool:
+    """``sgd`` without momentum or line search, on the full batch: gradient descent."""
+    return (optimizer.get("name") == "sgd" and not (optimizer.get("momentum") or 0)
+            and optimizer.get("line_search", "none") in (None, "none")
+            and isinstance(batch, dict) and batch.get("mode") == "full")
 
 
 def family_of(name: str) -> str:
@@ -106,12 +118,14 @@ def assign_styles(groups: list[tuple[str, str]]) -> tuple[list[dict], str]:
     optimizers of one family get their family's shades and different line styles.
     """
     names = [g[0] for g in groups]
-    if len(groups) > 1 and len(set(names)) == 1:
+    # gd is sgd on the full batch: a batch-mode comparison still uses one optimizer
+    if len(groups) > 1 and len({"sgd" if n == "gd" else n for n in names}) == 1:
         styles = [
             {"color": QUALITATIVE[i % len(QUALITATIVE)], "linestyle": LINESTYLES[(i // len(QUALITATIVE)) % len(LINESTYLES)]}
             for i in range(len(groups))
         ]
-        return styles, f"all runs use {names[0]}: colours mark the varied setting, not the optimizer family"
+        shown = names[0] if len(set(names)) == 1 else "sgd (gd on the full batch)"
+        return styles, f"all runs use {shown}: colours mark the varied setting, not the optimizer family"
     seen: dict[str, int] = {}
     in_family: dict[str, list[str]] = {}  # the distinct optimizers of each family, in order
     styles = []

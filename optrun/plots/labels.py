@@ -33,10 +33,13 @@ def batch_text(batch: dict) -> str:
     return f"minibatch {batch.get('size')}"
 
 
-def optimizer_text(opt: dict, keys: list[str] | None = None) -> str:
-    """``"adam lr=0.01"``; ``keys`` limits which hyperparameters are shown (default: lr)."""
+def optimizer_text(opt: dict, keys: list[str] | None = None, batch: dict | None = None) -> str:
+    """``"adam lr=0.01"``; ``keys`` limits which hyperparameters are shown (default: lr). Plain
+    ``sgd`` on the full ``batch`` is named ``gd`` (gradient descent)."""
+    from optrun.plots.colors import is_plain_gd
+
     keys = ["lr"] if keys is None else keys
-    parts = [str(opt.get("name", "?"))]
+    parts = ["gd" if is_plain_gd(opt, batch) else str(opt.get("name", "?"))]
     for k in keys:
         if k in opt and k != "name":
             v = opt[k]
@@ -47,7 +50,8 @@ def optimizer_text(opt: dict, keys: list[str] | None = None) -> str:
 def make_labels(configs: list[dict | None]) -> list[str]:
     """Legend labels naming what differs between settings (seed and name never count)."""
     if len(configs) == 1 or any(c is None for c in configs):
-        return [optimizer_text((c or {}).get("optimizer") or {}) if c else "run" for c in configs]
+        return [optimizer_text((c or {}).get("optimizer") or {}, batch=(c or {}).get("batch")) if c else "run"
+                for c in configs]
     flats = [flatten({k: v for k, v in c.items() if k not in ("seed", "name")}) for c in configs]
     keys = list(dict.fromkeys(k for f in flats for k in f))  # first config's order, then first seen (not set order)
     differ = [k for k in keys if len({json.dumps(f.get(k), default=str) for f in flats}) > 1]
@@ -69,7 +73,7 @@ def make_labels(configs: list[dict | None]) -> list[str]:
     for c, f in zip(configs, flats):
         parts = []
         if len(names) > 1 or opt_keys:
-            parts.append(optimizer_text(c["optimizer"], opt_keys) if len(names) > 1
+            parts.append(optimizer_text(c["optimizer"], opt_keys, c.get("batch")) if len(names) > 1
                          else " ".join(optimizer_text(c["optimizer"], opt_keys).split(" ")[1:]))
         if any(k.startswith("batch.") for k in differ):
             parts.append(batch_text(c.get("batch") or {}))
@@ -77,7 +81,7 @@ def make_labels(configs: list[dict | None]) -> list[str]:
             if k.startswith(("optimizer.", "batch.")):
                 continue
             parts.append(f"{short_key(k)}={_fmt(f.get(k))}")
-        labels.append(", ".join(p for p in parts if p) or optimizer_text(c["optimizer"]))
+        labels.append(", ".join(p for p in parts if p) or optimizer_text(c["optimizer"], batch=c.get("batch")))
     return labels
 
 
@@ -204,7 +208,7 @@ def run_text(config: dict | None) -> str:
     except Exception:
         pass
     sched = opt.get("schedule") or {}
-    text = optimizer_text(opt, keys)
+    text = optimizer_text(opt, keys, config.get("batch"))
     if isinstance(sched, dict) and sched.get("name", "constant") != "constant":
         text += f" ({sched['name']} schedule)"
     return f"{text} · {batch_text(config.get('batch') or {})} · {budget_text(config)}"

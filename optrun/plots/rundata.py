@@ -64,7 +64,7 @@ class RunData:
     @property
     def optimizer(self) -> str:
         if self.config:
-            return colors.effective_name(self.config.get("optimizer") or {})
+            return colors.effective_name(self.config.get("optimizer") or {}, self.config.get("batch"))
         return "?"
 
     @property
