@@ -297,6 +297,11 @@ def test_the_lectures_equality_dual_function(tmp_path):
     np.testing.assert_allclose(-df.lam_t**2 / 2 - 2 * df.lam_t, run.trace["dual_value"], rtol=1e-9, atol=1e-12)
     fig = lecture_figures.duality_figure(dd)
     assert any(ax.get_xlabel().startswith("ν") for ax in fig.axes)
+    from matplotlib.text import Text
+
+    words = " ".join(t.get_text() for t in fig.findobj(Text))
+    assert "d(ν_t)" in words and "d(λ_t)" not in words  # one letter for the equality's multiplier
+    assert ", right)" not in words  # the gaps are in the middle panel now: no position in the key
 
 
 def test_an_equality_alone_has_no_shaded_region_in_the_caption(tmp_path):

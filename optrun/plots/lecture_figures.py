@@ -285,8 +285,14 @@ def _lines_key(ax, dd: DualityData, look: Look, entries: list[tuple[str, str, fl
     return [None] * len(entries)
 
 
+def _multiplier(dd: DualityData) -> str:
+    """The multiplier's letter in the figure's text: ν for one equality's dual function, else λ."""
+    return dd.dual_function.symbol if dd.dual_function is not None else "λ"
+
+
 def _primal_dual_panel(ax, dd: DualityData, look: Look) -> None:
-    primal, dual = _lines_key(ax, dd, look, [("f(θ_t) (solid)", "-", 1.6), ("d(λ_t) (dashed)", "--", 1.4)])
+    m = _multiplier(dd)
+    primal, dual = _lines_key(ax, dd, look, [("f(θ_t) (solid)", "-", 1.6), (f"d({m}_t) (dashed)", "--", 1.4)])
     for i, r in enumerate(dd.runs, start=1):
         ax.plot(r.steps, r.primal, color=r.color, linewidth=1.6 * look.line,
                 label=primal or r.label or (f"run {i}" if len(dd.runs) > 1 else "f(θ_t)"))
@@ -299,13 +305,14 @@ def _primal_dual_panel(ax, dd: DualityData, look: Look) -> None:
             lo, hi = np.quantile(vals, [0.02, 0.9])
             _frame_values(ax, vals, 0.15, min(lo, dd.p_star), max(hi, dd.p_star))
     ax.set_xlabel("optimizer step t")
-    ax.set_title("f(θ_t) and d(λ_t) ≤ p*", loc="left", fontsize=look.label)
+    ax.set_title(f"f(θ_t) and d({m}_t) ≤ p*", loc="left", fontsize=look.label)
 
 
 def _gaps_panel(ax, dd: DualityData, look: Look) -> None:
-    entries = [("|f(θ_t) − d(λ_t)|, the trace's gap (solid, right)", "-", 1.6)]
+    m = _multiplier(dd)
+    entries = [(f"|f(θ_t) − d({m}_t)|, the trace's gap (solid)", "-", 1.6)]
     if dd.p_star is not None:
-        entries.append(("p* − d(λ_t) ≥ 0: weak duality (dashed, right)", "--", 1.4))
+        entries.append((f"p* − d({m}_t) ≥ 0: weak duality (dashed)", "--", 1.4))
     labels = _lines_key(ax, dd, look, entries)
     for r in dd.runs:
         ax.plot(r.steps, np.where(np.abs(r.gap) > 0, np.abs(r.gap), np.nan), color=r.color, linewidth=1.6 * look.line,
