@@ -107,13 +107,14 @@ def duality_data(groups: list[Group], problem: ProblemData | None = None) -> Dua
     first = runs[0][1]
     title, sub = title_of(groups)
     data = DualityData(out, first.f_star, first.summary.get("dual_optimum"), title, sub)
-    neg = sum(int(np.sum(d.gap < 0)) for d in out)
-    if neg:
-        data.notes.append(f"f(θ_t) − d(λ_t) < 0 at {neg} row(s): those θ_t are infeasible (f(θ_t) < p* is possible "
-                          "there); weak duality d(λ) ≤ p* holds at every row")
     if problem is None:
         problem, _ = load_problem(first)
     data.dual_function = dual_function(first, problem)
+    m = data.dual_function.symbol if data.dual_function is not None else "λ"
+    neg = sum(int(np.sum(d.gap < 0)) for d in out)
+    if neg:
+        data.notes.append(f"f(θ_t) − d({m}_t) < 0 at {neg} row(s): those θ_t are infeasible (f(θ_t) < p* is possible "
+                          f"there); weak duality d({m}) ≤ p* holds at every row")
     return data
 
 
