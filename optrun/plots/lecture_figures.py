@@ -285,13 +285,8 @@ def _lines_key(ax, dd: DualityData, look: Look, entries: list[tuple[str, str, fl
     return [None] * len(entries)
 
 
-def _multiplier(dd: DualityData) -> str:
-    """The multiplier's letter in the figure's text: ν for one equality's dual function, else λ."""
-    return dd.dual_function.symbol if dd.dual_function is not None else "λ"
-
-
 def _primal_dual_panel(ax, dd: DualityData, look: Look) -> None:
-    m = _multiplier(dd)
+    m = dd.multiplier
     primal, dual = _lines_key(ax, dd, look, [("f(θ_t) (solid)", "-", 1.6), (f"d({m}_t) (dashed)", "--", 1.4)])
     for i, r in enumerate(dd.runs, start=1):
         ax.plot(r.steps, r.primal, color=r.color, linewidth=1.6 * look.line,
@@ -309,7 +304,7 @@ def _primal_dual_panel(ax, dd: DualityData, look: Look) -> None:
 
 
 def _gaps_panel(ax, dd: DualityData, look: Look) -> None:
-    m = _multiplier(dd)
+    m = dd.multiplier
     entries = [(f"|f(θ_t) − d({m}_t)|, the trace's gap (solid)", "-", 1.6)]
     if dd.p_star is not None:
         entries.append((f"p* − d({m}_t) ≥ 0: weak duality (dashed)", "--", 1.4))

@@ -49,6 +49,11 @@ class DualityData:
     dual_function: DualFunction | None = None
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def multiplier(self) -> str:
+        """The multiplier's letter in the figure's text: ν for one equality's dual function, else λ."""
+        return self.dual_function.symbol if self.dual_function is not None else "λ"
+
 
 def has_dual(run: RunData) -> bool:
     return "dual_value" in run.trace.columns and bool(np.isfinite(run.trace["dual_value"].to_numpy(float)).any())
@@ -110,7 +115,7 @@ def duality_data(groups: list[Group], problem: ProblemData | None = None) -> Dua
     if problem is None:
         problem, _ = load_problem(first)
     data.dual_function = dual_function(first, problem)
-    m = data.dual_function.symbol if data.dual_function is not None else "λ"
+    m = data.multiplier
     neg = sum(int(np.sum(d.gap < 0)) for d in out)
     if neg:
         data.notes.append(f"f(θ_t) − d({m}_t) < 0 at {neg} row(s): those θ_t are infeasible (f(θ_t) < p* is possible "
