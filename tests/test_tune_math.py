@@ -153,4 +153,5 @@ def test_rate_bounds_only_where_they_apply_and_floored(tmp_path):
     groups, _ = rundata.group_runs([run(base, "batch.mode=full", "train.epochs=null", "train.steps=2000",
                                         "optimizer.lr=0.5")])
     (d,) = theory_data(groups)
+    assert d["color"] == groups[0].color  # the run's colour of every other figure, not matplotlib's cycle
     assert d["subopt"].min() > 0 and d["bound"].min() >= d["subopt"].min() * (1 - 1e-12) and d["subopt"].min() < 1e-12

@@ -362,7 +362,7 @@ def theory_figure(runs, notes: list[str] | None = None, opts: FigureOptions | No
     def draw(i, ax, look):
         for j, r in enumerate(runs):
             steps, sub = r["steps"], np.maximum(r["subopt"], 1e-300)
-            colour = f"C{j % 10}"
+            colour = r.get("color") or f"C{j % 10}"  # the run's colour in every other figure
             ax.plot(steps, sub, color=colour, linewidth=1.6 * look.line, label=r["label"])
             if r["bound"] is None:
                 continue

@@ -385,7 +385,8 @@ def theory_data(groups: Any) -> list[dict]:
         floor = max(10.0 * rounding, 1e-16 * max(1.0, abs(f_star)))
         th = run_theory(run)
         sub = run.trace["loss"].to_numpy(float) - f_star
-        out.append({"label": g.label, "steps": run.trace["step"].to_numpy(float), "subopt": np.maximum(sub, floor),
+        out.append({"label": g.label, "color": g.color, "steps": run.trace["step"].to_numpy(float),
+                    "subopt": np.maximum(sub, floor),
                     "bound": None if th is None else np.maximum(th["bound"], floor),
                     "kind": None if th is None else th["kind"], "violation": None if th is None else th["violation"]})
     return out
