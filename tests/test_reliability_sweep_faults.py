@@ -127,12 +127,16 @@ def test_a_worker_killed_by_sigkill(cfg, tmp_path):
     assert code == 4 and "internal error" not in err and "Traceback" not in err, err
     got = rows(out)
     failed = [r for r in got if r["status"] == "failed"]
-    assert failed and all(r["status"] in ("failed", "completed") for r in got)
+    # the broken pool terminates the other worker too (SIGTERM): when it handles the signal in
+    # time, its run comes back interrupted rather than lost (seen once on a loaded machine)
+    assert failed and all(r["status"] in ("failed", "completed", "interrupted") for r in got), \
+        [(r["status"], r["stop_reason"]) for r in got]
     assert any("SIGKILL" in r["stop_reason"] for r in failed)
+    not_done = [r for r in got if r["status"] != "completed"]
     res = subprocess.run([sys.executable, "-m", "optrun", "sweep", cfg, "seed=range(4)", "--out", out, "-q", "--json"],
                          capture_output=True, text=True, env=ENV, timeout=120)
     doc = json.loads(res.stdout)
-    assert res.returncode == 0 and doc["ran"] == len(failed) and doc["skipped"] == 4 - len(failed)
+    assert res.returncode == 0 and doc["ran"] == len(not_done) and doc["skipped"] == 4 - len(not_done)
     assert {r["status"] for r in rows(out)} == {"completed"} and not staging(out)
 
 
