@@ -198,8 +198,11 @@ def plot_starts(ax, starts: list, look: Look) -> None:
 
 def plot_star(ax, cd: ContourData, look: Look, label: str = "θ* (exact optimum)") -> None:
     if cd.star is not None:
+        # on top, its fill half transparent: a stochastic run's noise ball or an end point at θ*
+        # shows through it (an opaque star hid the point of the batch-mode slide)
         ax.plot([cd.star[0]], [cd.star[1]], marker="*", markersize=15 * look.line, color="#ffd400",
-                markeredgecolor="black", zorder=8, linestyle="none", label=label)
+                markerfacecolor=(1.0, 0.83, 0.0, 0.5), markeredgecolor="black", zorder=8, linestyle="none",
+                label=label)
 
 
 def contour_figure(cd: ContourData, opts: FigureOptions | None = None, extra_labels: list[str] | None = None,
