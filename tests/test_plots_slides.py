@@ -424,3 +424,27 @@ def test_the_lr_comparison_slide_keeps_its_labels_inside_and_apart(tmp_path):
     assert len(marks) == 4  # two runs, two panels
     for i, a in enumerate(marks):
         assert not any(a.overlaps(b) for b in marks[i + 1:]), "diverged labels overlap"
+
+
+def test_slow_iterates_on_x_squared_keep_their_step_numbers_readable(tmp_path):
+    """x² from 2 at lr 0.01: twenty iterates crowd along the curve; the numbers kept do not
+    overlap each other (they were one smudge) and sit below the curve, off the path."""
+    from pathlib import Path as P
+
+    import optrun
+    from optrun.plots import catalog, rundata
+
+    cfg = P(__file__).resolve().parents[1] / "configs" / "x_squared_gd.yaml"
+    run = rundata.load_run(optrun.train(cfg, out=tmp_path, plots=False).run_dir)
+    groups, _ = rundata.group_runs([run])
+    ctx = catalog.Context(groups, options=FigureOptions(style="slides"))
+    ctx.load_problem()  # the figure needs the objective (drawing reloads it once)
+    fig = catalog.FIGURES["contour"].figure(ctx)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    numbers = [t for ax in fig.axes for t in ax.texts if t.get_text().isdigit()]
+    assert numbers and numbers[0].get_text() == "0"
+    boxes = [t.get_window_extent(renderer) for t in numbers]
+    for i, a in enumerate(boxes):
+        assert not any(a.overlaps(b) for b in boxes[i + 1:]), [t.get_text() for t in numbers]
+    assert all(t.get_va() == "top" for t in numbers)  # below its point: the path runs above-left

@@ -91,19 +91,28 @@ def _frame_values(ax, values, pad: float = 0.08, lo=None, hi=None) -> None:
 def _iterates_panel(ax, d: OneDData, look: Look) -> None:
     """f(θ) with each run's iterates, the first ones numbered by their step."""
     fin = np.isfinite(d.f)
-    ax.plot(d.theta, d.f, color=CURVE, linewidth=1.6 * look.line, label="f(θ)", zorder=1)
+    # lighter than the iterates (gd's grey would merge with it)
+    ax.plot(d.theta, d.f, color="#a8a8a8", linewidth=1.6 * look.line, label="f(θ)", zorder=1)
     yspan = float(np.ptp(d.f[fin])) if fin.any() else 1.0
+    # a number's room as fractions of the panel (about 0.4 x 0.55 of the figure, as the tangents'):
+    # iterates closer than that keep only the first number (slow steps crowd, e.g. x² at lr 0.01)
+    room_y = 1.3 * look.note / 72 / (0.55 * look.height)
     for it in d.iterates:
         ax.plot(it.theta, it.f, color=it.color, marker="o", markersize=4 * look.line, linewidth=1.0 * look.line,
                 alpha=0.9, label=it.label, zorder=3)
-        last = None
+        shown: list[tuple[float, float]] = []
         for k in range(it.numbered):
+            text = str(int(it.steps[k]))
+            room_x = (len(text) + 1) * 0.6 * look.note / 72 / (0.4 * look.width)
             here = ((it.theta[k] - d.xlim[0]) / (d.xlim[1] - d.xlim[0]), it.f[k] / (yspan or 1.0))
-            if last is not None and abs(here[0] - last[0]) < 0.03 and abs(here[1] - last[1]) < 0.04:
-                continue  # converged iterates sit on top of each other: number the first only
-            last = here
-            ax.annotate(str(int(it.steps[k])), (it.theta[k], it.f[k]), xytext=(4, 5), textcoords="offset points",
-                        fontsize=look.note, color=it.color)
+            if any(abs(here[0] - x) < room_x and abs(here[1] - y) < room_y for x, y in shown):
+                continue
+            shown.append(here)
+            # below the curve and away from θ* (outside the bowl): above it, a number sat on the
+            # path's own earlier points
+            right = d.star is None or it.theta[k] >= d.star
+            ax.annotate(text, (it.theta[k], it.f[k]), xytext=(6 if right else -6, -6), textcoords="offset points",
+                        ha="left" if right else "right", va="top", fontsize=look.note, color=it.color, zorder=4)
     if d.star is not None:
         ax.plot([d.star], [d.f_star if d.f_star is not None else np.nan], marker="*", markersize=15 * look.line,
                 color="#ffd400", markeredgecolor="black", linestyle="none", zorder=5, label="θ* (exact optimum)")
@@ -130,8 +139,8 @@ def _tangents_panel(ax, d: OneDData, look: Look) -> None:
         ax.plot([tg.x, tg.x], [0.0, tg.fprime], color=TANGENT, linestyle=":", linewidth=0.8 * look.line)
         if all(abs(tg.x - x0) > room * span for x0 in labelled):  # converged x_k overlap: label once
             labelled.append(tg.x)
-            ax.annotate(f"x{tg.k}", (tg.x, 0.0), xytext=(0, -4), textcoords="offset points", ha="center", va="top",
-                        fontsize=look.note, color=TANGENT)
+            ax.annotate(f"x{tg.k}", (tg.x, 0.0), xytext=(3, -4), textcoords="offset points", ha="left", va="top",
+                        fontsize=look.note, color=TANGENT)  # beside its dotted drop line, not on it
         if np.isfinite(tg.zero):
             ax.plot([tg.zero], [0.0], marker="|", markersize=12 * look.line, color=TANGENT)
     _frame_values(ax, d.fprime, pad=0.1)
