@@ -50,9 +50,8 @@ CONFIG = {
     "loss": "half_mse",
     "optimizer": {"name": "sgd", "lr": 0.1},
     "batch": "full",
-    "train": {"steps": 200, "log_every": 1},
 }
-#: the run lengths measured: name -> the train section
+#: the run lengths measured: name -> the train section of CONFIG
 RUNS = {"short": {"steps": 200, "log_every": 1}, "long": {"steps": 2000, "log_every": 100}}
 LABELS = {"short": "200 steps, every step logged", "long": "2,000 steps, a row every 100"}
 AXES = ["optimizer.lr=logspace(-3,-0.3,10)", "seed=range(10)"]

@@ -137,15 +137,11 @@ def dual_function(run: RunData, problem: ProblemData | None, grid: int = 301) ->
     from optrun.constraints import dual_quadratic
 
     H, c, f0 = q
-    rec = recover_multipliers(run, cs)
-    lam_t = d_t = None
-    if rec is not None:
-        lam_t = rec[0][:, 0]
-        d_t = run.trace["dual_value"].to_numpy(float)
-        # the replayed multipliers must give the logged dual values (else the update differs)
-        back = np.array([dual_quadratic(cs, H, c, f0, (np.array([v]), np.zeros(0))) for v in lam_t])
-        if not np.allclose(back, d_t, rtol=1e-7, atol=1e-9 * max(1.0, float(np.nanmax(np.abs(d_t))))):
-            lam_t = d_t = None
+
+    def d_of(v: float) -> float:
+        return dual_quadratic(cs, H, c, f0, (np.array([v]), np.zeros(0)))
+
+    lam_t, d_t = _replayed(run, cs, 0, d_of)
     mult = (run.summary.get("multipliers") or {})
     lam_star = None
     for kind, i in cs.labels():
@@ -156,7 +152,7 @@ def dual_function(run: RunData, problem: ProblemData | None, grid: int = 301) ->
             lam_star = float(v)
     hi = max([1.0] + [2.0 * lam_star] * (lam_star is not None) + ([1.1 * float(np.nanmax(lam_t))] if lam_t is not None else []))
     lam = np.linspace(0.0, hi, grid)
-    d = np.array([dual_quadratic(cs, H, c, f0, (np.array([v]), np.zeros(0))) for v in lam], float)
+    d = np.array([d_of(v) for v in lam], float)
     kind, i = cs.labels()[0]
     return DualFunction(lam, d, lam_t, d_t, lam_star, f"{kind}[{i}]" if kind != "norm" else "norm")
 
@@ -172,14 +168,7 @@ def _equality_dual_function(run: RunData, cs, q, grid: int) -> DualFunction:
     def d_of(v: float) -> float:
         return dual_quadratic(cs, H, c, f0, (np.zeros(0), np.array([v])))
 
-    rec = recover_multipliers(run, cs)
-    nu_t = d_t = None
-    if rec is not None:
-        nu_t = rec[1][:, 0]
-        d_t = run.trace["dual_value"].to_numpy(float)
-        back = np.array([d_of(v) for v in nu_t])  # the replay must give the logged dual values
-        if not np.allclose(back, d_t, rtol=1e-7, atol=1e-9 * max(1.0, float(np.nanmax(np.abs(d_t))))):
-            nu_t = d_t = None
+    nu_t, d_t = _replayed(run, cs, 1, d_of)
     eq = (run.summary.get("multipliers") or {}).get("equality")
     nu_star = float(eq[0]) if isinstance(eq, list) and eq else None
     centre = nu_star if nu_star is not None else 0.0
@@ -187,3 +176,17 @@ def _equality_dual_function(run: RunData, cs, q, grid: int) -> DualFunction:
     nu = np.linspace(centre - half, centre + half, grid)
     d = np.array([d_of(v) for v in nu], float)
     return DualFunction(nu, d, nu_t, d_t, nu_star, "equality[0]", symbol="ν", domain="ν (any sign: an equality)")
+
+
+def _replayed(run: RunData, cs, which: int, d_of) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The run's replayed multipliers of its one constraint (``which``: 0 the inequality's λ_t,
+    1 the equality's ν_t; :func:`recover_multipliers`) and its logged dual values, or (None,
+    None) when they cannot be replayed or do not give the logged d (then the update differs)."""
+    rec = recover_multipliers(run, cs)
+    if rec is None:
+        return None, None
+    m_t, d_t = rec[which][:, 0], run.trace["dual_value"].to_numpy(float)
+    back = np.array([d_of(v) for v in m_t])
+    if not np.allclose(back, d_t, rtol=1e-7, atol=1e-9 * max(1.0, float(np.nanmax(np.abs(d_t))))):
+        return None, None
+    return m_t, d_t
