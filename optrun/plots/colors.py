@@ -66,7 +66,7 @@ def effective_name(optimizer: dict, batch: dict | None = None) -> str:
     name = str(optimizer.get("name", "?"))
     if name == "sgd" and (optimizer.get("momentum") or 0) > 0:
         return "nag" if optimizer.get("nesterov") else "momentum"
-    if name == "sgd" and is_plain_gd(optimizer, batch):
+    if is_plain_gd(optimizer, batch):
         return "gd"
     return name
 
